@@ -1,0 +1,26 @@
+"""Pure analysis of answers: URLs, ownership, mentions, content types,
+sentences. No network, database or notification imports here."""
+
+from .content_types import CONTENT_TYPES, ContentRule, classify_url, rules_from_config
+from .mentions import MentionHit, find_mentions, prose_mask
+from .ownership import EntitySpec, owner_of, owner_of_source
+from .sentences import split_sentences, word_count
+from .urls import host_of, normalize_url, registrable_domain
+
+__all__ = [
+    "CONTENT_TYPES",
+    "ContentRule",
+    "EntitySpec",
+    "MentionHit",
+    "classify_url",
+    "find_mentions",
+    "host_of",
+    "normalize_url",
+    "owner_of",
+    "owner_of_source",
+    "prose_mask",
+    "registrable_domain",
+    "rules_from_config",
+    "split_sentences",
+    "word_count",
+]

@@ -1,0 +1,263 @@
+"""The only reader of config.yaml and of the environment.
+
+`load_config(path)` returns a validated `Config` or raises `ConfigError` whose
+problems name the file, the key path and, where the YAML gives one, the line.
+API keys are read from the environment variables the config names, only when
+a probe is built, and are never stored, logged or printed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from monitor.errors import ConfigError
+
+ENGINE_KINDS = (
+    "openai",
+    "openai_chat",
+    "perplexity",
+    "gemini",
+    "anthropic",
+    "openai_compatible",
+    "serpapi",
+    "dataforseo",
+    "google_browser",
+)
+CONTENT_TYPES = ("research", "blog", "video", "news", "docs", "product", "forum", "social", "other")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EntityConfig(_Strict):
+    name: str = Field(min_length=1)
+    aliases: list[str] = []
+    domains: list[str] = []
+    people: list[str] = []
+    titles: list[str] = []
+
+
+class LocaleConfig(_Strict):
+    country: str | None = Field(default=None, pattern=r"^[A-Za-z]{2}$")
+    language: str | None = None
+    city: str | None = None
+    region: str | None = None
+
+
+class KeywordConfig(_Strict):
+    text: str = Field(min_length=1)
+    prompt: str | None = None
+    tags: list[str] = []
+    weight: float = Field(default=1.0, gt=0)
+    locale: LocaleConfig = LocaleConfig()
+    engines: list[str] | None = None
+    samples: int | None = Field(default=None, ge=1, le=100)
+
+    @property
+    def question(self) -> str:
+        return self.prompt or self.text
+
+
+class PriceConfig(_Strict):
+    per_call: float = Field(default=0.0, ge=0)
+    input_per_million: float = Field(default=0.0, ge=0)
+    output_per_million: float = Field(default=0.0, ge=0)
+
+    def cost(self, input_tokens: int | None, output_tokens: int | None) -> float:
+        return (
+            self.per_call
+            + (input_tokens or 0) * self.input_per_million / 1e6
+            + (output_tokens or 0) * self.output_per_million / 1e6
+        )
+
+
+class EngineConfig(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    kind: str
+    model: str | None = None
+    base_url: str | None = None
+    api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    samples: int = Field(default=3, ge=1, le=100)
+    concurrency: int = Field(default=4, ge=1, le=256)
+    requests_per_minute: float | None = Field(default=None, gt=0)
+    timeout: float = Field(default=60.0, gt=0)
+    retries: int = Field(default=2, ge=0, le=10)
+    price: PriceConfig = PriceConfig()
+    enabled: bool = True
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        if value not in ENGINE_KINDS:
+            raise ValueError(f"unknown engine kind {value!r}; known kinds: {', '.join(ENGINE_KINDS)}")
+        return value
+
+
+class StorageConfig(_Strict):
+    url: str = "sqlite:///citewatch.db"
+
+
+class ContentRuleConfig(_Strict):
+    type: str
+    domain: str | None = None
+    url_contains: str | None = None
+    url_regex: str | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in CONTENT_TYPES:
+            raise ValueError(f"unknown content type {value!r}; known types: {', '.join(CONTENT_TYPES)}")
+        return value
+
+    @field_validator("url_regex")
+    @classmethod
+    def _valid_regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression: {exc}") from None
+        return value
+
+
+class ScheduleConfig(_Strict):
+    cron: str = "0 6 * * *"
+    timezone: str = "UTC"
+
+
+class ReportConfig(_Strict):
+    language: str = Field(default="en", pattern=r"^(en|zh)$")
+
+
+class Config(_Strict):
+    project: str | None = None
+    brand: EntityConfig
+    competitors: list[EntityConfig] = []
+    keywords: list[KeywordConfig] = Field(min_length=1)
+    engines: list[EngineConfig] = Field(min_length=1)
+    storage: StorageConfig = StorageConfig()
+    content_types: list[ContentRuleConfig] = []
+    schedule: ScheduleConfig = ScheduleConfig()
+    report: ReportConfig = ReportConfig()
+
+    @property
+    def project_name(self) -> str:
+        return self.project or self.brand.name
+
+    @property
+    def entities(self) -> list[EntityConfig]:
+        return [self.brand, *self.competitors]
+
+    def engine(self, engine_id: str) -> EngineConfig:
+        for engine in self.engines:
+            if engine.id == engine_id:
+                return engine
+        raise KeyError(engine_id)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Config:
+        _require_unique("engines", [e.id for e in self.engines])
+        _require_unique("keywords", [k.text for k in self.keywords])
+        _require_unique("brand and competitors", [e.name for e in self.entities])
+        engine_ids = {e.id for e in self.engines}
+        for keyword in self.keywords:
+            for engine_id in keyword.engines or []:
+                if engine_id not in engine_ids:
+                    raise ValueError(
+                        f"keyword {keyword.text!r} names engine {engine_id!r}, which is not in engines"
+                    )
+        return self
+
+
+def _require_unique(what: str, values: list[str]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{what}: {value!r} appears twice")
+        seen.add(value)
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and validate a config file, resolving a relative SQLite path against the file's folder."""
+    path = Path(path)
+    try:
+        source = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror or exc}") from None
+    try:
+        data = yaml.safe_load(source)
+        root = yaml.compose(source)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the config must be a mapping of keys (brand, keywords, engines, ...)")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems = [_describe(error, root) for error in exc.errors()]
+        raise ConfigError(f"{path}: {len(problems)} problem(s) in the config", problems) from None
+    return _resolve_paths(config, path.parent)
+
+
+def _describe(error: Any, root: yaml.Node | None) -> str:
+    loc = [part for part in error["loc"] if not (isinstance(part, str) and part.startswith("function-"))]
+    key_path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
+    line = _line_of(root, loc)
+    where = f"line {line}: " if line else ""
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    return f"{where}{key_path or '(top level)'}: {message}"
+
+
+def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:
+    """The 1-based line of the deepest YAML node found along the key path."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            match = next(((k, v) for k, v in node.value if k.value == part), None)
+            if match is None:
+                break
+            key_node, node = match
+            line = key_node.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _resolve_paths(config: Config, base: Path) -> Config:
+    url = config.storage.url
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        absolute = (base / url[len(prefix):]).resolve()
+        config = config.model_copy(update={"storage": StorageConfig(url=f"{prefix}{absolute}")})
+    return config
+
+
+def api_key(engine: EngineConfig) -> str | None:
+    """The engine's API key from its environment variable, or None where it names none."""
+    if engine.api_key_env is None:
+        return None
+    return os.environ.get(engine.api_key_env) or None
+
+
+def missing_api_keys(config: Config) -> list[str]:
+    """Problems for enabled engines whose key variable is unset; names the variable, never a value."""
+    return [
+        f"engines[{engine.id}]: environment variable {engine.api_key_env} is not set"
+        for engine in config.engines
+        if engine.enabled and engine.api_key_env and api_key(engine) is None
+    ]

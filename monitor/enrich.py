@@ -1,0 +1,95 @@
+"""Turn a parsed `Answer` into storage records: URL normalization, ownership, content type, mentions.
+
+Pure: the same answer and config always give the same records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+from monitor.analysis import (
+    ContentRule,
+    EntitySpec,
+    classify_url,
+    find_mentions,
+    normalize_url,
+    owner_of_source,
+    registrable_domain,
+)
+from monitor.config import Config
+from probes.base import Answer
+from storage.repository import CitationRecord, MentionRecord, OrganicRecord
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """What the analysis needs from config: who is tracked and how URLs are classified."""
+
+    entities: tuple[EntitySpec, ...]
+    rules: tuple[ContentRule, ...] = ()
+
+    @classmethod
+    def from_config(cls, config: Config) -> Tracking:
+        entities = tuple(
+            EntitySpec(
+                name=e.name,
+                kind="brand" if e is config.brand else "competitor",
+                aliases=tuple(e.aliases),
+                domains=tuple(e.domains),
+                people=tuple(e.people),
+                titles=tuple(e.titles),
+            )
+            for e in config.entities
+        )
+        rules = tuple(
+            ContentRule(type=r.type, domain=r.domain, url_contains=r.url_contains, url_regex=r.url_regex)
+            for r in config.content_types
+        )
+        return cls(entities, rules)
+
+    @cached_property
+    def brand(self) -> str:
+        return self.entities[0].name
+
+
+def citation_records(answer: Answer, tracking: Tracking) -> list[CitationRecord]:
+    return [
+        CitationRecord(
+            position=c.position,
+            url=c.url,
+            normalized_url=normalize_url(c.url),
+            domain=registrable_domain(c.url),
+            title=c.title,
+            visible=c.visible,
+            cited=c.cited,
+            origin=c.origin,
+            owner=owner_of_source(c.url, c.title, tracking.entities),
+            content_type=classify_url(c.url, tracking.rules),
+            spans=list(c.spans),
+        )
+        for c in answer.citations
+    ]
+
+
+def mention_records(answer: Answer, entities: Sequence[EntitySpec]) -> list[MentionRecord]:
+    if not answer.text:
+        return []
+    return [
+        MentionRecord(entity=m.entity, alias=m.alias, count=m.count, first_offset=m.first_offset, rank=m.rank)
+        for m in find_mentions(answer.text, entities)
+    ]
+
+
+def organic_records(answer: Answer, tracking: Tracking) -> list[OrganicRecord]:
+    return [
+        OrganicRecord(
+            rank=o.rank,
+            url=o.url,
+            domain=registrable_domain(o.url),
+            owner=owner_of_source(o.url, o.title, tracking.entities),
+            title=o.title,
+        )
+        for o in answer.organic
+    ]

@@ -1,0 +1,248 @@
+"""fetch -> store raw -> parse -> analyse -> store: the one place that joins probes, analysis and storage.
+
+A batch is keywords x engines x samples. Each observation is stored in its own
+transaction as soon as it is known; a failed probe (timeout, HTTP error,
+refused connection, unparseable payload) is stored with status `error` and the
+reason, and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from monitor.clock import Clock, system_clock
+from monitor.config import Config, EngineConfig, KeywordConfig, api_key, missing_api_keys
+from monitor.enrich import Tracking, citation_records, mention_records, organic_records
+from monitor.errors import ConfigError
+from probes import registry
+from probes.base import Locale, ParseError, Probe, ProbeError, ProbeRequest, ProbeSettings
+from storage import repository
+from storage.repository import EntityRow, KeywordRow, ObservationRecord, ProjectIds
+
+Sleep = Callable[[float], Awaitable[None]]
+MAX_BACKOFF_S = 60.0
+
+
+@dataclass(frozen=True)
+class ProbeTask:
+    keyword: KeywordConfig
+    engine: EngineConfig
+    sample_index: int
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    planned: int
+    statuses: Counter[str] = field(default_factory=Counter)
+    cost: float = 0.0
+    failures_by_engine: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def failed(self) -> int:
+        return self.statuses["error"] + self.statuses["blocked"]
+
+    @property
+    def stored(self) -> int:
+        return sum(self.statuses.values())
+
+
+def plan(config: Config) -> list[ProbeTask]:
+    """Every (keyword, engine, sample) of one batch, keyword overrides applied."""
+    tasks = []
+    for keyword in config.keywords:
+        for engine in config.engines:
+            if not engine.enabled or (keyword.engines is not None and engine.id not in keyword.engines):
+                continue
+            samples = keyword.samples or engine.samples
+            tasks.extend(ProbeTask(keyword, engine, index) for index in range(samples))
+    return tasks
+
+
+def check_runnable(config: Config) -> None:
+    """Fail before anything is stored when an engine cannot be probed at all."""
+    problems = missing_api_keys(config)
+    for engine in config.engines:
+        if engine.enabled and engine.kind not in registry.KINDS:
+            problems.append(f"engines[{engine.id}]: kind {engine.kind!r} is not available in this version; "
+                            f"available: {', '.join(registry.KINDS)}")
+    if problems:
+        raise ConfigError("cannot run this config", problems)
+
+
+def sync_config(config: Config, db: Engine, clock: Clock) -> ProjectIds:
+    tracking = Tracking.from_config(config)
+    return repository.sync_project(
+        db,
+        config.project_name,
+        [EntityRow(e.name, e.kind, e.aliases, e.domains, e.people, e.titles) for e in tracking.entities],
+        [
+            KeywordRow(k.text, k.prompt, tuple(k.tags), k.weight, k.locale.country, k.locale.language)
+            for k in config.keywords
+        ],
+        clock(),
+    )
+
+
+class RateLimiter:
+    """Spaces request starts so that an engine never sees more than `per_minute` of them."""
+
+    def __init__(self, per_minute: float | None) -> None:
+        self._interval = 60.0 / per_minute if per_minute else 0.0
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        if not self._interval:
+            return
+        async with self._lock:
+            now = time.monotonic()
+            delay = self._next - now
+            self._next = max(now, self._next) + self._interval
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+def backoff_seconds(attempt: int, retry_after: float | None) -> float:
+    """Honour Retry-After; otherwise exponential backoff with jitter (0.5 s, 1 s, 2 s, ...)."""
+    if retry_after is not None:
+        return min(retry_after, MAX_BACKOFF_S)
+    return min(0.5 * 2**attempt, MAX_BACKOFF_S) * random.uniform(0.8, 1.2)
+
+
+async def fetch_with_retries(probe: Probe, request: ProbeRequest, engine: EngineConfig, limiter: RateLimiter,
+                             sleep: Sleep = asyncio.sleep) -> bytes:
+    """One probe call with the engine's retry policy; raises the last ProbeError when retries run out."""
+    attempt = 0
+    while True:
+        await limiter.wait()
+        try:
+            return await probe.fetch(request)
+        except ProbeError as exc:
+            if not exc.retryable or attempt >= engine.retries:
+                if attempt:
+                    exc.reason = f"{exc.reason} (after {attempt + 1} attempts)"
+                raise
+            await sleep(backoff_seconds(attempt, exc.retry_after))
+            attempt += 1
+
+
+def build_record(task: ProbeTask, run_id: int, tracking: Tracking, raw: bytes | None, error: ProbeError | None,
+                 latency_ms: int, clock: Clock) -> ObservationRecord:
+    """Parse and analyse one probe's outcome into what storage keeps. Pure but for the clock."""
+    kind = registry.kind(task.engine.kind)
+    record = ObservationRecord(
+        run_id=run_id,
+        keyword=task.keyword.text,
+        engine_id=task.engine.id,
+        engine_kind=task.engine.kind,
+        sample_index=task.sample_index,
+        observed_at=clock(),
+        status="error",
+        raw=raw,
+        latency_ms=latency_ms,
+        cost=task.engine.price.per_call if raw is not None else 0.0,
+    )
+    if error is not None:
+        record.status, record.error = error.status, error.reason
+        return record
+    assert raw is not None
+    record.parser_version = kind.parser_version
+    try:
+        answer = kind.parse(raw)
+    except ParseError as exc:
+        record.error = f"unparseable payload: {exc}"
+        return record
+    record.status = answer.status
+    record.error = answer.status_reason
+    record.answer_text = answer.text
+    record.has_answer = answer.has_answer
+    record.model = answer.model
+    record.search_queries = answer.search_queries
+    record.features = answer.features
+    record.input_tokens, record.output_tokens = answer.input_tokens, answer.output_tokens
+    record.cost = task.engine.price.cost(answer.input_tokens, answer.output_tokens)
+    if answer.status in ("ok", "no_answer"):
+        record.citations = citation_records(answer, tracking)
+        record.mentions = mention_records(answer, tracking.entities)
+        record.organic = organic_records(answer, tracking)
+    return record
+
+
+def _request(keyword: KeywordConfig) -> ProbeRequest:
+    locale = Locale(keyword.locale.country, keyword.locale.language, keyword.locale.city, keyword.locale.region)
+    return ProbeRequest(keyword=keyword.text, prompt=keyword.question, locale=locale)
+
+
+async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, progress: bool = False,
+                    sleep: Sleep = asyncio.sleep) -> RunSummary:
+    """Run one batch now and store every observation; returns what happened."""
+    check_runnable(config)
+    ids = sync_config(config, db, clock)
+    repository.mark_interrupted_runs(db, ids.project_id)
+    tasks = plan(config)
+    run_id = repository.start_run(db, ids.project_id, dict(Counter(t.engine.id for t in tasks)), clock())
+    summary = RunSummary(run_id=run_id, planned=len(tasks))
+    tracking = Tracking.from_config(config)
+    engines = {t.engine.id: t.engine for t in tasks}
+    probes = {
+        engine_id: registry.kind(engine.kind).make_probe(
+            ProbeSettings(engine.model, engine.base_url, api_key(engine), engine.timeout)
+        )
+        for engine_id, engine in engines.items()
+    }
+    limits = {engine_id: asyncio.Semaphore(engine.concurrency) for engine_id, engine in engines.items()}
+    limiters = {engine_id: RateLimiter(engine.requests_per_minute) for engine_id, engine in engines.items()}
+    write_lock = asyncio.Lock()  # one writer at a time: SQLite has a single write lock anyway
+
+    bar = _progress_bar(len(tasks)) if progress else None
+
+    async def one(task: ProbeTask) -> None:
+        engine_id = task.engine.id
+        raw: bytes | None = None
+        error: ProbeError | None = None
+        async with limits[engine_id]:
+            started = time.monotonic()
+            try:
+                raw = await fetch_with_retries(probes[engine_id], _request(task.keyword), task.engine,
+                                               limiters[engine_id], sleep)
+            except ProbeError as exc:
+                error = exc
+            latency_ms = round((time.monotonic() - started) * 1000)
+        record = build_record(task, run_id, tracking, raw, error, latency_ms, clock)
+        async with write_lock:
+            await asyncio.to_thread(repository.save_observation, db, ids, record)
+        summary.statuses[record.status] += 1
+        summary.cost += record.cost
+        if record.status in ("error", "blocked"):
+            summary.failures_by_engine[engine_id] += 1
+        if bar is not None:
+            bar[0].advance(bar[1])
+
+    try:
+        with bar[0] if bar else nullcontext():
+            await asyncio.gather(*(one(task) for task in tasks))
+    except BaseException:
+        repository.mark_interrupted_runs(db, ids.project_id)
+        raise
+    finally:
+        for probe in probes.values():
+            await probe.aclose()
+    repository.finish_run(db, run_id, clock())
+    return summary
+
+
+def _progress_bar(total: int):  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(TextColumn("probing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        transient=True)
+    return progress, progress.add_task("probes", total=total)

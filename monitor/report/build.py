@@ -1,0 +1,121 @@
+"""Everything the weekly report shows, as plain data (also written as report.json)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from monitor import metrics
+from monitor.errors import UsageError
+from storage import repository
+from storage.repository import CitationFact, PeriodFacts
+
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+def parse_iso_week(text: str) -> tuple[int, int]:
+    match = _WEEK.match(text.strip())
+    if not match:
+        raise UsageError(f"--week {text!r}: expected an ISO week such as 2026-W47")
+    year, week = int(match[1]), int(match[2])
+    try:
+        date.fromisocalendar(year, week, 1)
+    except ValueError:
+        raise UsageError(f"--week {text!r}: {year} has no week {week}") from None
+    return year, week
+
+
+def iso_week_bounds(year: int, week: int) -> tuple[date, date]:
+    monday = date.fromisocalendar(year, week, 1)
+    return monday, monday + timedelta(days=6)
+
+
+def week_label(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def build_report(db: Engine, project: str, entities: Sequence[str], year: int, week: int) -> dict[str, Any]:
+    since, until = iso_week_bounds(year, week)
+    previous_since, previous_until = since - timedelta(days=7), until - timedelta(days=7)
+    facts = _facts(db, project, since, until)
+    previous = metrics.compute(_facts(db, project, previous_since, previous_until), entities)
+    current = metrics.compute(facts, entities)
+    start, end = metrics.period_bounds(since, until)
+    return {
+        "project": project,
+        "brand": entities[0],
+        "competitors": list(entities[1:]),
+        "week": f"{year}-W{week:02d}",
+        "previous_week": week_label(previous_since),
+        "period": {"since": since.isoformat(), "until": until.isoformat()},
+        "metrics": current,
+        "previous_metrics": previous,
+        "keywords": metrics.keyword_kpis(facts, entities),
+        "citations": cited_pages(facts, entities),
+        "content_types": repository.content_type_mix(db, project, start, end),
+    }
+
+
+def _facts(db: Engine, project: str, since: date, until: date) -> PeriodFacts:
+    start, end = metrics.period_bounds(since, until)
+    return repository.period_facts(db, project, start, end)
+
+
+def cited_pages(facts: PeriodFacts, entities: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """For each entity, its cited pages: answers citing each, best position, engines."""
+    successful = {o.id: o for o in facts.observations if o.status in metrics.SUCCESSFUL}
+    pages: dict[str, dict[str, dict[str, Any]]] = {e: {} for e in entities}
+    seen: set[tuple[int, str]] = set()
+    for citation in facts.citations:
+        observation = successful.get(citation.observation_id)
+        key = (citation.observation_id, citation.normalized_url)
+        if observation is None or citation.owner not in pages or key in seen:
+            continue
+        seen.add(key)
+        page = pages[citation.owner].setdefault(citation.normalized_url, _new_page(citation))
+        page["answers"] += 1
+        page["best_position"] = min(page["best_position"], citation.position)
+        page["engines"].add(observation.engine_id)
+        page["keywords"].add(observation.keyword)
+    return {
+        entity: [
+            {**page, "engines": sorted(page["engines"]), "keywords": sorted(page["keywords"])}
+            for page in sorted(by_url.values(), key=lambda p: (-p["answers"], p["best_position"], p["url"]))
+        ]
+        for entity, by_url in pages.items()
+    }
+
+
+def _new_page(citation: CitationFact) -> dict[str, Any]:
+    return {
+        "url": citation.url,
+        "normalized_url": citation.normalized_url,
+        "title": citation.title,
+        "content_type": citation.content_type,
+        "answers": 0,
+        "best_position": citation.position,
+        "engines": set(),
+        "keywords": set(),
+    }
+
+
+def change(current: float | None, previous: float | None) -> float | None:
+    return None if current is None or previous is None else current - previous
+
+
+def per_engine_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per engine (and 'overall') with this week's and last week's headline KPIs."""
+    rows = []
+    now, before = report["metrics"], report["previous_metrics"]
+    names = [*now["engines"], "overall"]
+    for name in names:
+        current = now["overall"] if name == "overall" else now["engines"][name]
+        previous = before["overall"] if name == "overall" else before["engines"].get(name)
+        rows.append({"engine": name, "current": current, "previous": previous or {}})
+    return rows
+

@@ -1,0 +1,66 @@
+"""Render the report data to report.html (self-contained, everything scraped escaped), report.md and report.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from monitor.report.build import change, per_engine_rows
+from monitor.report.i18n import LABELS
+
+
+def pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+def points(current: float | None, previous: float | None) -> str:
+    """A change in percentage points, or an en dash when either side has no data."""
+    delta = change(current, previous)
+    return "–" if delta is None else f"{delta * 100:+.1f} pp"
+
+
+def number(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def md_cell(value: object) -> str:
+    """Markdown table cell: untrusted text cannot break the table or inject links and HTML."""
+    text = " ".join(str(value if value is not None else "").split())
+    for char in "\\|[]<>*_`#":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("monitor.report", "templates"),
+        autoescape=select_autoescape(["html", "j2.html"], default_for_string=True, default=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(pct=pct, number=number, md=md_cell)
+    env.globals.update(points=points)
+    return env
+
+
+def render(report: dict[str, Any], template: str, language: str = "en") -> str:
+    env = _environment()
+    return env.get_template(template).render(r=report, rows=per_engine_rows(report), t=LABELS[language],
+                                              lang=language)
+
+
+def write_report(report: dict[str, Any], out_dir: str | Path, language: str = "en") -> list[Path]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, template in (("report.html", "report.html"), ("report.md", "report.md")):
+        path = out / name
+        path.write_text(render(report, template, language), encoding="utf-8")
+        written.append(path)
+    path = out / "report.json"
+    path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    written.append(path)
+    return written

@@ -1,0 +1,321 @@
+"""Parser for the OpenAI Responses API with the ``web_search`` tool.
+
+Input: the JSON body of a non-streaming ``POST /v1/responses`` (also what Azure
+OpenAI and compatible gateways return). Output: a `probes.base.Answer`.
+
+What the payload holds (see realdata/FORMATS.md):
+
+- ``output`` mixes ``reasoning``, ``web_search_call`` and ``message`` items.
+- ``message.content[]`` holds ``output_text`` parts (text plus ``url_citation``
+  annotations with ``start_index``/``end_index``) or ``refusal`` parts.
+- ``web_search_call.action`` is ``search`` (``query`` and/or ``queries``,
+  optional ``sources``), ``open_page`` (``url``) or ``find_in_page`` (``url``).
+
+Pure: stdlib and `probes.base` only, so history can be re-parsed offline.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from probes.base import Answer, Citation, ParseError
+
+# Bump when the output for the same raw payload changes, so old observations
+# can be found and re-parsed.
+PARSER_VERSION = 1
+
+# Separator between output_text parts (and between messages) in Answer.text.
+PART_SEPARATOR = "\n\n"
+
+# Query parameters that only track the click and never select another page.
+# OpenAI itself appends utm_source=openai to many cited links.
+_TRACKING_PARAMS = frozenset({
+    "gclid", "dclid", "gbraid", "wbraid", "fbclid", "msclkid", "yclid", "twclid",
+    "igshid", "mc_cid", "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "mkt_tok",
+    "oly_anon_id", "oly_enc_id", "vero_id", "spm",
+})
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def parse(raw: bytes) -> Answer:
+    """Parse one Responses API body into an `Answer`; raise `ParseError` on garbage."""
+    body = _load_response(raw)
+    output: list[Any] = body["output"]
+
+    model = body.get("model") if isinstance(body.get("model"), str) else None
+    input_tokens, output_tokens = _usage(body.get("usage"))
+    searches = [item for item in output if _item_type(item) == "web_search_call"]
+    base = dict(
+        model=model,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        search_queries=_search_queries(searches),
+        # The only feature this engine reports: a web search actually ran.
+        features=["web_search"] if searches else [],
+    )
+
+    # A failed response is a transport/service failure, not "not cited":
+    # it must be excluded from denominators, so no citations are kept.
+    error_reason = _error_reason(body)
+    if error_reason is not None:
+        return Answer(text="", status="error", status_reason=error_reason, **base)
+
+    text, annotations, refusals = _collect_messages(output)
+    citations = _cited(annotations)
+    citations += _retrieved(searches, cited_keys={_citation_key(c.url) for c in citations},
+                            first_position=len(citations) + 1)
+
+    status = body.get("status")
+    has_text = bool(text.strip())
+    if refusals:
+        # A refusal is an answer with no content, not a transport failure.
+        return Answer(text=text, citations=citations, status="no_answer",
+                      status_reason="refusal: " + " ".join(refusals), **base)
+    if status == "incomplete":
+        reason = f"incomplete: {_incomplete_reason(body)}"
+        if has_text:
+            return Answer(text=text, citations=citations, status="ok", status_reason=reason, **base)
+        return Answer(text=text, citations=citations, status="error", status_reason=reason, **base)
+    if status in ("cancelled", "queued", "in_progress") and not has_text:
+        # Background responses polled too early or cancelled: nothing was answered yet.
+        return Answer(text=text, citations=citations, status="error",
+                      status_reason=f"response status {status}", **base)
+    if not has_text:
+        reason = "empty answer text" if _has_message(output) else "no message in output"
+        return Answer(text=text, citations=citations, status="no_answer", status_reason=reason, **base)
+    return Answer(text=text, citations=citations, status="ok", **base)
+
+
+# --- payload shape ---------------------------------------------------------
+
+
+def _load_response(raw: bytes) -> dict[str, Any]:
+    """Decode and check the top-level shape; every garbage case names what was wrong."""
+    if not isinstance(raw, (bytes, bytearray, memoryview)):
+        raise ParseError(f"expected the raw response body as bytes, got {type(raw).__name__}")
+    data = bytes(raw)
+    if not data.strip():
+        raise ParseError("empty body: expected a Responses API JSON object")
+    try:
+        body = json.loads(data)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, absurd nesting
+        head = data[:60].decode("utf-8", "replace").strip()
+        raise ParseError(f"body is not JSON ({exc.__class__.__name__}: {exc}); starts with {head!r}") from exc
+    if not isinstance(body, dict):
+        raise ParseError(f"expected a JSON object (a Responses API response), got a JSON {type(body).__name__}")
+    obj = body.get("object")
+    if obj != "response":
+        hint = _error_reason(body)
+        extra = f" (API error: {hint})" if hint else ""
+        raise ParseError(f"not a Responses API object: 'object' is {obj!r}, expected 'response'{extra}")
+    if not isinstance(body.get("output"), list):
+        raise ParseError(f"Responses API object has no 'output' list (got {type(body.get('output')).__name__})")
+    return body
+
+
+def _item_type(item: Any) -> str | None:
+    return item.get("type") if isinstance(item, dict) else None
+
+
+def _error_reason(body: dict[str, Any]) -> str | None:
+    """The reason of a failed response, or None when it did not fail."""
+    error = body.get("error")
+    if error is None and body.get("status") != "failed":
+        return None
+    if isinstance(error, dict):
+        code, message = error.get("code"), error.get("message")
+        parts = [str(p) for p in (code, message) if p]
+        if parts:
+            return ": ".join(parts)
+        return json.dumps(error, ensure_ascii=False)[:500]
+    if isinstance(error, str) and error:
+        return error
+    return "response status failed"
+
+
+def _incomplete_reason(body: dict[str, Any]) -> str:
+    details = body.get("incomplete_details")
+    if isinstance(details, dict) and details.get("reason"):
+        return str(details["reason"])
+    return "unknown reason"
+
+
+def _usage(usage: Any) -> tuple[int | None, int | None]:
+    if not isinstance(usage, dict):
+        return None, None
+    return _int_or_none(usage.get("input_tokens")), _int_or_none(usage.get("output_tokens"))
+
+
+def _int_or_none(value: Any) -> int | None:
+    # bool is an int subclass; a true/false token count is garbage, not 1/0.
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+# --- text and annotations --------------------------------------------------
+
+
+def _has_message(output: list[Any]) -> bool:
+    return any(_item_type(item) == "message" for item in output)
+
+
+def _collect_messages(output: list[Any]) -> tuple[str, list[tuple[int, int | None, int | None, dict]], list[str]]:
+    """Join the output_text parts of all messages and shift annotations into the joined text.
+
+    Returns (text, annotations, refusals). Each annotation is
+    (order, start, end, annotation) with start/end already shifted and clamped
+    (None when the annotation gives no usable indices).
+
+    OpenAI's start_index/end_index count Unicode code points, like Python str
+    indices, so shifting is plain addition: no UTF-8 or UTF-16 conversion.
+    """
+    pieces: list[str] = []
+    length = 0
+    annotations: list[tuple[int, int | None, int | None, dict]] = []
+    refusals: list[str] = []
+    for item in output:
+        if _item_type(item) != "message" or not isinstance(item.get("content"), list):
+            continue
+        for part in item["content"]:
+            ptype = _item_type(part)
+            if ptype == "refusal":
+                refusal = part.get("refusal")
+                refusals.append(refusal.strip() if isinstance(refusal, str) and refusal.strip() else "(no reason given)")
+                continue
+            if ptype != "output_text":
+                continue
+            part_text = part.get("text") if isinstance(part.get("text"), str) else ""
+            # Empty parts add no separator, so offsets of later parts stay exact.
+            if part_text and pieces:
+                pieces.append(PART_SEPARATOR)
+                length += len(PART_SEPARATOR)
+            offset = length
+            if part_text:
+                pieces.append(part_text)
+                length += len(part_text)
+            for ann in part.get("annotations") or []:
+                if _item_type(ann) != "url_citation":
+                    continue  # file_citation etc. name no web source
+                start, end = _span(ann, len(part_text))
+                if start is not None and end is not None:
+                    start, end = start + offset, end + offset
+                annotations.append((len(annotations), start, end, ann))
+    return "".join(pieces), annotations, refusals
+
+
+def _span(ann: dict[str, Any], part_len: int) -> tuple[int | None, int | None]:
+    """Clamp an annotation's indices into its part; None when they are missing or not ints."""
+    start, end = _int_or_none(ann.get("start_index")), _int_or_none(ann.get("end_index"))
+    if start is None or end is None:
+        return None, None
+    start = min(max(start, 0), part_len)
+    end = min(max(end, start), part_len)
+    return start, end
+
+
+def _cited(annotations: list[tuple[int, int | None, int | None, dict]]) -> list[Citation]:
+    """One Citation per distinct source, positioned by its first appearance in the text."""
+    # Stable sort by start; annotations without indices keep their order, last.
+    ordered = sorted(annotations, key=lambda a: (a[1] is None, a[1] if a[1] is not None else 0, a[0]))
+    by_key: dict[str, Citation] = {}
+    for _, start, end, ann in ordered:
+        url = ann.get("url")
+        if not isinstance(url, str) or not url.strip():
+            continue
+        url = url.strip()
+        title = ann.get("title") if isinstance(ann.get("title"), str) and ann.get("title").strip() else None
+        key = _citation_key(url)
+        citation = by_key.get(key)
+        if citation is None:
+            citation = Citation(url=url, position=len(by_key) + 1, title=title,
+                                cited=True, visible=True, origin="annotation")
+            by_key[key] = citation
+        elif citation.title is None and title:
+            citation.title = title
+        if start is not None and end is not None and end > start and (start, end) not in citation.spans:
+            citation.spans.append((start, end))
+    return list(by_key.values())
+
+
+# --- web_search_call items -------------------------------------------------
+
+
+def _action(item: dict[str, Any]) -> dict[str, Any]:
+    action = item.get("action")
+    return action if isinstance(action, dict) else {}
+
+
+def _search_queries(searches: list[dict[str, Any]]) -> list[str]:
+    """Queries of every search action, in order, without duplicates or blanks.
+
+    Newer models send `queries` (a list) beside `query` (usually its first entry).
+    """
+    seen: dict[str, None] = {}
+    for item in searches:
+        action = _action(item)
+        if action.get("type") != "search":
+            continue
+        candidates = [action.get("query")]
+        if isinstance(action.get("queries"), list):
+            candidates += action["queries"]
+        for query in candidates:
+            if isinstance(query, str) and query.strip():
+                seen.setdefault(query.strip(), None)
+    return list(seen)
+
+
+def _retrieved(searches: list[dict[str, Any]], *, cited_keys: set[str], first_position: int) -> list[Citation]:
+    """Pages the search returned or opened that no annotation cites."""
+    seen = set(cited_keys)
+    result: list[Citation] = []
+    for item in searches:
+        action = _action(item)
+        urls: list[Any] = []
+        if action.get("type") == "search" and isinstance(action.get("sources"), list):
+            # sources only appear when the request asked for them via `include`;
+            # non-url sources (e.g. type "api") name no page.
+            urls = [s.get("url") for s in action["sources"] if _item_type(s) == "url"]
+        elif action.get("type") in ("open_page", "find_in_page"):
+            urls = [action.get("url")]
+        for url in urls:
+            if not isinstance(url, str) or not url.strip():
+                continue
+            url = url.strip()
+            key = _citation_key(url)
+            if key in seen:
+                continue
+            seen.add(key)
+            result.append(Citation(url=url, position=first_position + len(result), cited=False,
+                                   visible=True, origin="search_result"))
+    return result
+
+
+# --- URL identity ----------------------------------------------------------
+
+
+def _citation_key(url: str) -> str:
+    """The identity of a cited page: two URLs with the same key are the same source.
+
+    Drops the fragment, user info, tracking parameters (utm_*, click ids;
+    OpenAI adds utm_source=openai) and default ports; lowercases scheme and
+    host; drops a trailing slash on non-root paths. Kept local so the parser stays
+    self-contained; analysis has its own, richer normalizer.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return url.strip()
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    netloc = host
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        netloc = f"{host}:{port}"
+    path = parts.path or "/"
+    if len(path) > 1 and path.endswith("/"):
+        path = path.rstrip("/") or "/"
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if not k.lower().startswith("utm_") and k.lower() not in _TRACKING_PARAMS]
+    return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))

@@ -1,0 +1,136 @@
+"""SQLModel tables: one per entity in DESIGN.md.
+
+Times are time-zone aware and stored in UTC (SQLModel converts on the way in
+and out; SQLite keeps them without offset). Lists are JSON columns.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Project(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True)
+    created_at: datetime
+
+
+class TrackedEntity(SQLModel, table=True):
+    """The brand or a competitor, synced from config."""
+
+    __tablename__ = "tracked_entity"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    name: str
+    kind: str  # "brand" | "competitor"
+    aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    domains: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    people: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    titles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+
+
+class Keyword(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("project_id", "text"),)
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    text: str
+    prompt: str | None = None
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    weight: float = 1.0
+    country: str | None = None
+    language: str | None = None
+    active: bool = True
+
+
+class Run(SQLModel, table=True):
+    """One batch: keywords x engines x samples."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    started_at: datetime = Field(index=True)
+    finished_at: datetime | None = None
+    status: str = "running"  # running | finished | interrupted
+    # observations planned per engine id: the denominator of coverage
+    planned: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    ok_count: int = 0
+    failed_count: int = 0
+    cost: float = 0.0
+
+
+class RawPayload(SQLModel, table=True):
+    """A payload exactly as the engine sent it, zlib-compressed, keyed by the SHA-256 of the raw bytes."""
+
+    __tablename__ = "raw_payload"
+    hash: str = Field(primary_key=True, max_length=64)
+    size: int
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime
+
+
+class Observation(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("run_id", "keyword_id", "engine_id", "sample_index"),
+        Index("ix_observation_engine_time", "engine_id", "observed_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="run.id", index=True)
+    keyword_id: int = Field(foreign_key="keyword.id", index=True)
+    engine_id: str
+    engine_kind: str
+    sample_index: int
+    observed_at: datetime
+    status: str  # ok | no_answer | blocked | error
+    error: str | None = None
+    raw_hash: str | None = Field(default=None, foreign_key="raw_payload.hash")
+    parser_version: int | None = None
+    answer_text: str | None = None
+    has_answer: bool = False
+    model: str | None = None
+    search_queries: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    features: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    latency_ms: int | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost: float = 0.0
+
+
+class Citation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    observation_id: int = Field(foreign_key="observation.id", index=True)
+    position: int
+    url: str
+    normalized_url: str
+    domain: str | None = None
+    title: str | None = None
+    visible: bool = True
+    cited: bool = True  # False: retrieved by the engine's search but not cited
+    origin: str = "annotation"
+    owner_id: int | None = Field(default=None, foreign_key="tracked_entity.id", index=True)
+    content_type: str = "other"
+    spans: list[list[int]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class Mention(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    observation_id: int = Field(foreign_key="observation.id", index=True)
+    entity_id: int = Field(foreign_key="tracked_entity.id", index=True)
+    alias: str
+    count: int
+    first_offset: int
+    rank: int
+
+
+class OrganicResult(SQLModel, table=True):
+    __tablename__ = "organic_result"
+    id: int | None = Field(default=None, primary_key=True)
+    observation_id: int = Field(foreign_key="observation.id", index=True)
+    rank: int
+    url: str
+    domain: str | None = None
+    owner_id: int | None = Field(default=None, foreign_key="tracked_entity.id")
+    title: str | None = None

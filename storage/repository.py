@@ -1,0 +1,415 @@
+"""The only code that queries the database.
+
+Writes: syncing the project from config, runs, and one observation at a time
+(with its raw payload, citations, mentions and organic results) in its own
+transaction, so that a killed run loses at most the observation in flight.
+Reads: plain rows for metrics and reports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from storage.models import (
+    Citation,
+    Keyword,
+    Mention,
+    Observation,
+    OrganicResult,
+    Project,
+    RawPayload,
+    Run,
+    TrackedEntity,
+)
+
+
+@dataclass(frozen=True)
+class EntityRow:
+    name: str
+    kind: str
+    aliases: Sequence[str] = ()
+    domains: Sequence[str] = ()
+    people: Sequence[str] = ()
+    titles: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class KeywordRow:
+    text: str
+    prompt: str | None = None
+    tags: Sequence[str] = ()
+    weight: float = 1.0
+    country: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class ProjectIds:
+    project_id: int
+    entity_ids: dict[str, int]
+    keyword_ids: dict[str, int]
+
+
+@dataclass
+class CitationRecord:
+    position: int
+    url: str
+    normalized_url: str
+    domain: str | None
+    title: str | None
+    visible: bool
+    cited: bool
+    origin: str
+    owner: str | None
+    content_type: str
+    spans: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass
+class MentionRecord:
+    entity: str
+    alias: str
+    count: int
+    first_offset: int
+    rank: int
+
+
+@dataclass
+class OrganicRecord:
+    rank: int
+    url: str
+    domain: str | None
+    owner: str | None
+    title: str | None
+
+
+@dataclass
+class ObservationRecord:
+    """Everything known about one probe call, ready to store."""
+
+    run_id: int
+    keyword: str
+    engine_id: str
+    engine_kind: str
+    sample_index: int
+    observed_at: datetime
+    status: str
+    error: str | None = None
+    raw: bytes | None = None
+    parser_version: int | None = None
+    answer_text: str | None = None
+    has_answer: bool = False
+    model: str | None = None
+    search_queries: list[str] = field(default_factory=list)
+    features: list[str] = field(default_factory=list)
+    latency_ms: int | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost: float = 0.0
+    citations: list[CitationRecord] = field(default_factory=list)
+    mentions: list[MentionRecord] = field(default_factory=list)
+    organic: list[OrganicRecord] = field(default_factory=list)
+
+
+def payload_hash(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def sync_project(
+    engine: Engine, name: str, entities: Iterable[EntityRow], keywords: Iterable[KeywordRow], now: datetime
+) -> ProjectIds:
+    """Create or update the project's tracked entities and keywords; those gone from config become inactive."""
+    with Session(engine) as session, session.begin():
+        project = session.exec(select(Project).where(Project.name == name)).scalars().first()  # type: ignore[call-overload]
+        if project is None:
+            project = Project(name=name, created_at=now)
+            session.add(project)
+            session.flush()
+        entity_ids = _sync_entities(session, project.id, list(entities))
+        keyword_ids = _sync_keywords(session, project.id, list(keywords))
+        return ProjectIds(project.id, entity_ids, keyword_ids)
+
+
+def _sync_entities(session: Session, project_id: int, entities: list[EntityRow]) -> dict[str, int]:
+    existing = {
+        e.name: e
+        for e in session.execute(select(TrackedEntity).where(TrackedEntity.project_id == project_id)).scalars()
+    }
+    wanted = {e.name for e in entities}
+    for row in entities:
+        entity = existing.get(row.name) or TrackedEntity(project_id=project_id, name=row.name, kind=row.kind)
+        entity.kind = row.kind
+        entity.aliases = list(row.aliases)
+        entity.domains = list(row.domains)
+        entity.people = list(row.people)
+        entity.titles = list(row.titles)
+        entity.active = True
+        session.add(entity)
+        existing[row.name] = entity
+    for name, entity in existing.items():
+        if name not in wanted:
+            entity.active = False
+    session.flush()
+    return {name: e.id for name, e in existing.items() if name in wanted}
+
+
+def _sync_keywords(session: Session, project_id: int, keywords: list[KeywordRow]) -> dict[str, int]:
+    existing = {k.text: k for k in session.execute(select(Keyword).where(Keyword.project_id == project_id)).scalars()}
+    wanted = {k.text for k in keywords}
+    for row in keywords:
+        keyword = existing.get(row.text) or Keyword(project_id=project_id, text=row.text)
+        keyword.prompt = row.prompt
+        keyword.tags = list(row.tags)
+        keyword.weight = row.weight
+        keyword.country = row.country
+        keyword.language = row.language
+        keyword.active = True
+        session.add(keyword)
+        existing[row.text] = keyword
+    for text, keyword in existing.items():
+        if text not in wanted:
+            keyword.active = False
+    session.flush()
+    return {text: k.id for text, k in existing.items() if text in wanted}
+
+
+def mark_interrupted_runs(engine: Engine, project_id: int) -> int:
+    """Runs still 'running' when a new one starts were killed: say so. Returns how many."""
+    with Session(engine) as session, session.begin():
+        result = session.execute(
+            update(Run).where(Run.project_id == project_id, Run.status == "running").values(status="interrupted")
+        )
+        return result.rowcount or 0
+
+
+def start_run(engine: Engine, project_id: int, planned: dict[str, int], now: datetime) -> int:
+    with Session(engine) as session, session.begin():
+        run = Run(project_id=project_id, started_at=now, planned=planned)
+        session.add(run)
+        session.flush()
+        return run.id  # type: ignore[return-value]
+
+
+def finish_run(engine: Engine, run_id: int, now: datetime) -> Run:
+    """Close the run with counts and cost summed from its stored observations."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        ok, failed, cost = session.execute(
+            select(
+                func.count().filter(Observation.status.in_(("ok", "no_answer"))),
+                func.count().filter(Observation.status.in_(("error", "blocked"))),
+                func.coalesce(func.sum(Observation.cost), 0.0),
+            ).where(Observation.run_id == run_id)
+        ).one()
+        run = session.get(Run, run_id)
+        assert run is not None
+        run.finished_at = now
+        run.status = "finished"
+        run.ok_count, run.failed_count, run.cost = ok, failed, float(cost)
+        return run
+
+
+def save_observation(engine: Engine, ids: ProjectIds, record: ObservationRecord) -> int:
+    """Store one observation with all its parts in a single transaction."""
+    with Session(engine) as session, session.begin():
+        raw_hash = _store_raw(session, record.raw, record.observed_at) if record.raw is not None else None
+        observation = Observation(
+            run_id=record.run_id,
+            keyword_id=ids.keyword_ids[record.keyword],
+            engine_id=record.engine_id,
+            engine_kind=record.engine_kind,
+            sample_index=record.sample_index,
+            observed_at=record.observed_at,
+            status=record.status,
+            error=record.error,
+            raw_hash=raw_hash,
+            parser_version=record.parser_version,
+            answer_text=record.answer_text,
+            has_answer=record.has_answer,
+            model=record.model,
+            search_queries=record.search_queries,
+            features=record.features,
+            latency_ms=record.latency_ms,
+            input_tokens=record.input_tokens,
+            output_tokens=record.output_tokens,
+            cost=record.cost,
+        )
+        session.add(observation)
+        session.flush()
+        owner_id = lambda name: ids.entity_ids.get(name) if name else None  # noqa: E731
+        session.add_all(
+            Citation(
+                observation_id=observation.id,
+                position=c.position,
+                url=c.url,
+                normalized_url=c.normalized_url,
+                domain=c.domain,
+                title=c.title,
+                visible=c.visible,
+                cited=c.cited,
+                origin=c.origin,
+                owner_id=owner_id(c.owner),
+                content_type=c.content_type,
+                spans=[list(span) for span in c.spans],
+            )
+            for c in record.citations
+        )
+        session.add_all(
+            Mention(
+                observation_id=observation.id,
+                entity_id=ids.entity_ids[m.entity],
+                alias=m.alias,
+                count=m.count,
+                first_offset=m.first_offset,
+                rank=m.rank,
+            )
+            for m in record.mentions
+        )
+        session.add_all(
+            OrganicResult(
+                observation_id=observation.id, rank=o.rank, url=o.url, domain=o.domain,
+                owner_id=owner_id(o.owner), title=o.title,
+            )
+            for o in record.organic
+        )
+        return observation.id  # type: ignore[return-value]
+
+
+def _store_raw(session: Session, raw: bytes, now: datetime) -> str:
+    """Content-addressed: a payload already stored is not stored again."""
+    digest = payload_hash(raw)
+    if session.get(RawPayload, digest) is None:
+        try:
+            with session.begin_nested():
+                session.add(RawPayload(hash=digest, size=len(raw), data=zlib.compress(raw, 6), created_at=now))
+        except IntegrityError:
+            pass  # another writer stored the same payload between our check and insert
+    return digest
+
+
+def load_raw(engine: Engine, digest: str) -> bytes | None:
+    with Session(engine) as session:
+        payload = session.get(RawPayload, digest)
+        return zlib.decompress(payload.data) if payload else None
+
+
+# --- reads for metrics and reports -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObservationFact:
+    id: int
+    engine_id: str
+    keyword: str
+    weight: float
+    status: str
+    has_answer: bool
+
+
+@dataclass(frozen=True)
+class CitationFact:
+    observation_id: int
+    owner: str
+    normalized_url: str
+    url: str
+    title: str | None
+    position: int
+    visible: bool
+    content_type: str
+
+
+@dataclass(frozen=True)
+class MentionFact:
+    observation_id: int
+    entity: str
+    count: int
+
+
+@dataclass
+class PeriodFacts:
+    """The rows behind every KPI of one period, for one project's active keywords."""
+
+    observations: list[ObservationFact]
+    citations: list[CitationFact]
+    mentions: list[MentionFact]
+    planned: dict[str, int]
+
+
+def project_id(engine: Engine, name: str) -> int | None:
+    with Session(engine) as session:
+        return session.execute(select(Project.id).where(Project.name == name)).scalar_one_or_none()
+
+
+def period_facts(engine: Engine, project: str, start: datetime, end: datetime) -> PeriodFacts:
+    """Observations made in [start, end) for the project's active keywords, with their owned citations
+    and mentions, and the observations planned by the runs started in that window."""
+    with Session(engine) as session:
+        pid = session.execute(select(Project.id).where(Project.name == project)).scalar_one_or_none()
+        if pid is None:
+            return PeriodFacts([], [], [], {})
+        in_period = (
+            select(Observation.id)
+            .join(Keyword, Keyword.id == Observation.keyword_id)
+            .where(Keyword.project_id == pid, Keyword.active.is_(True),  # type: ignore[attr-defined]
+                   Observation.observed_at >= start, Observation.observed_at < end)
+        )
+        observations = [
+            ObservationFact(*row)
+            for row in session.execute(
+                select(Observation.id, Observation.engine_id, Keyword.text, Keyword.weight, Observation.status,
+                       Observation.has_answer)
+                .join(Keyword, Keyword.id == Observation.keyword_id)
+                .where(Observation.id.in_(in_period))  # type: ignore[union-attr]
+                .order_by(Observation.id)
+            )
+        ]
+        citations = [
+            CitationFact(*row)
+            for row in session.execute(
+                select(Citation.observation_id, TrackedEntity.name, Citation.normalized_url, Citation.url,
+                       Citation.title, Citation.position, Citation.visible, Citation.content_type)
+                .join(TrackedEntity, TrackedEntity.id == Citation.owner_id)
+                .where(Citation.observation_id.in_(in_period), Citation.cited.is_(True))  # type: ignore[attr-defined]
+                .order_by(Citation.observation_id, Citation.position)
+            )
+        ]
+        mentions = [
+            MentionFact(*row)
+            for row in session.execute(
+                select(Mention.observation_id, TrackedEntity.name, Mention.count)
+                .join(TrackedEntity, TrackedEntity.id == Mention.entity_id)
+                .where(Mention.observation_id.in_(in_period))  # type: ignore[attr-defined]
+            )
+        ]
+        planned: Counter[str] = Counter()
+        for (run_planned,) in session.execute(
+            select(Run.planned).where(Run.project_id == pid, Run.started_at >= start, Run.started_at < end)
+        ):
+            planned.update(run_planned)
+        return PeriodFacts(observations, citations, mentions, dict(planned))
+
+
+def content_type_mix(engine: Engine, project: str, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
+    """Cited URLs per engine and content type (all owners): what each engine trusts."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(Observation.engine_id, Citation.content_type, func.count())
+            .join(Observation, Observation.id == Citation.observation_id)
+            .join(Keyword, Keyword.id == Observation.keyword_id)
+            .join(Project, Project.id == Keyword.project_id)
+            .where(Project.name == project, Citation.cited.is_(True),  # type: ignore[attr-defined]
+                   Observation.observed_at >= start, Observation.observed_at < end)
+            .group_by(Observation.engine_id, Citation.content_type)
+        )
+        mix: dict[str, dict[str, int]] = {}
+        for engine_id, content_type, count in rows:
+            mix.setdefault(engine_id, {})[content_type] = count
+        return mix

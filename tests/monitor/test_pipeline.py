@@ -1,0 +1,213 @@
+"""The runner: every probe outcome becomes an observation; failures are stored as `error`, never as 'not cited'."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from monitor.clock import fixed_clock
+from monitor.config import load_config
+from monitor.errors import ConfigError
+from monitor.pipeline import backoff_seconds, plan, run_batch
+from probes.simulator import ScriptedResponse, Simulator
+from storage.db import open_database
+from storage.models import Citation, Mention, Observation, RawPayload, Run
+from tests.conftest import write_config
+
+T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def no_sleep(_: float) -> None:
+    return None
+
+
+def observations(db) -> list[Observation]:  # type: ignore[no-untyped-def]
+    with Session(db) as session:
+        return list(session.execute(select(Observation).order_by(Observation.id)).scalars())
+
+
+async def test_batch_stores_every_sample_with_citations_mentions_and_raw(tmp_path: Path, simulator: Simulator,
+                                                                          db_url: str) -> None:
+    config = load_config(write_config(tmp_path / "c.yaml", simulator.base_url, db_url, samples=2))
+    db = open_database(config.storage.url)
+    summary = await run_batch(config, db, fixed_clock(T0))
+    assert (summary.planned, summary.stored, summary.failed) == (6, 6, 0)
+    stored = observations(db)
+    assert {(o.sample_index, o.status) for o in stored} == {(0, "ok"), (1, "ok")}
+    assert all(o.raw_hash and o.model and o.model.startswith("gpt-5-mini") for o in stored)
+    assert all(o.search_queries for o in stored)
+    with Session(db) as session:
+        assert session.execute(select(func.count()).select_from(Citation)).scalar() > 0
+        assert session.execute(select(func.count()).select_from(Mention)).scalar() > 0
+        run = session.execute(select(Run)).scalar_one()
+    assert (run.status, run.ok_count, run.planned) == ("finished", 6, {"chatgpt": 6})
+    # the request carried the keyword's locale to the web_search tool
+    zh = [r["body"] for r in simulator.requests if r["body"]["input"] == "球阀 制造商"]
+    assert zh and zh[0]["tools"][0]["user_location"] == {"type": "approximate", "country": "CN"}
+    db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("scripted", "expected_error"),
+    [
+        (ScriptedResponse(status=500, body=b'{"error": {"message": "upstream exploded"}}'), "HTTP 500"),
+        (ScriptedResponse(body=b"<html>not json</html>"), "unparseable payload"),
+        (ScriptedResponse(body=b'{"object": "response", "output": "nope"}'), "unparseable payload"),
+        (ScriptedResponse(status=401, body=b'{"error": {"message": "bad key"}}'), "HTTP 401"),
+    ],
+    ids=["http-500", "garbage-html", "wrong-shape", "http-401"],
+)
+async def test_failing_probe_is_stored_as_error_and_batch_goes_on(tmp_path: Path, simulator: Simulator,
+                                                                  scripted: ScriptedResponse,
+                                                                  expected_error: str) -> None:
+    config = load_config(write_config(tmp_path / "c.yaml", simulator.base_url, f"sqlite:///{tmp_path}/t.db",
+                                      samples=1))
+    config = config.model_copy(update={"engines": [config.engines[0].model_copy(update={"concurrency": 1})]})
+    simulator.enqueue(scripted)
+    db = open_database(config.storage.url)
+    summary = await run_batch(config, db, fixed_clock(T0), sleep=no_sleep)
+    stored = observations(db)
+    assert summary.stored == 3 and summary.failed == 1
+    (failed,) = [o for o in stored if o.status == "error"]
+    assert expected_error in failed.error
+    assert failed.has_answer is False and failed.answer_text is None
+    with Session(db) as session:
+        assert session.execute(select(func.count()).select_from(Citation).where(
+            Citation.observation_id == failed.id)).scalar() == 0
+        if "unparseable" in expected_error:  # the raw payload is kept for a later reparse
+            assert session.get(RawPayload, failed.raw_hash) is not None
+    db.dispose()
+
+
+async def test_timeout_is_an_error_with_reason(tmp_path: Path, simulator: Simulator) -> None:
+    config = load_config(write_config(tmp_path / "c.yaml", simulator.base_url, f"sqlite:///{tmp_path}/t.db",
+                                      samples=1, timeout=0.3))
+    simulator.enqueue(*[ScriptedResponse(delay=1.0, body=b"{}")] * 3)
+    db = open_database(config.storage.url)
+    summary = await run_batch(config, db, fixed_clock(T0))
+    assert summary.failed == 3
+    assert {o.error for o in observations(db)} == {"timeout after 0.3s"}
+    db.dispose()
+
+
+async def test_retry_after_429_then_success(tmp_path: Path, simulator: Simulator) -> None:
+    config = load_config(write_config(tmp_path / "c.yaml", simulator.base_url, f"sqlite:///{tmp_path}/t.db",
+                                      samples=1, retries=2))
+    config = config.model_copy(update={"keywords": config.keywords[:1]})
+    simulator.enqueue(ScriptedResponse(status=429, headers=(("Retry-After", "7"),), body=b"{}"))
+    waits: list[float] = []
+
+    async def record_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    db = open_database(config.storage.url)
+    summary = await run_batch(config, db, fixed_clock(T0), sleep=record_sleep)
+    assert summary.failed == 0 and waits == [7.0]
+    db.dispose()
+
+
+async def test_connection_refused_is_an_error(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1", f"sqlite:///{tmp_path}/t.db",
+                                      samples=1))
+    db = open_database(config.storage.url)
+    summary = await run_batch(config, db, fixed_clock(T0), sleep=no_sleep)
+    assert summary.failed == 3
+    assert all(o.error.startswith("connection failed") for o in observations(db))
+    db.dispose()
+
+
+def test_plan_applies_keyword_overrides(tmp_path: Path) -> None:
+    config = load_config(ROOT / "config.yaml")
+    tasks = plan(config)
+    per_keyword = {k.text: sum(t.keyword.text == k.text for t in tasks) for k in config.keywords}
+    assert per_keyword["cryogenic valve brands"] == 5
+    assert per_keyword["industrial ball valve manufacturer"] == config.engines[0].samples
+
+
+async def test_missing_api_key_stops_before_anything_is_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                simulator: Simulator) -> None:
+    path = write_config(tmp_path / "c.yaml", simulator.base_url, f"sqlite:///{tmp_path}/t.db")
+    path.write_text(path.read_text().replace("    kind: openai\n", "    kind: openai\n    api_key_env: CW_NO_KEY\n"))
+    monkeypatch.delenv("CW_NO_KEY", raising=False)
+    config = load_config(path)
+    db = open_database(config.storage.url)
+    with pytest.raises(ConfigError) as caught:
+        await run_batch(config, db, fixed_clock(T0))
+    assert "CW_NO_KEY is not set" in str(caught.value)
+    assert observations(db) == []
+    db.dispose()
+
+
+def test_backoff_honours_retry_after_and_grows() -> None:
+    assert backoff_seconds(0, 3.0) == 3.0
+    assert backoff_seconds(0, 10_000) == 60.0
+    assert 0.4 <= backoff_seconds(0, None) <= 0.6
+    assert 1.6 <= backoff_seconds(2, None) <= 2.4
+
+
+SLOW_SIMULATOR = """
+import sys, time
+from probes.simulator import Simulator, demo_scenario
+sim = Simulator(demo_scenario(), latency=0.15).start()
+print(sim.base_url, flush=True)
+time.sleep(600)
+"""
+
+
+def test_killed_run_leaves_only_whole_observations(tmp_path: Path) -> None:
+    """SIGKILL in the middle of a batch: every stored observation is complete, and the next run
+    marks the killed one as interrupted."""
+    server = subprocess.Popen([sys.executable, "-c", SLOW_SIMULATOR], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        base_url = server.stdout.readline().strip()  # type: ignore[union-attr]
+        db_path = tmp_path / "killed.db"
+        config_path = write_config(tmp_path / "c.yaml", base_url, f"sqlite:///{db_path}", samples=20)
+        runner = subprocess.Popen([sys.executable, "-m", "monitor", "run", "--config", str(config_path)],
+                                  cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        db = open_database(f"sqlite:///{db_path}") if False else None
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            if db_path.exists():
+                try:
+                    db = db or open_database(f"sqlite:///{db_path}")
+                    if len(observations(db)) >= 5:
+                        break
+                except Exception:  # noqa: BLE001 (schema may still be being created)
+                    continue
+        os.kill(runner.pid, signal.SIGKILL)
+        runner.wait(10)
+    finally:
+        server.kill()
+        server.wait(10)
+    assert db is not None
+    stored = observations(db)
+    assert 5 <= len(stored) < 60
+    with Session(db) as session:
+        for observation in stored:
+            assert observation.status == "ok" and observation.raw_hash
+            assert session.get(RawPayload, observation.raw_hash) is not None
+            cited = session.execute(select(func.count()).select_from(Citation).where(
+                Citation.observation_id == observation.id)).scalar()
+            assert cited > 0, "an observation was stored without its citations"
+        assert session.execute(select(Run.status)).scalar_one() == "running"
+    config = load_config(config_path)
+    # the next batch (against a dead server: all errors) marks the killed run
+    import asyncio
+
+    asyncio.run(run_batch(config.model_copy(update={"keywords": config.keywords[:1]}), db, fixed_clock(T0),
+                          sleep=no_sleep))
+    with Session(db) as session:
+        assert [r.status for r in session.execute(select(Run).order_by(Run.id)).scalars()] == [
+            "interrupted", "finished"]
+    db.dispose()

@@ -1,0 +1,145 @@
+"""The storage contract, run on SQLite and on PostgreSQL (the `db` fixture is parametrized)."""
+
+from __future__ import annotations
+
+import zlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, inspect, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from storage import repository
+from storage.db import open_database
+from storage.models import Citation, Keyword, Mention, Observation, RawPayload, Run, TrackedEntity
+from storage.repository import (
+    CitationRecord,
+    EntityRow,
+    KeywordRow,
+    MentionRecord,
+    ObservationRecord,
+    OrganicRecord,
+)
+
+T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+ENTITIES = [EntityRow("Hengda Valve", "brand", ("恒达阀门",), ("hengdavalve.com",)),
+            EntityRow("Apex Flow Controls", "competitor", (), ("apexflow.com",))]
+KEYWORDS = [KeywordRow("ball valve", weight=2.0, country="us", language="en"), KeywordRow("球阀 制造商")]
+
+
+def record(run_id: int, sample: int = 0, raw: bytes | None = b'{"object": "response"}', **extra) -> ObservationRecord:
+    base = dict(
+        run_id=run_id, keyword="ball valve", engine_id="chatgpt", engine_kind="openai", sample_index=sample,
+        observed_at=T0 + timedelta(minutes=sample), status="ok", raw=raw, parser_version=1,
+        answer_text="恒达阀门 makes API 6D valves.", has_answer=True, model="gpt-5-mini-2025-08-07",
+        search_queries=["api 6d ball valve"], features=["web_search"],
+        citations=[CitationRecord(1, "https://hengdavalve.com/p?utm_source=openai", "https://hengdavalve.com/p",
+                                  "hengdavalve.com", "API 6D | 恒达", True, True, "annotation", "Hengda Valve",
+                                  "product", [(0, 4)])],
+        mentions=[MentionRecord("Hengda Valve", "恒达阀门", 1, 0, 1)],
+        organic=[OrganicRecord(1, "https://apexflow.com/", "apexflow.com", "Apex Flow Controls", "Apex")],
+    )
+    base.update(extra)
+    return ObservationRecord(**base)
+
+
+def test_schema_is_created_and_upgrade_is_idempotent(db: Engine, db_url: str) -> None:
+    tables = set(inspect(db).get_table_names())
+    assert {"project", "tracked_entity", "keyword", "run", "raw_payload", "observation", "citation", "mention",
+            "organic_result", "alembic_version"} <= tables
+    open_database(db_url).dispose()  # a second upgrade changes nothing and does not fail
+
+
+def test_sync_project_is_idempotent_and_deactivates_removed_rows(db: Engine) -> None:
+    first = repository.sync_project(db, "p", ENTITIES, KEYWORDS, T0)
+    again = repository.sync_project(db, "p", ENTITIES[:1], KEYWORDS[1:], T0)
+    assert again.project_id == first.project_id
+    assert again.entity_ids == {"Hengda Valve": first.entity_ids["Hengda Valve"]}
+    with Session(db) as session:
+        active = {k.text: k.active for k in session.execute(select(Keyword)).scalars()}
+        entity = session.execute(select(TrackedEntity).where(TrackedEntity.name == "Hengda Valve")).scalar_one()
+    assert active == {"ball valve": False, "球阀 制造商": True}
+    assert entity.aliases == ["恒达阀门"]
+
+
+def test_projects_are_separate(db: Engine) -> None:
+    a = repository.sync_project(db, "brand A", ENTITIES, KEYWORDS, T0)
+    b = repository.sync_project(db, "brand B", ENTITIES, KEYWORDS, T0)
+    assert a.project_id != b.project_id
+    assert set(a.keyword_ids.values()).isdisjoint(b.keyword_ids.values())
+
+
+def test_observation_round_trip_with_unicode_and_aware_times(db: Engine) -> None:
+    ids = repository.sync_project(db, "p", ENTITIES, KEYWORDS, T0)
+    run_id = repository.start_run(db, ids.project_id, {"chatgpt": 2}, T0)
+    obs_id = repository.save_observation(db, ids, record(run_id))
+    with Session(db) as session:
+        observation = session.get(Observation, obs_id)
+        citation = session.execute(select(Citation)).scalar_one()
+        mention = session.execute(select(Mention)).scalar_one()
+    assert observation.observed_at == T0 and observation.observed_at.tzinfo is not None
+    assert observation.answer_text == "恒达阀门 makes API 6D valves."
+    assert observation.search_queries == ["api 6d ball valve"]
+    assert citation.owner_id == ids.entity_ids["Hengda Valve"] and citation.spans == [[0, 4]]
+    assert citation.title == "API 6D | 恒达"
+    assert mention.alias == "恒达阀门"
+
+
+def test_raw_payloads_are_compressed_and_deduplicated(db: Engine) -> None:
+    ids = repository.sync_project(db, "p", ENTITIES, KEYWORDS, T0)
+    run_id = repository.start_run(db, ids.project_id, {"chatgpt": 3}, T0)
+    body = b'{"object": "response", "text": "' + b"x" * 5000 + b'"}'
+    for sample in range(3):
+        repository.save_observation(db, ids, record(run_id, sample, raw=body))
+    with Session(db) as session:
+        payloads = session.execute(select(RawPayload)).scalars().all()
+        hashes = {o.raw_hash for o in session.execute(select(Observation)).scalars()}
+    assert len(payloads) == 1 and hashes == {payloads[0].hash}
+    assert len(payloads[0].data) < 200 and zlib.decompress(payloads[0].data) == body
+    assert repository.load_raw(db, payloads[0].hash) == body
+
+
+def test_failed_observation_keeps_reason_and_no_answer(db: Engine) -> None:
+    ids = repository.sync_project(db, "p", ENTITIES, KEYWORDS, T0)
+    run_id = repository.start_run(db, ids.project_id, {"chatgpt": 1}, T0)
+    repository.save_observation(db, ids, record(run_id, raw=None, status="error", error="HTTP 500: boom",
+                                                answer_text=None, has_answer=False, citations=[], mentions=[],
+                                                organic=[]))
+    run = repository.finish_run(db, run_id, T0 + timedelta(minutes=5))
+    assert (run.status, run.ok_count, run.failed_count) == ("finished", 0, 1)
+
+
+def test_a_failing_write_leaves_nothing_half_written(db: Engine) -> None:
+    ids = repository.sync_project(db, "p", ENTITIES, KEYWORDS, T0)
+    run_id = repository.start_run(db, ids.project_id, {"chatgpt": 2}, T0)
+    repository.save_observation(db, ids, record(run_id, 0))
+    with pytest.raises(KeyError):  # a mention of an entity that is not tracked fails mid-write
+        repository.save_observation(db, ids, record(run_id, 1, mentions=[MentionRecord("Nobody", "x", 1, 0, 1)]))
+    with pytest.raises(IntegrityError):  # the same sample twice violates the unique key
+        repository.save_observation(db, ids, record(run_id, 0))
+    with Session(db) as session:
+        assert len(session.execute(select(Observation)).scalars().all()) == 1
+        assert len(session.execute(select(Citation)).scalars().all()) == 1
+
+
+def test_interrupted_runs_are_marked(db: Engine) -> None:
+    ids = repository.sync_project(db, "p", ENTITIES, KEYWORDS, T0)
+    run_id = repository.start_run(db, ids.project_id, {"chatgpt": 5}, T0)
+    assert repository.mark_interrupted_runs(db, ids.project_id) == 1
+    with Session(db) as session:
+        assert session.get(Run, run_id).status == "interrupted"
+
+
+def test_period_facts_select_by_time_and_active_keyword(db: Engine) -> None:
+    ids = repository.sync_project(db, "p", ENTITIES, KEYWORDS, T0)
+    run_id = repository.start_run(db, ids.project_id, {"chatgpt": 3}, T0)
+    repository.save_observation(db, ids, record(run_id, 0))
+    repository.save_observation(db, ids, record(run_id, 1, observed_at=T0 + timedelta(days=8)))
+    facts = repository.period_facts(db, "p", T0 - timedelta(hours=1), T0 + timedelta(days=7))
+    assert [(o.keyword, o.weight, o.status) for o in facts.observations] == [("ball valve", 2.0, "ok")]
+    assert [(c.owner, c.position, c.normalized_url) for c in facts.citations] == [
+        ("Hengda Valve", 1, "https://hengdavalve.com/p")]
+    assert [(m.entity, m.count) for m in facts.mentions] == [("Hengda Valve", 1)]
+    assert facts.planned == {"chatgpt": 3}
+    assert repository.period_facts(db, "other project", T0, T0 + timedelta(days=7)).observations == []

@@ -1,0 +1,135 @@
+"""Config: the example file loads, and bad files give errors naming the file, key path and line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from monitor.config import ENGINE_KINDS, api_key, load_config, missing_api_keys
+from monitor.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+GOOD = """\
+brand: {name: Hengda Valve, aliases: [恒达阀门], domains: [hengdavalve.com]}
+keywords:
+  - text: ball valve
+engines:
+  - id: chatgpt
+    kind: openai
+    api_key_env: CITEWATCH_TEST_KEY
+"""
+
+
+def problems_of(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(path) in str(caught.value)
+    return caught.value.problems or [str(caught.value)]
+
+
+def test_example_config_loads_with_every_documented_key() -> None:
+    config = load_config(ROOT / "config.yaml")
+    assert config.brand.name
+    assert any("\u4e00" <= ch <= "\u9fff" for alias in config.brand.aliases for ch in alias), "needs a Chinese alias"
+    assert len(config.competitors) >= 2
+    assert len(config.keywords) >= 5
+    assert config.engines[0].kind == "openai"
+    assert config.storage.url.startswith("sqlite:///")
+
+
+def test_project_defaults_to_brand_name(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    assert load_config(path).project_name == "Hengda Valve"
+
+
+def test_relative_sqlite_path_resolves_next_to_config(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(GOOD + "storage: {url: 'sqlite:///data/cw.db'}\n", encoding="utf-8")
+    assert load_config(path).storage.url == f"sqlite:///{tmp_path / 'data' / 'cw.db'}"
+
+
+def test_unknown_key_is_named_with_its_line(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, GOOD.replace("    kind: openai\n", "    kind: openai\n    modle: gpt-5\n"))
+    assert problems == ["line 7: engines[0].modle: unknown key"]
+
+
+def test_unknown_engine_kind_lists_known_kinds(tmp_path: Path) -> None:
+    (problem,) = problems_of(tmp_path, GOOD.replace("kind: openai", "kind: chatgpt"))
+    assert problem.startswith("line 6: engines[0].kind: unknown engine kind 'chatgpt'")
+    for kind in ENGINE_KINDS:
+        assert kind in problem
+
+
+def test_wrong_type_names_key_path(tmp_path: Path) -> None:
+    (problem,) = problems_of(tmp_path, GOOD + "    samples: many\n")
+    assert problem.startswith("line 8: engines[0].samples:")
+
+
+def test_missing_required_section(tmp_path: Path) -> None:
+    (problem,) = problems_of(tmp_path, GOOD.split("keywords:")[0] + "engines: [{id: a, kind: openai}]\n")
+    assert "keywords: Field required" in problem
+
+
+def test_yaml_syntax_error_gives_line(tmp_path: Path) -> None:
+    (problem,) = problems_of(tmp_path, GOOD + "  - text: [unclosed\n")
+    assert problem.startswith(f"{tmp_path / 'config.yaml'}:9: invalid YAML")
+
+
+def test_keyword_naming_unknown_engine(tmp_path: Path) -> None:
+    (problem,) = problems_of(tmp_path, GOOD.replace("  - text: ball valve\n",
+                                                     "  - text: ball valve\n    engines: [gemini]\n"))
+    assert "names engine 'gemini'" in problem
+
+
+def test_duplicate_engine_ids(tmp_path: Path) -> None:
+    (problem,) = problems_of(tmp_path, GOOD + "  - {id: chatgpt, kind: openai}\n")
+    assert "'chatgpt' appears twice" in problem
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="nope.yaml: cannot read config file"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_api_key_comes_from_environment_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    config = load_config(path)
+    monkeypatch.delenv("CITEWATCH_TEST_KEY", raising=False)
+    assert missing_api_keys(config) == ["engines[chatgpt]: environment variable CITEWATCH_TEST_KEY is not set"]
+    monkeypatch.setenv("CITEWATCH_TEST_KEY", "sk-secret-value")
+    assert api_key(config.engines[0]) == "sk-secret-value"
+    assert missing_api_keys(config) == []
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "monitor", *args], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=120)
+
+
+def test_check_config_cli_exit_2_and_names_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(GOOD.replace("kind: openai", "kind: openai\n    colour: blue"), encoding="utf-8")
+    result = run_cli("check-config", "--config", str(path))
+    assert result.returncode == 2
+    assert f"{path}: 1 problem(s)" in result.stderr
+    assert "line 7: engines[0].colour: unknown key" in result.stderr
+
+
+def test_check_config_cli_names_missing_key_never_its_value(tmp_path: Path) -> None:
+    import os
+
+    path = tmp_path / "c.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "CITEWATCH_TEST_KEY"}
+    missing = run_cli("check-config", "--config", str(path), env=env)
+    assert missing.returncode == 2 and "CITEWATCH_TEST_KEY is not set" in missing.stderr
+    ok = run_cli("check-config", "--config", str(path), env={**env, "CITEWATCH_TEST_KEY": "sk-live-123456"})
+    assert ok.returncode == 0, ok.stderr
+    assert "sk-live-123456" not in ok.stdout + ok.stderr
