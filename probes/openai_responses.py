@@ -10,6 +10,7 @@ from openai import AsyncOpenAI
 
 from probes.base import ProbeError, ProbeRequest, ProbeSettings
 from probes.errors import retry_after_seconds
+from probes.http import short
 
 DEFAULT_MODEL = "gpt-5-mini"
 
@@ -57,18 +58,14 @@ class OpenAIResponsesProbe:
         except openai.APIStatusError as exc:
             status = exc.status_code
             raise ProbeError(
-                f"HTTP {status}: {_short(exc.message)}",
+                f"HTTP {status}: {short(exc.message)}",
                 retryable=status == 429 or status >= 500,
                 retry_after=retry_after_seconds(exc.response.headers.get("retry-after")),
             ) from None
         except openai.APIConnectionError as exc:
-            raise ProbeError(f"connection failed: {_short(str(exc.__cause__ or exc))}", retryable=True) from None
+            raise ProbeError(f"connection failed: {short(str(exc.__cause__ or exc))}", retryable=True) from None
         return response.content
 
     async def aclose(self) -> None:
         await self._client.close()
 
-
-def _short(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

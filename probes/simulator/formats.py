@@ -1,0 +1,12 @@
+"""The wire formats the simulator speaks, by engine kind.
+
+Each module defines KIND, BASE_SUFFIX (appended to /KIND to form the probe's
+base_url), handles(path), prompt_of(path, body), model_of(path, body) and
+render(answer) -> the JSON body the real service would send.
+"""
+
+from types import ModuleType
+
+from probes.simulator import openai_responses
+
+FORMATS: dict[str, ModuleType] = {module.KIND: module for module in (openai_responses,)}

@@ -1,0 +1,133 @@
+"""A local server on 127.0.0.1 that speaks the engines' wire formats, for the offline demo and tests.
+
+Answers are generated from a `Scenario` (the brand, competitors and the pages
+they own) and are deterministic per seed: the k-th call with a given prompt on
+a given day always gets the same answer. Each wire format is mounted under its
+engine kind: `sim.base_url_for("openai")` is http://127.0.0.1:PORT/openai/v1.
+Tests can script exact responses (status, headers, body, delay) that are
+served first, in order, whatever the path.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import ModuleType
+from urllib.parse import urlsplit
+
+from probes.simulator.formats import FORMATS
+from probes.simulator.scenario import Scenario, demo_scenario, simulated_answer
+
+
+@dataclass(frozen=True)
+class ScriptedResponse:
+    status: int = 200
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = (("Content-Type", "application/json"),)
+    delay: float = 0.0
+
+
+class Simulator:
+    """Run with `with Simulator(scenario) as sim:`; `sim.base_url` is e.g. http://127.0.0.1:PORT/v1."""
+
+    def __init__(self, scenario: Scenario | None = None, latency: float = 0.0) -> None:
+        self.scenario = scenario or demo_scenario()
+        self.latency = latency
+        self.script: deque[ScriptedResponse] = deque()
+        self.requests: list[dict] = []
+        self._calls: Counter[tuple[str, str]] = Counter()
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "simulator not started"
+        return int(self._server.server_address[1])
+
+    def base_url_for(self, kind: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{kind}{FORMATS[kind].BASE_SUFFIX}"
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI Responses mount, the demo's default engine."""
+        return self.base_url_for("openai")
+
+    def start(self) -> Simulator:
+        handler = _make_handler(self)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="citewatch-simulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def enqueue(self, *responses: ScriptedResponse) -> None:
+        self.script.extend(responses)
+
+    def respond(self, path: str, body: dict) -> ScriptedResponse:
+        with self._lock:
+            self.requests.append({"path": path, "body": body})
+            if self.script:
+                return self.script.popleft()
+            wire = _format_for(path)
+            if wire is None:
+                return ScriptedResponse(status=404, body=b'{"error": {"message": "unknown path"}}')
+            prompt = wire.prompt_of(path, body)
+            key = (wire.KIND, self.scenario.day, prompt)
+            call_index = self._calls[key]
+            self._calls[key] += 1
+        answer = simulated_answer(self.scenario, prompt, wire.model_of(path, body), call_index)
+        payload = wire.render(answer)
+        return ScriptedResponse(body=json.dumps(payload, ensure_ascii=False).encode(), delay=self.latency)
+
+
+def _format_for(path: str) -> ModuleType | None:
+    """The wire format mounted at the path's first segment, if it serves that path."""
+    kind, _, rest = path.lstrip("/").partition("/")
+    wire = FORMATS.get(kind)
+    return wire if wire is not None and wire.handles("/" + rest) else None
+
+
+def _make_handler(sim: Simulator) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                body = json.loads(self.rfile.read(length) or b"{}")
+            except json.JSONDecodeError:
+                body = {}
+            reply = sim.respond(urlsplit(self.path).path, body if isinstance(body, dict) else {})
+            if reply.delay:
+                time.sleep(reply.delay)
+            self.send_response(reply.status)
+            for name, value in reply.headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            try:
+                self.wfile.write(reply.body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (timeout tests)
+
+        def log_message(self, *args: object) -> None:
+            pass  # keep test and demo output clean
+
+    return Handler
