@@ -39,6 +39,14 @@ TRACKING_PARAMS = frozenset(
         "ref_src",
         "igshid",
         "srsltid",
+        "twclid",
+        "_ga",
+        "_gl",
+        "mkt_tok",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_id",
+        "spm",  # Alibaba / Made-in-China click tracking
     }
 )
 

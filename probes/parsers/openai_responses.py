@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from probes.base import Answer, Citation, ParseError
+from probes.base import Answer, ParseError
+from probes.parsers.common import SourceList, int_or_none, load_json_object
 
 # Bump when the output for the same raw payload changes, so old observations
 # can be found and re-parsed.
@@ -28,17 +28,6 @@ PARSER_VERSION = 1
 
 # Separator between output_text parts (and between messages) in Answer.text.
 PART_SEPARATOR = "\n\n"
-
-# Query parameters that only track the click and never select another page.
-# OpenAI itself appends utm_source=openai to many cited links.
-_TRACKING_PARAMS = frozenset({
-    "gclid", "dclid", "gbraid", "wbraid", "fbclid", "msclkid", "yclid", "twclid",
-    "igshid", "mc_cid", "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "mkt_tok",
-    "oly_anon_id", "oly_enc_id", "vero_id", "spm",
-})
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
 
 def parse(raw: bytes) -> Answer:
     """Parse one Responses API body into an `Answer`; raise `ParseError` on garbage."""
@@ -64,9 +53,10 @@ def parse(raw: bytes) -> Answer:
         return Answer(text="", status="error", status_reason=error_reason, **base)
 
     text, annotations, refusals = _collect_messages(output)
-    citations = _cited(annotations)
-    citations += _retrieved(searches, cited_keys={_citation_key(c.url) for c in citations},
-                            first_position=len(citations) + 1)
+    sources = SourceList()
+    _cite(sources, annotations)
+    _retrieve(sources, searches)
+    citations = sources.citations()
 
     status = body.get("status")
     has_text = bool(text.strip())
@@ -94,18 +84,7 @@ def parse(raw: bytes) -> Answer:
 
 def _load_response(raw: bytes) -> dict[str, Any]:
     """Decode and check the top-level shape; every garbage case names what was wrong."""
-    if not isinstance(raw, (bytes, bytearray, memoryview)):
-        raise ParseError(f"expected the raw response body as bytes, got {type(raw).__name__}")
-    data = bytes(raw)
-    if not data.strip():
-        raise ParseError("empty body: expected a Responses API JSON object")
-    try:
-        body = json.loads(data)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, absurd nesting
-        head = data[:60].decode("utf-8", "replace").strip()
-        raise ParseError(f"body is not JSON ({exc.__class__.__name__}: {exc}); starts with {head!r}") from exc
-    if not isinstance(body, dict):
-        raise ParseError(f"expected a JSON object (a Responses API response), got a JSON {type(body).__name__}")
+    body = load_json_object(raw, "a Responses API")
     obj = body.get("object")
     if obj != "response":
         hint = _error_reason(body)
@@ -146,12 +125,7 @@ def _incomplete_reason(body: dict[str, Any]) -> str:
 def _usage(usage: Any) -> tuple[int | None, int | None]:
     if not isinstance(usage, dict):
         return None, None
-    return _int_or_none(usage.get("input_tokens")), _int_or_none(usage.get("output_tokens"))
-
-
-def _int_or_none(value: Any) -> int | None:
-    # bool is an int subclass; a true/false token count is garbage, not 1/0.
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return int_or_none(usage.get("input_tokens")), int_or_none(usage.get("output_tokens"))
 
 
 # --- text and annotations --------------------------------------------------
@@ -207,7 +181,7 @@ def _collect_messages(output: list[Any]) -> tuple[str, list[tuple[int, int | Non
 
 def _span(ann: dict[str, Any], part_len: int) -> tuple[int | None, int | None]:
     """Clamp an annotation's indices into its part; None when they are missing or not ints."""
-    start, end = _int_or_none(ann.get("start_index")), _int_or_none(ann.get("end_index"))
+    start, end = int_or_none(ann.get("start_index")), int_or_none(ann.get("end_index"))
     if start is None or end is None:
         return None, None
     start = min(max(start, 0), part_len)
@@ -215,28 +189,13 @@ def _span(ann: dict[str, Any], part_len: int) -> tuple[int | None, int | None]:
     return start, end
 
 
-def _cited(annotations: list[tuple[int, int | None, int | None, dict]]) -> list[Citation]:
-    """One Citation per distinct source, positioned by its first appearance in the text."""
+def _cite(sources: SourceList, annotations: list[tuple[int, int | None, int | None, dict]]) -> None:
+    """One source per distinct page, positioned by its first appearance in the text."""
     # Stable sort by start; annotations without indices keep their order, last.
     ordered = sorted(annotations, key=lambda a: (a[1] is None, a[1] if a[1] is not None else 0, a[0]))
-    by_key: dict[str, Citation] = {}
     for _, start, end, ann in ordered:
-        url = ann.get("url")
-        if not isinstance(url, str) or not url.strip():
-            continue
-        url = url.strip()
-        title = ann.get("title") if isinstance(ann.get("title"), str) and ann.get("title").strip() else None
-        key = _citation_key(url)
-        citation = by_key.get(key)
-        if citation is None:
-            citation = Citation(url=url, position=len(by_key) + 1, title=title,
-                                cited=True, visible=True, origin="annotation")
-            by_key[key] = citation
-        elif citation.title is None and title:
-            citation.title = title
-        if start is not None and end is not None and end > start and (start, end) not in citation.spans:
-            citation.spans.append((start, end))
-    return list(by_key.values())
+        span = (start, end) if start is not None and end is not None else None
+        sources.cite(ann.get("url"), ann.get("title"), span)
 
 
 # --- web_search_call items -------------------------------------------------
@@ -266,56 +225,15 @@ def _search_queries(searches: list[dict[str, Any]]) -> list[str]:
     return list(seen)
 
 
-def _retrieved(searches: list[dict[str, Any]], *, cited_keys: set[str], first_position: int) -> list[Citation]:
-    """Pages the search returned or opened that no annotation cites."""
-    seen = set(cited_keys)
-    result: list[Citation] = []
+def _retrieve(sources: SourceList, searches: list[dict[str, Any]]) -> None:
+    """Pages the search returned or opened; those no annotation cites stay retrieved-only."""
     for item in searches:
         action = _action(item)
-        urls: list[Any] = []
         if action.get("type") == "search" and isinstance(action.get("sources"), list):
             # sources only appear when the request asked for them via `include`;
             # non-url sources (e.g. type "api") name no page.
-            urls = [s.get("url") for s in action["sources"] if _item_type(s) == "url"]
+            for source in action["sources"]:
+                if _item_type(source) == "url":
+                    sources.retrieve(source.get("url"))
         elif action.get("type") in ("open_page", "find_in_page"):
-            urls = [action.get("url")]
-        for url in urls:
-            if not isinstance(url, str) or not url.strip():
-                continue
-            url = url.strip()
-            key = _citation_key(url)
-            if key in seen:
-                continue
-            seen.add(key)
-            result.append(Citation(url=url, position=first_position + len(result), cited=False,
-                                   visible=True, origin="search_result"))
-    return result
-
-
-# --- URL identity ----------------------------------------------------------
-
-
-def _citation_key(url: str) -> str:
-    """The identity of a cited page: two URLs with the same key are the same source.
-
-    Drops the fragment, user info, tracking parameters (utm_*, click ids;
-    OpenAI adds utm_source=openai) and default ports; lowercases scheme and
-    host; drops a trailing slash on non-root paths. Kept local so the parser stays
-    self-contained; analysis has its own, richer normalizer.
-    """
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        return url.strip()
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").rstrip(".")
-    netloc = host
-    if port is not None and port != _DEFAULT_PORTS.get(scheme):
-        netloc = f"{host}:{port}"
-    path = parts.path or "/"
-    if len(path) > 1 and path.endswith("/"):
-        path = path.rstrip("/") or "/"
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if not k.lower().startswith("utm_") and k.lower() not in _TRACKING_PARAMS]
-    return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))
+            sources.retrieve(action.get("url"))

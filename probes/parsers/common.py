@@ -1,0 +1,94 @@
+"""Helpers every pure parser shares: loading the JSON body and building the list of sources.
+
+`SourceList` keeps one `Citation` per page (pages are the same when their
+normalized URLs are), positioned by first appearance; pages the engine only
+retrieved come after the cited ones, marked `cited=False`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from monitor.analysis.urls import normalize_url
+from probes.base import Citation, ParseError
+
+
+def load_json_object(raw: bytes, what: str) -> dict[str, Any]:
+    """Decode a JSON object body; every garbage case raises ParseError saying what was wrong."""
+    if not isinstance(raw, (bytes, bytearray, memoryview)):
+        raise ParseError(f"expected the raw response body as bytes, got {type(raw).__name__}")
+    data = bytes(raw)
+    if not data.strip():
+        raise ParseError(f"empty body: expected {what} JSON object")
+    try:
+        body = json.loads(data)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, absurd nesting
+        head = data[:60].decode("utf-8", "replace").strip()
+        raise ParseError(f"body is not JSON ({exc.__class__.__name__}: {exc}); starts with {head!r}") from exc
+    if not isinstance(body, dict):
+        raise ParseError(f"expected {what} JSON object, got a JSON {type(body).__name__}")
+    return body
+
+
+def int_or_none(value: Any) -> int | None:
+    # bool is an int subclass; a true/false token count is garbage, not 1/0.
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def text_or_none(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def citation_key(url: str) -> str:
+    """Two URLs with the same key are the same source (tracking parameters, fragment, case of host...)."""
+    return normalize_url(url)
+
+
+class SourceList:
+    """The sources of one answer, in the order the engine first cites them."""
+
+    def __init__(self) -> None:
+        self._cited: dict[str, Citation] = {}
+        self._retrieved: dict[str, Citation] = {}
+
+    def cite(self, url: Any, title: Any = None, span: tuple[int, int] | None = None,
+             origin: str = "annotation", visible: bool = True) -> Citation | None:
+        """Record a citation of `url` (optionally supporting text[span]); returns its Citation."""
+        url = text_or_none(url)
+        if url is None:
+            return None
+        key = citation_key(url)
+        citation = self._cited.get(key)
+        if citation is None:
+            citation = Citation(url=url, position=len(self._cited) + 1, title=text_or_none(title), origin=origin,
+                                visible=visible)
+            self._cited[key] = citation
+        elif citation.title is None:
+            citation.title = text_or_none(title)
+        if span is not None and span[1] > span[0] and span not in citation.spans:
+            citation.spans.append(span)
+        return citation
+
+    def retrieve(self, url: Any, title: Any = None, origin: str = "search_result") -> None:
+        """Record a page the engine looked at; it counts as retrieved unless it is (or becomes) cited."""
+        url = text_or_none(url)
+        if url is None:
+            return
+        key = citation_key(url)
+        if key not in self._retrieved:
+            self._retrieved[key] = Citation(url=url, position=0, title=text_or_none(title), cited=False,
+                                            origin=origin)
+        elif self._retrieved[key].title is None:
+            self._retrieved[key].title = text_or_none(title)
+
+    def is_cited(self, url: str) -> bool:
+        return citation_key(url) in self._cited
+
+    def citations(self) -> list[Citation]:
+        """Cited sources by position, then retrieved-only ones numbered after them."""
+        cited = list(self._cited.values())
+        retrieved = [c for key, c in self._retrieved.items() if key not in self._cited]
+        for offset, citation in enumerate(retrieved, start=len(cited) + 1):
+            citation.position = offset
+        return cited + retrieved
