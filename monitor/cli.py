@@ -168,7 +168,7 @@ def demo(out: Annotated[Path, typer.Option(help="Folder for the demo config, dat
 
 @app.command()
 def parse(
-    file: Annotated[Path, typer.Argument(help="A saved raw payload (the response body).")],
+    file: Annotated[Path, typer.Argument(help="A saved raw payload (the response body).", metavar="FILE")],
     kind: Annotated[str, typer.Option(help="Engine kind that produced the payload, e.g. openai.")] = "openai",
     config: Annotated[Path | None, typer.Option("--config", "-c", help="Resolve owners and mentions.")] = None,
 ) -> None:

@@ -1,0 +1,363 @@
+"""Parser for the Perplexity Sonar chat completions API.
+
+Input: the JSON body of a non-streaming ``POST {base_url}/chat/completions``
+(models sonar, sonar-pro, sonar-reasoning-pro, sonar-deep-research). Output:
+a `probes.base.Answer`.
+
+What the payload holds (see realdata/FORMATS.md and the API reference):
+
+- ``choices[0].message.content``: the answer, with inline ``[n]`` markers
+  counting from 1 into the list of sources (``[2][3]`` cites two). Reasoning
+  models put a ``<think>…</think>`` block before the answer: it is dropped.
+- ``citations``: the list of source URLs the markers index. Newer responses add
+  ``search_results`` (``title``, ``url``, ``date``, ...) in the same order, and
+  may send it alone; either is accepted. Listed sources that no marker uses
+  were retrieved but not cited.
+- ``usage``: ``prompt_tokens``/``completion_tokens`` (older responses have no
+  ``cost``). Reasoning-step responses can carry
+  ``message.reasoning_steps[].web_search.search_keywords`` (the fan-out queries).
+
+Choices this parser makes (documented here because the API does not say):
+
+- Positions follow the first marker in the text; the same page (same
+  normalized URL) keeps one position and gathers the spans of all its markers.
+- A span is the text a marker group supports: from the start of its sentence
+  (or the end of the previous marker group, whichever is later) to the marker,
+  trailing whitespace and a leading list bullet removed. Offsets are Python
+  ``str`` (code point) indices into `Answer.text`.
+- A marker whose number is out of range (``[0]``, ``[12]`` with 7 sources) is
+  not a marker: it is ignored and left in the text.
+- An answer with text, NO valid marker at all, and a source list: the list is
+  treated as cited, in list order, without spans (the engine shows those
+  sources beside the answer). This does not apply to an empty answer or a
+  refusal: their listed sources are kept as retrieved only (cited=False), so
+  that a refusal never counts as citing anyone.
+- Perplexity sends no refusal flag; a short, unmarked answer that opens with an
+  apology and "can't / unable to" (or ``message.refusal``, or
+  ``finish_reason: content_filter``) is a refusal: status ``no_answer``.
+
+Pure: stdlib, `probes.base` and `probes.parsers.common` only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from probes.base import Answer, ParseError
+from probes.parsers.common import SourceList, citation_key, int_or_none, load_json_object, text_or_none
+
+# Bump when the output for the same raw payload changes, so old observations
+# can be found and re-parsed.
+PARSER_VERSION = 1
+
+# One citation marker, and a group of adjacent markers ("[2][3]", "[2] [3]").
+_MARKER = re.compile(r"\[(\d{1,4})\]")
+_GROUP = re.compile(r"\[\d{1,4}\](?:[ \t]*\[\d{1,4}\])*")
+
+_THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
+
+# Sentence ends: Latin ones count only when followed by whitespace (so 3.3 and
+# example.com stay whole); CJK full-width ones end a sentence by themselves.
+_LATIN_ENDS = ".!?…"
+_CJK_ENDS = "。！？"
+# What may precede the cited words of a span: whitespace, leftover punctuation,
+# a Markdown list bullet or heading.
+_LEAD = re.compile(r"(?:[\s,;:，；：、]+|[-*+•](?=\s)|\d{1,3}[.)](?=\s)|#{1,6}(?=\s)|>)*")
+
+# A refusal: short, unmarked, and opening with an apology plus "can't", or a bare "I can't help".
+_REFUSAL_MAX_CHARS = 600
+_REFUSAL = re.compile(
+    r"^(?:(?:i'?m|i am)\s+(?:very\s+)?sorry|sorry|i apologi[sz]e|unfortunately)\b[^.!?\n]{0,80}?"
+    r"\b(?:can'?t|cannot|can not|unable to|not able to|won'?t)\b"
+    r"|^i\s+(?:can'?t|cannot|am unable to|am not able to|won'?t)\s+"
+    r"(?:help|assist|provide|share|comply|answer|give|disclose)\b"
+    r"|^(?:抱歉|对不起|很抱歉|非常抱歉)[^。！？\n]{0,30}?(?:无法|不能|不便)",
+    re.IGNORECASE,
+)
+
+
+def parse(raw: bytes) -> Answer:
+    """Parse one Sonar chat completion body into an `Answer`; raise `ParseError` on garbage."""
+    body = load_json_object(raw, "a Perplexity chat completion")
+
+    error_reason = _error_reason(body)
+    if error_reason is not None and not isinstance(body.get("choices"), list):
+        # An API error envelope ({"error": {...}}) served as the body: a failure, not "not cited".
+        return Answer(text="", status="error", status_reason=error_reason, model=_model(body))
+    _check_shape(body)
+
+    input_tokens, output_tokens = _usage(body.get("usage"))
+    message, finish_reason = _first_choice(body["choices"])
+    reasoning_steps = _reasoning_steps(message)
+    listed = _listed_sources(body)
+    searched = _searched(body, listed, reasoning_steps)
+    base = dict(
+        model=_model(body),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        search_queries=_search_queries(reasoning_steps),
+        features=["web_search"] if searched else [],
+    )
+    if error_reason is not None:
+        # An error object beside choices still means the call failed.
+        return Answer(text="", status="error", status_reason=error_reason, **base)
+    if message is None:
+        return Answer(text="", status="no_answer", status_reason="no choices in response", **base)
+
+    text, think_closed = _answer_text(message.get("content"))
+    groups = _marker_groups(text, len(listed.urls))
+    refusal = _refusal(message, finish_reason, text, groups)
+    has_text = bool(text.strip())
+
+    sources = SourceList()
+    if refusal is None and has_text:
+        if groups:
+            _cite_marked(sources, text, groups, listed)
+        else:
+            for url in listed.urls:  # no marker at all: the listed sources, in list order
+                sources.cite(url, listed.title_of(url))
+    for url in listed.urls:
+        sources.retrieve(url, listed.title_of(url))
+    for url, title in listed.extra:
+        sources.retrieve(url, title)
+    for url, title in _step_pages(reasoning_steps):
+        sources.retrieve(url, title)
+    citations = sources.citations()
+
+    if refusal is not None:
+        return Answer(text=text, citations=citations, status="no_answer", status_reason=f"refusal: {refusal}", **base)
+    if finish_reason == "length":
+        reason = "incomplete: length"
+        status = "ok" if has_text else "error"
+        return Answer(text=text, citations=citations, status=status, status_reason=reason, **base)
+    if not has_text:
+        reason = "empty answer text" if think_closed else "no answer after reasoning (unclosed <think> block)"
+        return Answer(text=text, citations=citations, status="no_answer", status_reason=reason, **base)
+    return Answer(text=text, citations=citations, status="ok", **base)
+
+
+# --- payload shape ---------------------------------------------------------
+
+
+def _check_shape(body: dict[str, Any]) -> None:
+    obj = body.get("object")
+    if obj == "chat.completion.chunk":
+        raise ParseError("a streaming chunk ('object' is 'chat.completion.chunk'), not a whole chat completion")
+    if obj not in ("chat.completion", None):
+        raise ParseError(f"not a chat completion: 'object' is {obj!r}, expected 'chat.completion'")
+    if not isinstance(body.get("choices"), list):
+        raise ParseError(f"chat completion has no 'choices' list (got {type(body.get('choices')).__name__})")
+
+
+def _model(body: dict[str, Any]) -> str | None:
+    return text_or_none(body.get("model"))
+
+
+def _error_reason(body: dict[str, Any]) -> str | None:
+    """The reason carried by an `error` member ({"message", "type", "code"}), or None."""
+    error = body.get("error")
+    if not error:
+        return None
+    if isinstance(error, dict):
+        kind = text_or_none(error.get("type"))
+        code = error.get("code")
+        message = text_or_none(error.get("message"))
+        label = kind or ""
+        if isinstance(code, (int, str)) and not isinstance(code, bool) and str(code).strip():
+            label = f"{label} (code {code})" if label else f"code {code}"
+        if label and message:
+            return f"{label}: {message}"
+        if label or message:
+            return label or message
+        return json.dumps(error, ensure_ascii=False)[:500]
+    if isinstance(error, str):
+        return error.strip() or "error"
+    return json.dumps(error, ensure_ascii=False)[:500]
+
+
+def _usage(usage: Any) -> tuple[int | None, int | None]:
+    if not isinstance(usage, dict):
+        return None, None
+    return int_or_none(usage.get("prompt_tokens")), int_or_none(usage.get("completion_tokens"))
+
+
+def _first_choice(choices: list[Any]) -> tuple[dict[str, Any] | None, str | None]:
+    """The first choice's message and finish_reason; (None, None) when there is no choice."""
+    if not choices:
+        return None, None
+    choice = choices[0]
+    if not isinstance(choice, dict):
+        raise ParseError(f"choices[0] is a JSON {type(choice).__name__}, expected an object")
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        raise ParseError("choices[0] has no 'message' object (a streaming 'delta' is not a whole answer)")
+    finish = choice.get("finish_reason")
+    return message, finish if isinstance(finish, str) else None
+
+
+def _answer_text(content: Any) -> tuple[str, bool]:
+    """The answer text without a leading <think> block; and whether that block (if any) was closed."""
+    if content is None:
+        text = ""
+    elif isinstance(content, str):
+        text = content
+    elif isinstance(content, list):  # OpenAI-style content parts, from some gateways
+        text = "".join(p.get("text", "") for p in content
+                       if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str))
+    else:
+        raise ParseError(f"choices[0].message.content is a JSON {type(content).__name__}, expected a string")
+    stripped = text.lstrip()
+    if not stripped.startswith(_THINK_OPEN):
+        return text, True
+    close = stripped.find(_THINK_CLOSE)
+    if close == -1:
+        return "", False  # cut off while reasoning: no answer yet
+    return stripped[close + len(_THINK_CLOSE):].lstrip(), True
+
+
+# --- sources -----------------------------------------------------------------
+
+
+class _Listed:
+    """The numbered source list the markers index, plus search results outside it."""
+
+    def __init__(self, urls: list[str | None], titles: dict[str, str], extra: list[tuple[str, str | None]]) -> None:
+        self.urls = urls  # index n-1 is marker [n]; None where the entry names no URL
+        self._titles = titles
+        self.extra = extra
+
+    def url_of(self, number: int) -> str | None:
+        return self.urls[number - 1] if 1 <= number <= len(self.urls) else None
+
+    def title_of(self, url: str | None) -> str | None:
+        return self._titles.get(citation_key(url)) if url else None
+
+
+def _entry_url(entry: Any) -> str | None:
+    if isinstance(entry, dict):
+        entry = entry.get("url")
+    return text_or_none(entry)
+
+
+def _listed_sources(body: dict[str, Any]) -> _Listed:
+    """`citations` (URL strings) numbers the sources; `search_results` gives titles, or the list itself."""
+    results = [r for r in body.get("search_results") or [] if isinstance(r, dict)] \
+        if isinstance(body.get("search_results"), list) else []
+    titles: dict[str, str] = {}
+    for result in results:
+        url, title = _entry_url(result), text_or_none(result.get("title"))
+        if url and title:
+            titles.setdefault(citation_key(url), title)
+    citations = body.get("citations")
+    if isinstance(citations, list) and citations:
+        urls = [_entry_url(entry) for entry in citations]
+        numbered = {citation_key(u) for u in urls if u}
+        extra = [(u, text_or_none(r.get("title"))) for r in results
+                 if (u := _entry_url(r)) and citation_key(u) not in numbered]
+        return _Listed(urls, titles, extra)
+    return _Listed([_entry_url(r) for r in results], titles, [])
+
+
+def _marker_groups(text: str, count: int) -> list[tuple[int, int, list[int]]]:
+    """Marker groups as (start, end, valid numbers in order); groups with no valid number are text."""
+    groups = []
+    for match in _GROUP.finditer(text):
+        numbers = [n for n in (int(m) for m in _MARKER.findall(match.group())) if 1 <= n <= count]
+        if numbers:
+            groups.append((match.start(), match.end(), numbers))
+    return groups
+
+
+def _cite_marked(sources: SourceList, text: str, groups: list[tuple[int, int, list[int]]], listed: _Listed) -> None:
+    floor = 0
+    for start, end, numbers in groups:
+        span = _span_before(text, floor, start)
+        for number in numbers:
+            url = listed.url_of(number)
+            sources.cite(url, listed.title_of(url), span)
+        floor = end
+
+
+def _span_before(text: str, floor: int, end: int) -> tuple[int, int] | None:
+    """The cited words before a marker group at `end`: back to the sentence start, not before `floor`."""
+    while end > floor and text[end - 1].isspace():
+        end -= 1
+    start = floor
+    # A sentence end at end-1 closes the cited sentence itself, so the search starts one before it.
+    for i in range(end - 2, floor - 1, -1):
+        ch = text[i]
+        if ch == "\n" or ch in _CJK_ENDS or (ch in _LATIN_ENDS and text[i + 1].isspace() and not _initial(text, i)):
+            start = i + 1
+            break
+    lead = _LEAD.match(text, start, end)
+    if lead is not None:
+        start = lead.end()
+    return (start, end) if end > start else None
+
+
+def _initial(text: str, i: int) -> bool:
+    """A period after a lone capital (the "U." of "U.S. data", "J. Smith") ends no sentence."""
+    return text[i] == "." and i >= 1 and text[i - 1].isupper() and (i < 2 or not text[i - 2].isalpha())
+
+
+def _reasoning_steps(message: dict[str, Any] | None) -> list[dict[str, Any]]:
+    steps = message.get("reasoning_steps") if message else None
+    return [s for s in steps if isinstance(s, dict)] if isinstance(steps, list) else []
+
+
+def _step_pages(steps: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
+    """Pages a reasoning step searched or fetched: retrieved, unless a marker cites them."""
+    pages = []
+    for step in steps:
+        for key, field in (("web_search", "search_results"), ("fetch_url_content", "contents")):
+            part = step.get(key)
+            items = part.get(field) if isinstance(part, dict) else None
+            for item in items if isinstance(items, list) else []:
+                if isinstance(item, dict) and (url := _entry_url(item)):
+                    pages.append((url, text_or_none(item.get("title"))))
+    return pages
+
+
+def _search_queries(steps: list[dict[str, Any]]) -> list[str]:
+    seen: dict[str, None] = {}
+    for step in steps:
+        search = step.get("web_search")
+        keywords = search.get("search_keywords") if isinstance(search, dict) else None
+        for query in keywords if isinstance(keywords, list) else []:
+            if isinstance(query, str) and query.strip():
+                seen.setdefault(query.strip(), None)
+    return list(seen)
+
+
+def _searched(body: dict[str, Any], listed: _Listed, steps: list[dict[str, Any]]) -> bool:
+    """Whether a web search visibly ran: sources came back, or usage counts search queries."""
+    usage = body.get("usage")
+    queries = int_or_none(usage.get("num_search_queries")) if isinstance(usage, dict) else None
+    return (any(listed.urls) or bool(listed.extra) or bool(queries)
+            or any(isinstance(s.get("web_search"), dict) for s in steps))
+
+
+# --- refusals ------------------------------------------------------------------
+
+
+def _refusal(message: dict[str, Any], finish_reason: str | None, text: str,
+             groups: list[tuple[int, int, list[int]]]) -> str | None:
+    """The refusal's words when the model declined, else None."""
+    flagged = text_or_none(message.get("refusal"))
+    if flagged:
+        return _one_line(flagged)
+    if finish_reason == "content_filter":
+        return _one_line(text) if text.strip() else "content_filter"
+    answer = text.strip()
+    if groups or not answer or len(answer) > _REFUSAL_MAX_CHARS:
+        return None
+    if _REFUSAL.match(answer.replace("\u2019", "'")):
+        return _one_line(answer)
+    return None
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,102 @@
+"""The demo end to end, and its report's numbers recomputed independently from the stored rows with plain SQL."""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from monitor.demo import DemoResult, demo_days, run_demo
+
+TODAY = date(2026, 11, 30)  # a Monday: the demo covers 2026-W47 and 2026-W48
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
+    return run_demo(tmp_path_factory.mktemp("demo"), today=TODAY)
+
+
+def test_demo_covers_two_full_iso_weeks(demo: DemoResult) -> None:
+    assert demo_days(TODAY)[0] == date(2026, 11, 16) and demo_days(TODAY)[-1] == date(2026, 11, 29)
+    assert demo.week == "2026-W48" and len(demo.runs) == 14
+    assert all(r.failed == 0 and r.stored == r.planned for r in demo.runs)
+    for name in ("report.html", "report.md", "report.json"):
+        assert (demo.out / name).stat().st_size > 1000
+
+
+def _recompute(db: Path, since: str, until: str, brand: str) -> dict:
+    """The headline KPIs straight from the tables, written without the library's code."""
+    con = sqlite3.connect(db)
+    rows = con.execute(
+        """
+        SELECT o.id, k.text, k.weight, o.status, o.has_answer
+        FROM observation o JOIN keyword k ON k.id = o.keyword_id
+        WHERE date(o.observed_at) BETWEEN ? AND ? AND k.active
+        """, (since, until)).fetchall()
+    ok = [r for r in rows if r[3] in ("ok", "no_answer")]
+    cited = dict(con.execute(
+        """
+        SELECT c.observation_id, MIN(c.position) FROM citation c JOIN tracked_entity e ON e.id = c.owner_id
+        WHERE e.name = ? AND c.cited GROUP BY c.observation_id
+        """, (brand,)).fetchall())
+    named = {r[0] for r in con.execute(
+        "SELECT m.observation_id FROM mention m JOIN tracked_entity e ON e.id = m.entity_id WHERE e.name = ?",
+        (brand,))}
+    per_keyword: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    weight = {}
+    for oid, keyword, w, _, _ in ok:
+        per_keyword[keyword][0] += oid in cited
+        per_keyword[keyword][1] += 1
+        weight[keyword] = w
+    inclusion = sum(weight[k] * h / n for k, (h, n) in per_keyword.items()) / sum(weight.values())
+    answered = [r for r in ok if r[4]]
+    positions = sorted(cited[r[0]] for r in ok if r[0] in cited)
+    hits, n = sum(h for h, _ in per_keyword.values()), len(ok)
+    p, z = hits / n, 1.959963984540054
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return {
+        "successful": len(ok),
+        "inclusion": inclusion,
+        "low": centre - half,
+        "high": centre + half,
+        "mention_rate": sum(r[0] in named for r in answered) / len(answered),
+        "mean_position": sum(positions) / len(positions),
+        "top3": sum(p <= 3 for p in positions) / len(positions),
+    }
+
+
+def test_report_numbers_match_an_independent_recomputation(demo: DemoResult) -> None:
+    report = json.loads((demo.out / "report.json").read_text(encoding="utf-8"))
+    for key, since, until in (("metrics", "2026-11-23", "2026-11-29"),
+                              ("previous_metrics", "2026-11-16", "2026-11-22")):
+        expected = _recompute(demo.database, since, until, "Hengda Valve")
+        got = report[key]["engines"]["chatgpt"]
+        assert got["successful"] == expected["successful"] == 126
+        assert got["inclusion_rate"]["value"] == pytest.approx(expected["inclusion"])
+        assert got["inclusion_rate"]["low"] == pytest.approx(expected["low"])
+        assert got["inclusion_rate"]["high"] == pytest.approx(expected["high"])
+        assert got["mention_rate"]["Hengda Valve"] == pytest.approx(expected["mention_rate"])
+        assert got["citation_position"]["mean"] == pytest.approx(expected["mean_position"])
+        assert got["citation_position"]["top3_share"] == pytest.approx(expected["top3"])
+    # the scenario cites the brand more often in the second week; the report must show it
+    assert report["metrics"]["overall"]["inclusion_rate"]["value"] > \
+        report["previous_metrics"]["overall"]["inclusion_rate"]["value"]
+
+
+def test_markdown_and_html_show_the_same_figures(demo: DemoResult) -> None:
+    report = json.loads((demo.out / "report.json").read_text(encoding="utf-8"))
+    inclusion = report["metrics"]["engines"]["chatgpt"]["inclusion_rate"]["value"]
+    previous = report["previous_metrics"]["engines"]["chatgpt"]["inclusion_rate"]["value"]
+    shown, change = f"{inclusion * 100:.1f}%", f"{(inclusion - previous) * 100:+.1f} pp"
+    markdown = (demo.out / "report.md").read_text(encoding="utf-8")
+    html = (demo.out / "report.html").read_text(encoding="utf-8")
+    assert f"| chatgpt | 100.0% | 100.0% | {shown} | {change} |" in markdown
+    assert shown in html and change in html
+    assert "| 球阀 制造商 |" in markdown and "<td>球阀 制造商</td>" in html
+    assert "<script" not in html and "http://" not in html.split("<body>")[0]  # self-contained, no remote assets

@@ -1,0 +1,92 @@
+"""The report: scraped strings are escaped everywhere, weeks are parsed strictly, labels come in Chinese too."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from monitor.errors import UsageError
+from monitor.report import build_report, parse_iso_week, write_report
+from storage import repository
+from storage.repository import CitationRecord, EntityRow, KeywordRow, MentionRecord, ObservationRecord
+
+EVIL_TITLE = '<script>alert("x")</script> | [click](javascript:alert(1))'
+EVIL_URL = 'https://hengdavalve.com/p?q="><img src=x onerror=alert(1)>'
+EVIL_KEYWORD = "valve <b>|</b> price"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def store_evil_week(db: Engine) -> None:
+    ids = repository.sync_project(
+        db, "p", [EntityRow("Hengda Valve", "brand", ("恒达阀门",), ("hengdavalve.com",)),
+                  EntityRow("Apex <i>Flow</i>", "competitor", (), ("apexflow.com",))],
+        [KeywordRow(EVIL_KEYWORD)], datetime(2026, 11, 16, tzinfo=UTC))
+    run_id = repository.start_run(db, ids.project_id, {"chatgpt": 1}, datetime(2026, 11, 23, 6, tzinfo=UTC))
+    repository.save_observation(db, ids, ObservationRecord(
+        run_id=run_id, keyword=EVIL_KEYWORD, engine_id="chatgpt", engine_kind="openai", sample_index=0,
+        observed_at=datetime(2026, 11, 23, 6, tzinfo=UTC), status="ok", answer_text="恒达阀门 …", has_answer=True,
+        citations=[CitationRecord(1, EVIL_URL, EVIL_URL, "hengdavalve.com", EVIL_TITLE, True, True, "annotation",
+                                  "Hengda Valve", "product")],
+        mentions=[MentionRecord("Hengda Valve", "恒达阀门", 1, 0, 1)]))
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_scraped_strings_are_escaped(db: Engine, tmp_path: Path, language: str) -> None:
+    store_evil_week(db)
+    report = build_report(db, "p", ["Hengda Valve", "Apex <i>Flow</i>"], 2026, 48)
+    write_report(report, tmp_path, language)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    for raw in ("<script>", "<img", "<b>|</b>", "<i>Flow"):
+        assert raw not in html
+    assert "&lt;script&gt;" in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    outside_code = re.sub(r"`[^`\n]*`", "", markdown)  # URLs are shown as code spans, which render literally
+    assert "<script>" not in outside_code and "<img" not in outside_code
+    assert "\\[click\\](javascript:alert(1))" in markdown  # cannot become a link
+    assert "valve \\<b\\>\\|\\</b\\> price" in markdown  # the pipe cannot split the table row
+    assert report["metrics"]["overall"]["inclusion_rate"]["value"] == 1.0
+    if language == "zh":
+        assert "AI 搜索可见度报告" in html and "引用率" in markdown
+
+
+@pytest.mark.parametrize("text", ["2026-47", "2026-W54", "W47", "2026-w47x"])
+def test_bad_week_is_refused(text: str) -> None:
+    with pytest.raises(UsageError, match="--week"):
+        parse_iso_week(text)
+
+
+def test_week_53_exists_only_in_long_years() -> None:
+    assert parse_iso_week("2026-W53") == (2026, 53)
+    with pytest.raises(UsageError, match="has no week 53"):
+        parse_iso_week("2025-W53")
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "monitor", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
+
+
+def test_metrics_and_report_cli_on_an_empty_database(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text((ROOT / "config.yaml").read_text(encoding="utf-8").replace(
+        "sqlite:///citewatch.db", "sqlite:///empty.db"), encoding="utf-8")
+    result = cli("metrics", "--config", str(config), "--since", "2026-11-16", "--until", "2026-11-22",
+                 "--format", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["period"] == {"since": "2026-11-16", "until": "2026-11-22", "project": "Hengda Valve"}
+    assert data["engines"] == {}
+    assert data["overall"]["inclusion_rate"] == {"value": None, "low": None, "high": None, "n": 0, "included": 0}
+    assert data["overall"]["coverage"] is None
+    report = cli("report", "--config", str(config), "--week", "2026-W47", "--out", str(tmp_path / "r"))
+    assert report.returncode == 0, report.stderr
+    assert "No observations in this period." in (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+    bad = cli("metrics", "--config", str(config), "--since", "16/11/2026", "--until", "2026-11-22")
+    assert bad.returncode == 2 and "--since '16/11/2026'" in bad.stderr
