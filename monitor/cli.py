@@ -77,7 +77,7 @@ def run(config: ConfigOption = Path("config.yaml")) -> None:
     summary = asyncio.run(run_batch(loaded, db, progress=sys.stderr.isatty()))
     statuses = ", ".join(f"{count} {status}" for status, count in sorted(summary.statuses.items()))
     typer.echo(f"run {summary.run_id}: {summary.stored}/{summary.planned} observations stored ({statuses}); "
-               f"{summary.failed} failed; cost ${summary.cost:.4f}")
+               f"{summary.failed} failed, {summary.skipped} skipped by budget; cost {summary.cost:.4f}")
     for engine_id, failures in sorted(summary.failures_by_engine.items()):
         typer.echo(f"  {engine_id}: {failures} failed probe(s) — see `citewatch metrics` coverage", err=True)
 
@@ -120,14 +120,14 @@ def _print_table(result: dict, brand: str) -> None:
 
     table = Table(title=f"{result['period']['project']} {result['period']['since']} – {result['period']['until']}")
     for column in ("engine", "successful", "coverage", "answer rate", "inclusion", "95% interval", "median pos",
-                   "top-3", f"mentions of {brand}"):
+                   "top-3", f"mentions of {brand}", "cost"):
         table.add_column(column, justify="left" if column == "engine" else "right")
     for name, kpis in [*result["engines"].items(), ("overall", result["overall"])]:
         inclusion = kpis["inclusion_rate"]
         table.add_row(name, str(kpis["successful"]), pct(kpis["coverage"]), pct(kpis["answer_rate"]),
                       pct(inclusion["value"]), f"{pct(inclusion['low'])} – {pct(inclusion['high'])}",
                       number(kpis["citation_position"]["median"]), pct(kpis["citation_position"]["top3_share"]),
-                      pct(kpis["mention_rate"][brand]))
+                      pct(kpis["mention_rate"][brand]), f"{kpis['cost']:.2f}")
     Console(width=160).print(table)
 
 

@@ -90,6 +90,8 @@ class EngineConfig(_Strict):
     timeout: float = Field(default=60.0, gt=0)
     retries: int = Field(default=2, ge=0, le=10)
     price: PriceConfig = PriceConfig()
+    # spend (same currency as price) after which the engine is not probed again that UTC day
+    daily_budget: float | None = Field(default=None, gt=0)
     enabled: bool = True
 
     @field_validator("kind")

@@ -18,6 +18,7 @@ from monitor.analysis import (
     owner_of_source,
     registrable_domain,
 )
+from monitor.analysis.visibility import visibility_scores
 from monitor.config import Config
 from probes.base import Answer
 from storage.repository import CitationRecord, MentionRecord, OrganicRecord
@@ -55,6 +56,7 @@ class Tracking:
 
 
 def citation_records(answer: Answer, tracking: Tracking) -> list[CitationRecord]:
+    visibility = _visibility(answer)
     return [
         CitationRecord(
             position=c.position,
@@ -68,9 +70,18 @@ def citation_records(answer: Answer, tracking: Tracking) -> list[CitationRecord]
             owner=owner_of_source(c.url, c.title, tracking.entities),
             content_type=classify_url(c.url, tracking.rules),
             spans=list(c.spans),
+            visibility=visibility.get(index),
         )
-        for c in answer.citations
+        for index, c in enumerate(answer.citations)
     ]
+
+
+def _visibility(answer: Answer) -> dict[int, float]:
+    """Visibility by citation index, for cited sources, where the engine ties any source to text."""
+    cited = {index: c.spans for index, c in enumerate(answer.citations) if c.cited}
+    if not any(cited.values()):
+        return {}
+    return visibility_scores(answer.text, cited)
 
 
 def mention_records(answer: Answer, entities: Sequence[EntitySpec]) -> list[MentionRecord]:

@@ -19,6 +19,7 @@ from storage import repository
 from storage.repository import CitationFact, MentionFact, ObservationFact, PeriodFacts
 
 SUCCESSFUL = ("ok", "no_answer")
+SKIPPED = "skipped"
 
 
 def period_bounds(since: date, until: date) -> tuple[datetime, datetime]:
@@ -44,30 +45,38 @@ def compute(facts: PeriodFacts, entities: Sequence[str]) -> dict[str, Any]:
             facts.mentions,
             facts.planned.get(engine_id, 0),
             entities,
+            facts.visibility_totals,
         )
         for engine_id in engine_ids
     }
-    overall = engine_kpis(facts.observations, facts.citations, facts.mentions, sum(facts.planned.values()), entities)
+    overall = engine_kpis(facts.observations, facts.citations, facts.mentions, sum(facts.planned.values()), entities,
+                          facts.visibility_totals)
     return {"engines": engines, "overall": overall}
 
 
 def engine_kpis(observations: Sequence[ObservationFact], citations: Sequence[CitationFact],
-                mentions: Sequence[MentionFact], planned: int, entities: Sequence[str]) -> dict[str, Any]:
+                mentions: Sequence[MentionFact], planned: int, entities: Sequence[str],
+                visibility_totals: dict[int, float] | None = None) -> dict[str, Any]:
     """Every KPI over one set of observations (one engine, one keyword, or all)."""
     brand = entities[0]
     successful = [o for o in observations if o.status in SUCCESSFUL]
+    skipped = sum(o.status == SKIPPED for o in observations)
     ids = {o.id for o in successful}
     answered = {o.id for o in successful if o.has_answer}
-    owned = _distinct_owned_urls([c for c in citations if c.observation_id in ids])
+    sources = [c for c in citations if c.observation_id in ids]
+    owned = _distinct_owned_urls([c for c in sources if c.cited])
     brand_best = _best_brand_citation(owned, brand)
     answers_naming, mention_counts = _mentions_by_entity([m for m in mentions if m.observation_id in answered])
+    brand_found = {c.observation_id for c in sources if c.owner == brand}
 
     positions = [c.position for c in brand_best.values()]
     return {
         "scheduled": planned,
         "successful": len(successful),
-        "failed": len(observations) - len(successful),
-        "coverage": ratio(len(successful), planned),
+        "failed": len(observations) - len(successful) - skipped,
+        "skipped": skipped,
+        # budget-skipped probes were never attempted: they leave the denominator
+        "coverage": ratio(len(successful), max(planned - skipped, 0)),
         "answer_rate": ratio(len(answered), len(successful)),
         "inclusion_rate": inclusion_rate(successful, set(brand_best)),
         "inclusion_rate_given_answer": inclusion_rate([o for o in successful if o.has_answer], set(brand_best)),
@@ -81,7 +90,25 @@ def engine_kpis(observations: Sequence[ObservationFact], citations: Sequence[Cit
         "mention_rate": {e: ratio(answers_naming[e], len(answered)) for e in entities},
         "mentions_per_answer": {e: ratio(mention_counts[e], len(answered)) for e in entities},
         "share_of_voice": share_of_voice(owned, answers_naming, entities),
+        "search_pool": {
+            # the brand among the pages the engine looked at, cited or not
+            "brand_found_rate": ratio(len(brand_found), len(successful)),
+            "brand_found_not_cited_rate": ratio(len(brand_found - set(brand_best)), len(successful)),
+        },
+        "visibility": visibility_share(owned, visibility_totals or {}, ids, entities),
+        "cost": sum(o.cost for o in observations),
     }
+
+
+def visibility_share(owned: dict[tuple[int, str], CitationFact], totals: dict[int, float], ids: set[int],
+                     entities: Sequence[str]) -> dict[str, float | None]:
+    """Each entity's share of the position-adjusted word count of all cited sources (GEO visibility)."""
+    total = sum(value for observation_id, value in totals.items() if observation_id in ids)
+    scores = {e: 0.0 for e in entities}
+    for citation in owned.values():
+        if citation.owner in scores and citation.visibility is not None:
+            scores[citation.owner] += citation.visibility
+    return {e: ratio(scores[e], total) for e in entities}
 
 
 def inclusion_rate(successful: Sequence[ObservationFact], including: set[int]) -> dict[str, Any]:
@@ -158,6 +185,6 @@ def keyword_kpis(facts: PeriodFacts, entities: Sequence[str]) -> dict[str, dict[
     keywords = sorted({o.keyword for o in facts.observations})
     return {
         keyword: engine_kpis([o for o in facts.observations if o.keyword == keyword], facts.citations,
-                             facts.mentions, 0, entities)
+                             facts.mentions, 0, entities, facts.visibility_totals)
         for keyword in keywords
     }

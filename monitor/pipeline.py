@@ -15,6 +15,8 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 
 from sqlalchemy import Engine
 
@@ -45,6 +47,10 @@ class RunSummary:
     statuses: Counter[str] = field(default_factory=Counter)
     cost: float = 0.0
     failures_by_engine: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def skipped(self) -> int:
+        return self.statuses["skipped"]
 
     @property
     def failed(self) -> int:
@@ -90,6 +96,26 @@ def sync_config(config: Config, db: Engine, clock: Clock) -> ProjectIds:
         ],
         clock(),
     )
+
+
+class DailyBudget:
+    """Stops probing an engine once its spend for the UTC day reaches its `daily_budget`.
+
+    Probes already in flight when the budget is reached still finish, so the
+    spend can pass the budget by at most `concurrency` calls."""
+
+    def __init__(self, engines: dict[str, EngineConfig], spent_today: dict[str, float]) -> None:
+        self._limits = {i: e.daily_budget for i, e in engines.items() if e.daily_budget is not None}
+        self._spent = {i: spent_today.get(i, 0.0) for i in engines}
+
+    def exhausted(self, engine_id: str) -> str | None:
+        limit = self._limits.get(engine_id)
+        if limit is not None and self._spent[engine_id] >= limit:
+            return f"skipped: daily budget {limit:g} spent ({self._spent[engine_id]:.4f} so far today)"
+        return None
+
+    def add(self, engine_id: str, cost: float) -> None:
+        self._spent[engine_id] += cost
 
 
 class RateLimiter:
@@ -177,6 +203,13 @@ def build_record(task: ProbeTask, run_id: int, tracking: Tracking, raw: bytes | 
     return record
 
 
+def skipped_record(task: ProbeTask, run_id: int, reason: str, clock: Clock) -> ObservationRecord:
+    """A probe not attempted (budget): stored so the gap is visible, never counted as a failure."""
+    return ObservationRecord(run_id=run_id, keyword=task.keyword.text, engine_id=task.engine.id,
+                             engine_kind=task.engine.kind, sample_index=task.sample_index, observed_at=clock(),
+                             status="skipped", error=reason)
+
+
 def _request(keyword: KeywordConfig) -> ProbeRequest:
     locale = Locale(keyword.locale.country, keyword.locale.language, keyword.locale.city, keyword.locale.region)
     return ProbeRequest(keyword=keyword.text, prompt=keyword.question, locale=locale)
@@ -201,6 +234,9 @@ async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, 
     }
     limits = {engine_id: asyncio.Semaphore(engine.concurrency) for engine_id, engine in engines.items()}
     limiters = {engine_id: RateLimiter(engine.requests_per_minute) for engine_id, engine in engines.items()}
+    day_start = datetime.combine(clock().date(), dt_time(), UTC)
+    budget = DailyBudget(engines, repository.spend_by_engine(db, config.project_name, day_start,
+                                                             day_start + timedelta(days=1)))
     write_lock = asyncio.Lock()  # one writer at a time: SQLite has a single write lock anyway
 
     bar = _progress_bar(len(tasks)) if progress else None
@@ -210,14 +246,20 @@ async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, 
         raw: bytes | None = None
         error: ProbeError | None = None
         async with limits[engine_id]:
+            skip_reason = budget.exhausted(engine_id)
             started = time.monotonic()
-            try:
-                raw = await fetch_with_retries(probes[engine_id], _request(task.keyword), task.engine,
-                                               limiters[engine_id], sleep)
-            except ProbeError as exc:
-                error = exc
+            if skip_reason is None:
+                try:
+                    raw = await fetch_with_retries(probes[engine_id], _request(task.keyword), task.engine,
+                                                   limiters[engine_id], sleep)
+                except ProbeError as exc:
+                    error = exc
             latency_ms = round((time.monotonic() - started) * 1000)
-        record = build_record(task, run_id, tracking, raw, error, latency_ms, clock)
+        if skip_reason is not None:
+            record = skipped_record(task, run_id, skip_reason, clock)
+        else:
+            record = build_record(task, run_id, tracking, raw, error, latency_ms, clock)
+            budget.add(engine_id, record.cost)
         async with write_lock:
             await asyncio.to_thread(repository.save_observation, db, ids, record)
         summary.statuses[record.status] += 1

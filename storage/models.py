@@ -84,7 +84,7 @@ class Observation(SQLModel, table=True):
     engine_kind: str
     sample_index: int
     observed_at: datetime
-    status: str  # ok | no_answer | blocked | error
+    status: str  # ok | no_answer | blocked | error | skipped (daily budget spent: not a failure)
     error: str | None = None
     raw_hash: str | None = Field(default=None, foreign_key="raw_payload.hash")
     parser_version: int | None = None
@@ -113,6 +113,8 @@ class Citation(SQLModel, table=True):
     owner_id: int | None = Field(default=None, foreign_key="tracked_entity.id", index=True)
     content_type: str = "other"
     spans: list[list[int]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # position-adjusted word count (GEO); None where the engine ties no text to its sources
+    visibility: float | None = None
 
 
 class Mention(SQLModel, table=True):

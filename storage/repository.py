@@ -72,6 +72,7 @@ class CitationRecord:
     owner: str | None
     content_type: str
     spans: list[tuple[int, int]] = field(default_factory=list)
+    visibility: float | None = None
 
 
 @dataclass
@@ -205,7 +206,7 @@ def finish_run(engine: Engine, run_id: int, now: datetime) -> Run:
         ok, failed, cost = session.execute(
             select(
                 func.count().filter(Observation.status.in_(("ok", "no_answer"))),
-                func.count().filter(Observation.status.in_(("error", "blocked"))),
+                func.count().filter(Observation.status.in_(("error", "blocked"))),  # "skipped" is neither
                 func.coalesce(func.sum(Observation.cost), 0.0),
             ).where(Observation.run_id == run_id)
         ).one()
@@ -259,6 +260,7 @@ def save_observation(engine: Engine, ids: ProjectIds, record: ObservationRecord)
                 owner_id=owner_id(c.owner),
                 content_type=c.content_type,
                 spans=[list(span) for span in c.spans],
+                visibility=c.visibility,
             )
             for c in record.citations
         )
@@ -281,6 +283,19 @@ def save_observation(engine: Engine, ids: ProjectIds, record: ObservationRecord)
             for o in record.organic
         )
         return observation.id  # type: ignore[return-value]
+
+
+def spend_by_engine(engine: Engine, project: str, start: datetime, end: datetime) -> dict[str, float]:
+    """What each engine's observations cost in [start, end), for daily budgets."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(Observation.engine_id, func.coalesce(func.sum(Observation.cost), 0.0))
+            .join(Run, Run.id == Observation.run_id)
+            .join(Project, Project.id == Run.project_id)
+            .where(Project.name == project, Observation.observed_at >= start, Observation.observed_at < end)
+            .group_by(Observation.engine_id)
+        )
+        return {engine_id: float(cost) for engine_id, cost in rows}
 
 
 def _store_raw(session: Session, raw: bytes, now: datetime) -> str:
@@ -312,6 +327,7 @@ class ObservationFact:
     weight: float
     status: str
     has_answer: bool
+    cost: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -324,6 +340,8 @@ class CitationFact:
     position: int
     visible: bool
     content_type: str
+    cited: bool = True
+    visibility: float | None = None
 
 
 @dataclass(frozen=True)
@@ -335,12 +353,16 @@ class MentionFact:
 
 @dataclass
 class PeriodFacts:
-    """The rows behind every KPI of one period, for one project's active keywords."""
+    """The rows behind every KPI of one period, for one project's active keywords.
+
+    `citations` are the tracked entities' sources (cited and retrieved-only);
+    `visibility_totals` is, per observation, the visibility of all its cited sources."""
 
     observations: list[ObservationFact]
     citations: list[CitationFact]
     mentions: list[MentionFact]
     planned: dict[str, int]
+    visibility_totals: dict[int, float] = field(default_factory=dict)
 
 
 def project_id(engine: Engine, name: str) -> int | None:
@@ -365,7 +387,7 @@ def period_facts(engine: Engine, project: str, start: datetime, end: datetime) -
             ObservationFact(*row)
             for row in session.execute(
                 select(Observation.id, Observation.engine_id, Keyword.text, Keyword.weight, Observation.status,
-                       Observation.has_answer)
+                       Observation.has_answer, Observation.cost)
                 .join(Keyword, Keyword.id == Observation.keyword_id)
                 .where(Observation.id.in_(in_period))  # type: ignore[union-attr]
                 .order_by(Observation.id)
@@ -375,12 +397,19 @@ def period_facts(engine: Engine, project: str, start: datetime, end: datetime) -
             CitationFact(*row)
             for row in session.execute(
                 select(Citation.observation_id, TrackedEntity.name, Citation.normalized_url, Citation.url,
-                       Citation.title, Citation.position, Citation.visible, Citation.content_type)
+                       Citation.title, Citation.position, Citation.visible, Citation.content_type, Citation.cited,
+                       Citation.visibility)
                 .join(TrackedEntity, TrackedEntity.id == Citation.owner_id)
-                .where(Citation.observation_id.in_(in_period), Citation.cited.is_(True))  # type: ignore[attr-defined]
+                .where(Citation.observation_id.in_(in_period))  # type: ignore[attr-defined]
                 .order_by(Citation.observation_id, Citation.position)
             )
         ]
+        visibility_totals = dict(session.execute(  # type: ignore[arg-type]
+            select(Citation.observation_id, func.sum(Citation.visibility))
+            .where(Citation.observation_id.in_(in_period), Citation.cited.is_(True),  # type: ignore[attr-defined]
+                   Citation.visibility.is_not(None))  # type: ignore[union-attr]
+            .group_by(Citation.observation_id)
+        ).all())
         mentions = [
             MentionFact(*row)
             for row in session.execute(
@@ -394,7 +423,7 @@ def period_facts(engine: Engine, project: str, start: datetime, end: datetime) -
             select(Run.planned).where(Run.project_id == pid, Run.started_at >= start, Run.started_at < end)
         ):
             planned.update(run_planned)
-        return PeriodFacts(observations, citations, mentions, dict(planned))
+        return PeriodFacts(observations, citations, mentions, dict(planned), visibility_totals)
 
 
 def content_type_mix(engine: Engine, project: str, start: datetime, end: datetime) -> dict[str, dict[str, int]]:

@@ -74,7 +74,7 @@ def cited_pages(facts: PeriodFacts, entities: Sequence[str]) -> dict[str, list[d
     for citation in facts.citations:
         observation = successful.get(citation.observation_id)
         key = (citation.observation_id, citation.normalized_url)
-        if observation is None or citation.owner not in pages or key in seen:
+        if observation is None or not citation.cited or citation.owner not in pages or key in seen:
             continue
         seen.add(key)
         page = pages[citation.owner].setdefault(citation.normalized_url, _new_page(citation))

@@ -34,6 +34,7 @@ LABELS: dict[str, dict[str, str]] = {
         "footnote": "Rates count successful observations only; failed probes lower coverage, never inclusion. "
                     "Intervals are 95% Wilson intervals on the pooled samples.",
         "share_of_voice": "Share of voice",
+        "cost": "Spend",
     },
     "zh": {
         "title": "AI 搜索可见度报告",
@@ -67,6 +68,7 @@ LABELS: dict[str, dict[str, str]] = {
         "none_cited": "本周没有页面被引用。",
         "footnote": "比率只统计成功的观测；失败的探测只降低覆盖率，不计为未引用。区间为合并样本的 95% Wilson 区间。",
         "share_of_voice": "声量份额",
+        "cost": "花费",
     },
 }
 LANGUAGES = tuple(LABELS)

@@ -69,7 +69,7 @@ _LEAD = re.compile(r"(?:[\s,;:，；：、]+|[-*+•](?=\s)|\d{1,3}[.)](?=\s)|#{
 # A refusal: short, unmarked, and opening with an apology plus "can't", or a bare "I can't help".
 _REFUSAL_MAX_CHARS = 600
 _REFUSAL = re.compile(
-    r"^(?:(?:i'?m|i am)\s+(?:very\s+)?sorry|sorry|i apologi[sz]e|unfortunately)\b[^.!?\n]{0,80}?"
+    r"^(?:(?:i'?m|i am)\s+(?:very\s+)?sorry|sorry|i apologi[sz]e)\b[^.!?\n]{0,80}?"
     r"\b(?:can'?t|cannot|can not|unable to|not able to|won'?t)\b"
     r"|^i\s+(?:can'?t|cannot|am unable to|am not able to|won'?t)\s+"
     r"(?:help|assist|provide|share|comply|answer|give|disclose)\b"
@@ -83,26 +83,25 @@ def parse(raw: bytes) -> Answer:
     body = load_json_object(raw, "a Perplexity chat completion")
 
     error_reason = _error_reason(body)
-    if error_reason is not None and not isinstance(body.get("choices"), list):
-        # An API error envelope ({"error": {...}}) served as the body: a failure, not "not cited".
-        return Answer(text="", status="error", status_reason=error_reason, model=_model(body))
+    if error_reason is not None:
+        # An API error envelope ({"error": {...}}) served as the body, or an error beside the choices:
+        # the call failed, which is never "not cited".
+        input_tokens, output_tokens = _usage(body.get("usage"))
+        return Answer(text="", status="error", status_reason=error_reason, model=_model(body),
+                      input_tokens=input_tokens, output_tokens=output_tokens)
     _check_shape(body)
 
     input_tokens, output_tokens = _usage(body.get("usage"))
     message, finish_reason = _first_choice(body["choices"])
     reasoning_steps = _reasoning_steps(message)
     listed = _listed_sources(body)
-    searched = _searched(body, listed, reasoning_steps)
     base = dict(
         model=_model(body),
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         search_queries=_search_queries(reasoning_steps),
-        features=["web_search"] if searched else [],
+        features=["web_search"] if _searched(body, listed, reasoning_steps) else [],
     )
-    if error_reason is not None:
-        # An error object beside choices still means the call failed.
-        return Answer(text="", status="error", status_reason=error_reason, **base)
     if message is None:
         return Answer(text="", status="no_answer", status_reason="no choices in response", **base)
 
@@ -288,7 +287,8 @@ def _span_before(text: str, floor: int, end: int) -> tuple[int, int] | None:
     # A sentence end at end-1 closes the cited sentence itself, so the search starts one before it.
     for i in range(end - 2, floor - 1, -1):
         ch = text[i]
-        if ch == "\n" or ch in _CJK_ENDS or (ch in _LATIN_ENDS and text[i + 1].isspace() and not _initial(text, i)):
+        if ch == "\n" or ch in _CJK_ENDS or (
+                ch in _LATIN_ENDS and text[i + 1].isspace() and not _abbreviation(text, i)):
             start = i + 1
             break
     lead = _LEAD.match(text, start, end)
@@ -297,9 +297,19 @@ def _span_before(text: str, floor: int, end: int) -> tuple[int, int] | None:
     return (start, end) if end > start else None
 
 
-def _initial(text: str, i: int) -> bool:
-    """A period after a lone capital (the "U." of "U.S. data", "J. Smith") ends no sentence."""
-    return text[i] == "." and i >= 1 and text[i - 1].isupper() and (i < 2 or not text[i - 2].isalpha())
+_ABBREVIATIONS = frozenset({"st", "mt", "mr", "mrs", "ms", "dr", "prof", "jr", "sr", "inc", "ltd", "co", "corp",
+                            "vs", "no", "approx", "fig", "e.g", "i.e", "u.s", "u.k", "u.s.a"})
+
+
+def _abbreviation(text: str, i: int) -> bool:
+    """A period that ends an abbreviation ("St. Louis", "Apex Inc. and", "U.S. data", "J. Smith"), not a sentence."""
+    if text[i] != ".":
+        return False
+    j = i
+    while j > 0 and (text[j - 1].isalpha() or text[j - 1] == "."):
+        j -= 1
+    word = text[j:i]
+    return (len(word) == 1 and word.isupper()) or word.lower() in _ABBREVIATIONS
 
 
 def _reasoning_steps(message: dict[str, Any] | None) -> list[dict[str, Any]]:

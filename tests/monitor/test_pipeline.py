@@ -211,3 +211,30 @@ def test_killed_run_leaves_only_whole_observations(tmp_path: Path) -> None:
         assert [r.status for r in session.execute(select(Run).order_by(Run.id)).scalars()] == [
             "interrupted", "finished"]
     db.dispose()
+
+
+async def test_daily_budget_skips_probes_and_they_are_not_failures(tmp_path: Path, simulator: Simulator) -> None:
+    from datetime import date
+
+    from monitor.metrics import period_metrics
+
+    config = load_config(write_config(tmp_path / "c.yaml", simulator.base_url, f"sqlite:///{tmp_path}/t.db",
+                                      samples=1))
+    engine = config.engines[0].model_copy(update={"concurrency": 1, "daily_budget": 2.0,
+                                                  "price": config.engines[0].price.model_copy(
+                                                      update={"per_call": 1.0})})
+    config = config.model_copy(update={"engines": [engine]})
+    db = open_database(config.storage.url)
+    first = await run_batch(config, db, fixed_clock(T0))
+    assert (first.statuses["ok"], first.skipped, first.failed) == (2, 1, 0)
+    second = await run_batch(config, db, fixed_clock(T0.replace(hour=18)))  # same UTC day: budget already spent
+    assert second.skipped == 3 and len(simulator.requests) == 2
+    next_day = await run_batch(config, db, fixed_clock(T0.replace(day=24)))
+    assert next_day.statuses["ok"] == 2
+    skipped = [o for o in observations(db) if o.status == "skipped"]
+    assert len(skipped) == 5 and all("daily budget 2 spent" in o.error for o in skipped)
+    kpis = period_metrics(db, config.project_name, [e.name for e in config.entities], date(2026, 11, 23),
+                          date(2026, 11, 23))["engines"]["chatgpt"]
+    assert (kpis["successful"], kpis["failed"], kpis["skipped"], kpis["coverage"]) == (2, 0, 4, 1.0)
+    assert kpis["cost"] == 2.0
+    db.dispose()

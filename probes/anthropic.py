@@ -1,0 +1,105 @@
+"""Engine kind `anthropic`: the Anthropic Messages API with the `web_search` server tool, over httpx.
+
+Network only: ``fetch`` returns the response body as sent; `probes.parsers.anthropic` reads it.
+
+``POST {base_url}/v1/messages`` with headers ``x-api-key`` and
+``anthropic-version``; the body asks for one user turn and the
+``web_search_20250305`` server tool (with an approximate ``user_location``
+where the keyword's locale names a country).
+
+``stop_reason: "pause_turn"``: the service stopped a long server-tool turn
+half-way. The probe continues it by sending the same request with the
+returned content appended as an assistant message, at most
+`MAX_CONTINUATIONS` times. When that happens ``fetch`` returns one JSON
+document holding every response body verbatim, in order::
+
+    {"citewatch_multi_turn": [<body 1>, <body 2>, ...]}
+
+(the bodies' bytes are spliced in unchanged, so nothing the service sent is
+lost or re-encoded). A turn that was never paused returns its body as is.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from probes.base import ProbeError, ProbeRequest, ProbeSettings
+from probes.http import make_client, post_json
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+DEFAULT_MODEL = "claude-sonnet-4-5"
+ANTHROPIC_VERSION = "2023-06-01"
+MAX_TOKENS = 2048
+MAX_SEARCHES = 5
+# Follow-up requests allowed after a `pause_turn` (so at most 1 + 3 requests per fetch).
+MAX_CONTINUATIONS = 3
+# Must match probes.parsers.anthropic.MULTI_TURN_KEY.
+MULTI_TURN_KEY = "citewatch_multi_turn"
+
+
+class AnthropicProbe:
+    kind = "anthropic"
+
+    def __init__(self, settings: ProbeSettings) -> None:
+        self.model = settings.model or DEFAULT_MODEL
+        self.url = (settings.base_url or DEFAULT_BASE_URL).rstrip("/") + "/v1/messages"
+        headers = {"anthropic-version": ANTHROPIC_VERSION, "content-type": "application/json"}
+        if settings.api_key:
+            headers["x-api-key"] = settings.api_key
+        # The key lives only in the client's default headers: never in the URL, bodies or error reasons.
+        self._client = make_client(settings.timeout, headers)
+
+    def request_body(self, request: ProbeRequest) -> dict[str, Any]:
+        tool: dict[str, Any] = {"type": "web_search_20250305", "name": "web_search", "max_uses": MAX_SEARCHES}
+        locale = request.locale
+        if locale.country:
+            # The API only takes a location with a country; city and region refine it.
+            location = {"type": "approximate", "country": locale.country.upper()}
+            if locale.city:
+                location["city"] = locale.city
+            if locale.region:
+                location["region"] = locale.region
+            tool["user_location"] = location
+        return {
+            "model": self.model,
+            "max_tokens": MAX_TOKENS,
+            "messages": [{"role": "user", "content": request.prompt}],
+            "tools": [tool],
+        }
+
+    async def fetch(self, request: ProbeRequest) -> bytes:
+        body = self.request_body(request)
+        raw = await post_json(self._client, self.url, body)
+        bodies = [raw]
+        assistant_content: list[Any] = []
+        content = _paused_content(raw)
+        while content is not None and len(bodies) <= MAX_CONTINUATIONS:
+            # Send the turn back as it came: the service resumes where it paused.
+            assistant_content = assistant_content + content
+            follow_up = dict(body, messages=[body["messages"][0], {"role": "assistant", "content": assistant_content}])
+            try:
+                raw = await post_json(self._client, self.url, follow_up)
+            except ProbeError as exc:
+                exc.reason = f"{exc.reason} (continuing a paused turn, request {len(bodies) + 1})"
+                raise
+            bodies.append(raw)
+            content = _paused_content(raw)
+        if len(bodies) == 1:
+            return bodies[0]
+        return b'{"' + MULTI_TURN_KEY.encode() + b'": [' + b", ".join(bodies) + b"]}"
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def _paused_content(raw: bytes) -> list[Any] | None:
+    """The content blocks of a body that stopped with `pause_turn`; None for any other body."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None  # not ours to judge: the parser reports garbage
+    if not isinstance(body, dict) or body.get("stop_reason") != "pause_turn":
+        return None
+    content = body.get("content")
+    return content if isinstance(content, list) else None

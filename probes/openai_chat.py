@@ -1,0 +1,108 @@
+"""Engine kinds `openai_chat` and `openai_compatible`: Chat Completions through the openai SDK.
+
+- `openai_chat`: OpenAI's search models (``gpt-4o-search-preview`` ...), with
+  ``web_search_options`` carrying the asker's approximate location.
+- `openai_compatible`: any OpenAI-compatible chat endpoint (DeepSeek, Qwen,
+  Kimi, Ollama, vLLM, OpenRouter ...); ``base_url`` and ``model`` are required,
+  the API key is optional (local servers need none).
+
+Network only: returns the response body as sent; `probes.parsers.openai_chat` reads it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import openai
+from openai import AsyncOpenAI
+
+from probes.base import ProbeError, ProbeRequest, ProbeSettings
+from probes.errors import retry_after_seconds
+from probes.http import short
+
+DEFAULT_CHAT_MODEL = "gpt-4o-search-preview"
+DEFAULT_CHAT_BASE_URL = "https://api.openai.com/v1"
+
+
+class _ChatCompletionsProbe:
+    kind = ""
+
+    def __init__(self, settings: ProbeSettings, model: str, base_url: str) -> None:
+        self.model = model
+        self.base_url = base_url
+        # Retries are the runner's job (one policy for every engine), so the SDK makes exactly one call.
+        self._client = AsyncOpenAI(
+            api_key=settings.api_key or "unset",  # servers without auth (Ollama, vLLM) ignore it
+            base_url=base_url,
+            timeout=settings.timeout,
+            max_retries=0,
+        )
+        self._timeout = settings.timeout
+        self._secret = settings.api_key if settings.api_key and len(settings.api_key) >= 8 else None
+
+    def request_body(self, request: ProbeRequest) -> dict[str, Any]:
+        return {"model": self.model, "messages": [{"role": "user", "content": request.prompt}]}
+
+    async def fetch(self, request: ProbeRequest) -> bytes:
+        try:
+            response = await self._client.chat.completions.with_raw_response.create(**self.request_body(request))
+        except openai.APITimeoutError:
+            raise ProbeError(f"timeout after {self._timeout:g}s", retryable=True) from None
+        except openai.APIStatusError as exc:
+            status = exc.status_code
+            raise ProbeError(
+                self._redact(f"HTTP {status}: {short(exc.message)}"),
+                retryable=status == 429 or status >= 500,
+                retry_after=retry_after_seconds(exc.response.headers.get("retry-after")),
+            ) from None
+        except openai.APIConnectionError as exc:
+            raise ProbeError(self._redact(f"connection failed: {short(str(exc.__cause__ or exc))}"),
+                             retryable=True) from None
+        return response.content
+
+    def _redact(self, reason: str) -> str:
+        # Some compatible servers echo the bearer token in their error text.
+        return reason.replace(self._secret, "***") if self._secret else reason
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+class OpenAIChatProbe(_ChatCompletionsProbe):
+    """OpenAI's search models through Chat Completions (``web_search_options``)."""
+
+    kind = "openai_chat"
+
+    def __init__(self, settings: ProbeSettings) -> None:
+        super().__init__(settings, settings.model or DEFAULT_CHAT_MODEL, settings.base_url or DEFAULT_CHAT_BASE_URL)
+
+    def request_body(self, request: ProbeRequest) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        location = {
+            key: value
+            for key, value in (
+                ("country", request.locale.country.upper() if request.locale.country else None),
+                ("city", request.locale.city),
+                ("region", request.locale.region),
+            )
+            if value
+        }
+        if location:
+            options["user_location"] = {"type": "approximate", "approximate": location}
+        # {} asks for the default search with no location hint.
+        return {**super().request_body(request), "web_search_options": options}
+
+
+class OpenAICompatibleProbe(_ChatCompletionsProbe):
+    """Any OpenAI-compatible Chat Completions endpoint; no search options are sent."""
+
+    kind = "openai_compatible"
+
+    def __init__(self, settings: ProbeSettings) -> None:
+        if not settings.base_url:
+            raise ValueError("engine kind openai_compatible needs base_url: the server's OpenAI-compatible root, "
+                             "e.g. https://api.deepseek.com/v1 or http://localhost:11434/v1")
+        if not settings.model:
+            raise ValueError("engine kind openai_compatible needs model: the model name the server expects, "
+                             "e.g. deepseek-chat, qwen-plus or llama3.1:8b")
+        super().__init__(settings, settings.model, settings.base_url)

@@ -1,0 +1,54 @@
+"""Engine kind `perplexity`: the Perplexity Sonar chat completions API, over httpx.
+
+``POST {base_url}/chat/completions`` with ``Authorization: Bearer <key>``; the
+keyword's country goes to ``web_search_options.user_location`` (ISO 3166-1
+alpha-2, upper case; city and region ride along when a country is set, since
+the API takes them only beside a country). Sonar has no request field for the
+answer language: the prompt's own language steers it.
+
+Network only: returns the response body as sent; `probes.parsers.perplexity` reads it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from probes.base import ProbeRequest, ProbeSettings
+from probes.http import make_client, post_json
+
+DEFAULT_BASE_URL = "https://api.perplexity.ai"
+DEFAULT_MODEL = "sonar"
+
+
+class PerplexityProbe:
+    kind = "perplexity"
+
+    def __init__(self, settings: ProbeSettings) -> None:
+        self.model = settings.model or DEFAULT_MODEL
+        self.url = (settings.base_url or DEFAULT_BASE_URL).rstrip("/") + "/chat/completions"
+        headers = {"Accept": "application/json"}
+        if settings.api_key:
+            headers["Authorization"] = f"Bearer {settings.api_key}"
+        # The key lives only in the client's default headers: never in the URL, the body or an error reason.
+        self._client = make_client(settings.timeout, headers)
+
+    def request_body(self, request: ProbeRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": [{"role": "user", "content": request.prompt}],
+        }
+        locale = request.locale
+        if locale.country:
+            location = {"country": locale.country.strip().upper()}
+            if locale.region:
+                location["region"] = locale.region
+            if locale.city:
+                location["city"] = locale.city
+            body["web_search_options"] = {"user_location": location}
+        return body
+
+    async def fetch(self, request: ProbeRequest) -> bytes:
+        return await post_json(self._client, self.url, self.request_body(request))
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,37 @@
+"""OpenAI-compatible Chat Completions wire format (DeepSeek, Qwen, Ollama ...): POST {base_url}/chat/completions.
+
+A plain answer with no annotations: the model writes its sources as markdown
+links ``([title](url))`` after the sentence that cites them, which is how the
+`openai_compatible` parser finds them.
+"""
+
+from __future__ import annotations
+
+from probes.simulator.openai_chat import chat_completion, handles, prompt_of
+from probes.simulator.scenario import SimulatedAnswer
+
+KIND = "openai_compatible"
+BASE_SUFFIX = "/v1"  # the probe's base_url is http://127.0.0.1:PORT/openai_compatible/v1
+DEFAULT_MODEL = "deepseek-chat"
+
+__all__ = ["BASE_SUFFIX", "KIND", "handles", "model_of", "prompt_of", "render"]
+
+
+def model_of(path: str, body: dict) -> str:
+    return str(body.get("model") or DEFAULT_MODEL)
+
+
+def render(answer: SimulatedAnswer) -> dict:
+    text = ""
+    for segment in answer.segments:
+        text += ("" if not text else " ") + segment.sentence
+        for url, title in segment.sources:
+            label = title.replace("[", "(").replace("]", ")")
+            text += f" ([{label}]({url}))"
+    body = chat_completion(answer, answer.model, {"role": "assistant", "content": text}, text)
+    # Compatible servers report plain usage and no service tier.
+    usage = body["usage"]
+    body["usage"] = {key: usage[key] for key in ("prompt_tokens", "completion_tokens", "total_tokens")}
+    body["system_fingerprint"] = None
+    del body["service_tier"]
+    return body

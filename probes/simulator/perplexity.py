@@ -1,0 +1,84 @@
+"""Perplexity Sonar chat completions wire format (POST {base_url}/chat/completions)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from probes.simulator.scenario import SimulatedAnswer
+
+KIND = "perplexity"
+BASE_SUFFIX = ""  # the probe's base_url is http://127.0.0.1:PORT/perplexity, like https://api.perplexity.ai
+
+
+def handles(path: str) -> bool:
+    return path.endswith("/chat/completions")
+
+
+def prompt_of(path: str, body: dict) -> str:
+    """The last user message (Sonar takes OpenAI-style messages; content may be a list of parts)."""
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return ""
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            content = message.get("content", "")
+            if isinstance(content, list):
+                return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+            return str(content)
+    return ""
+
+
+def model_of(path: str, body: dict) -> str:
+    return str(body.get("model") or "sonar")
+
+
+def _cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def render(answer: SimulatedAnswer) -> dict:
+    """A Sonar body: the answer with [n] markers after each cited sentence, `citations` numbering the
+    sources, and `search_results` in the same order with two extra pages retrieved but never cited."""
+    segments, scenario, prompt, model, ident = (answer.segments, answer.scenario, answer.prompt, answer.model,
+                                                answer.ident)
+    numbers: dict[str, int] = {}
+    results: list[dict] = []
+
+    def listed(url: str, title: str) -> int:
+        if url not in numbers:
+            numbers[url] = len(results) + 1
+            results.append({"title": title, "url": url, "date": scenario.day, "last_updated": scenario.day,
+                            "snippet": title, "source": "web"})
+        return numbers[url]
+
+    sentences = []
+    for segment in segments:
+        markers = "".join(f"[{listed(url, title)}]" for url, title in segment.sources)
+        sentences.append(segment.sentence + markers)
+    extra = [(url, title) for url, title in scenario.neutral_pages if url not in numbers][:2]
+    for url, title in extra:
+        listed(url, title)  # retrieved, never marked in the text
+
+    joiner = "" if _cjk(prompt) else " "
+    text = sentences[0] + ("\n\n" + joiner.join(sentences[1:]) if len(sentences) > 1 else "")
+    digest = hashlib.sha256(ident.encode()).hexdigest()
+    prompt_tokens, completion_tokens = 8 + len(prompt) // 4, len(text) // 4
+    return {
+        "id": f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}",
+        "model": model,  # Sonar reports the model name it was asked for
+        "created": 1764547200,
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+            "search_context_size": "low",
+            "cost": {"input_tokens_cost": round(prompt_tokens / 1e6, 6),
+                     "output_tokens_cost": round(completion_tokens / 1e6, 6),
+                     "request_cost": 0.005,
+                     "total_cost": round((prompt_tokens + completion_tokens) / 1e6 + 0.005, 6)},
+        },
+        "citations": [r["url"] for r in results],
+        "search_results": results,
+        "object": "chat.completion",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+    }
