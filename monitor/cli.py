@@ -82,6 +82,20 @@ def run(config: ConfigOption = Path("config.yaml")) -> None:
         typer.echo(f"  {engine_id}: {failures} failed probe(s) — see `citewatch metrics` coverage", err=True)
 
 
+@app.command()
+def daemon(config: ConfigOption = Path("config.yaml")) -> None:
+    """Run batches on the config's schedule (cron) until stopped."""
+    import logging
+
+    from monitor.pipeline import check_runnable
+    from monitor.scheduler import run_forever
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    loaded = _load(config)
+    check_runnable(loaded)
+    run_forever(loaded, _open(loaded))
+
+
 def _parse_date(value: str, option: str) -> date:
     try:
         return date.fromisoformat(value)

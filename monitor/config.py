@@ -134,6 +134,16 @@ class ScheduleConfig(_Strict):
     cron: str = "0 6 * * *"
     timezone: str = "UTC"
 
+    @model_validator(mode="after")
+    def _valid_cron(self) -> ScheduleConfig:
+        from monitor.cron import cron_trigger
+
+        try:
+            cron_trigger(self.cron, self.timezone)
+        except Exception as exc:  # noqa: BLE001 (apscheduler raises ValueError or a zoneinfo error)
+            raise ValueError(f"invalid schedule: {exc}") from None
+        return self
+
 
 class ReportConfig(_Strict):
     language: str = Field(default="en", pattern=r"^(en|zh)$")
