@@ -101,6 +101,13 @@ class EngineConfig(_Strict):
             raise ValueError(f"unknown engine kind {value!r}; known kinds: {', '.join(ENGINE_KINDS)}")
         return value
 
+    @model_validator(mode="after")
+    def _compatible_needs_endpoint(self) -> EngineConfig:
+        # an OpenAI-compatible server has no default address or model to fall back on
+        if self.kind == "openai_compatible" and (not self.base_url or not self.model):
+            raise ValueError("kind openai_compatible needs base_url and model (e.g. http://127.0.0.1:11434/v1, qwen3)")
+        return self
+
 
 class StorageConfig(_Strict):
     url: str = "sqlite:///citewatch.db"

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from probes.anthropic import AnthropicProbe
 from probes.base import Answer, Probe, ProbeSettings
+from probes.gemini import GeminiProbe
+from probes.openai_chat import OpenAIChatProbe, OpenAICompatibleProbe
 from probes.openai_responses import OpenAIResponsesProbe
-from probes.parsers import openai_responses
+from probes.parsers import anthropic, gemini, openai_chat, openai_responses, perplexity
+from probes.perplexity import PerplexityProbe
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,12 @@ class EngineKind:
 
 KINDS: dict[str, EngineKind] = {
     "openai": EngineKind("openai", OpenAIResponsesProbe, openai_responses.parse, openai_responses.PARSER_VERSION),
+    "gemini": EngineKind("gemini", GeminiProbe, gemini.parse, gemini.PARSER_VERSION),
+    "anthropic": EngineKind("anthropic", AnthropicProbe, anthropic.parse, anthropic.PARSER_VERSION),
+    "perplexity": EngineKind("perplexity", PerplexityProbe, perplexity.parse, perplexity.PARSER_VERSION),
+    "openai_chat": EngineKind("openai_chat", OpenAIChatProbe, openai_chat.parse, openai_chat.PARSER_VERSION),
+    "openai_compatible": EngineKind("openai_compatible", OpenAICompatibleProbe, openai_chat.parse_compatible,
+                                    openai_chat.PARSER_VERSION, needs_api_key=False),
 }
 
 

@@ -20,6 +20,8 @@ What the payload holds (see realdata/FORMATS.md):
   ``stop_details`` {type, category, explanation} on newer responses),
   ``pause_turn``, ...
 - An API failure is ``{"type": "error", "error": {"type", "message"}, "request_id"}``.
+- ``usage.server_tool_use.web_search_requests`` counts the searches; it only
+  serves, with the search blocks, to report the ``web_search`` feature.
 
 ``pause_turn``: a long server-tool turn can stop half-way; the client sends the
 returned content back as an assistant message and the service continues. The

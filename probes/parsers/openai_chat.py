@@ -144,7 +144,7 @@ def _first_choice(body: dict[str, Any]) -> dict[str, Any] | None:
 
 def _error_reason(error: Any) -> str | None:
     """'code: message' of an error object (OpenAI, OpenRouter and compatible servers), or None."""
-    if error is None or error == "" or error == {}:
+    if not error:  # null, "", {}, false: gateways that always send the field
         return None
     if isinstance(error, dict):
         code = error.get("code") if error.get("code") not in (None, "") else error.get("type")

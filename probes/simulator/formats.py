@@ -7,6 +7,8 @@ render(answer) -> the JSON body the real service would send.
 
 from types import ModuleType
 
-from probes.simulator import openai_responses
+from probes.simulator import anthropic, gemini, openai_chat, openai_compatible, openai_responses, perplexity
 
-FORMATS: dict[str, ModuleType] = {module.KIND: module for module in (openai_responses,)}
+FORMATS: dict[str, ModuleType] = {
+    module.KIND: module for module in (openai_responses, gemini, anthropic, perplexity, openai_chat, openai_compatible)
+}

@@ -308,7 +308,8 @@ def test_api_error_envelope_is_an_error_with_the_api_message(parser: Any) -> Non
 @pytest.mark.parametrize(("error", "reason"), [
     ({"message": "The server had an error while processing your request.", "type": "server_error",
       "param": None, "code": None}, "server_error: The server had an error while processing your request."),
-    ({"code": 429, "message": "Rate limit exceeded: free-models-per-day"}, "429: Rate limit exceeded: free-models-per-day"),
+    ({"code": 429, "message": "Rate limit exceeded: free-models-per-day"},
+     "429: Rate limit exceeded: free-models-per-day"),
     ("upstream connect error", "upstream connect error"),
     ({"metadata": {"raw": "x"}}, '{"metadata": {"raw": "x"}}'),
 ])
@@ -317,9 +318,11 @@ def test_error_reasons(error: Any, reason: str) -> None:
     assert (answer.status, answer.status_reason) == ("error", reason)
 
 
-def test_null_error_field_is_no_error() -> None:
+@pytest.mark.parametrize("empty", [None, "", {}, False])
+def test_empty_error_field_is_no_error(empty: Any) -> None:
     body = load("chat_hengda_3citations_dup_utm.json")
-    body["error"] = None
+    body["error"] = empty
+    body["choices"][0]["error"] = empty
     assert parse(raw_of(body)).status == "ok"
 
 
@@ -528,7 +531,8 @@ def test_a_link_inside_an_annotation_of_another_page_counts() -> None:
     ("官网：https://www.hengdavalve.com/zh/about。", [("https://www.hengdavalve.com/zh/about",
                                                    "https://www.hengdavalve.com/zh/about")]),
     ("（见 https://apexflow.com/a）和（https://northstarvalves.de）",
-     [("https://apexflow.com/a", "https://apexflow.com/a"), ("https://northstarvalves.de", "https://northstarvalves.de")]),
+     [("https://apexflow.com/a", "https://apexflow.com/a"),
+      ("https://northstarvalves.de", "https://northstarvalves.de")]),
     ("[Hengda](https://www.hengdavalve.com/a_(b)) then", [("https://www.hengdavalve.com/a_(b)",
                                                            "[Hengda](https://www.hengdavalve.com/a_(b))")]),
     ("[[1]](https://www.hengdavalve.com/) and [](https://apexflow.com/)",

@@ -51,7 +51,8 @@ def compatible_probe(sim: Simulator, **settings: Any) -> OpenAICompatibleProbe:
 
 
 def engine(kind: str, retries: int) -> EngineConfig:
-    return EngineConfig(id="chat", kind=kind, retries=retries)
+    # only the retry policy matters here; a compatible engine must name its endpoint and model
+    return EngineConfig(id="chat", kind=kind, retries=retries, base_url="http://127.0.0.1:1/v1", model="m")
 
 
 # --- requests ------------------------------------------------------------------------
