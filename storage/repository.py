@@ -15,8 +15,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from storage.models import (
@@ -219,10 +220,14 @@ def finish_run(engine: Engine, run_id: int, now: datetime) -> Run:
 
 
 def save_observation(engine: Engine, ids: ProjectIds, record: ObservationRecord) -> int:
-    """Store one observation with all its parts in a single transaction."""
-    with Session(engine) as session, session.begin():
-        raw_hash = _store_raw(session, record.raw, record.observed_at) if record.raw is not None else None
-        observation = Observation(
+    """Store one observation with all its parts in a single transaction.
+
+    Core inserts rather than ORM objects: this runs once per probe, and the
+    ORM's unit of work cost more than the probe's own overhead."""
+    owner_id = lambda name: ids.entity_ids.get(name) if name else None  # noqa: E731
+    with engine.begin() as connection:
+        raw_hash = _store_raw(connection, record.raw, record.observed_at) if record.raw is not None else None
+        observation_id = connection.execute(insert(Observation.__table__), dict(  # type: ignore[attr-defined]
             run_id=record.run_id,
             keyword_id=ids.keyword_ids[record.keyword],
             engine_id=record.engine_id,
@@ -242,47 +247,28 @@ def save_observation(engine: Engine, ids: ProjectIds, record: ObservationRecord)
             input_tokens=record.input_tokens,
             output_tokens=record.output_tokens,
             cost=record.cost,
-        )
-        session.add(observation)
-        session.flush()
-        owner_id = lambda name: ids.entity_ids.get(name) if name else None  # noqa: E731
-        session.add_all(
-            Citation(
-                observation_id=observation.id,
-                position=c.position,
-                url=c.url,
-                normalized_url=c.normalized_url,
-                domain=c.domain,
-                title=c.title,
-                visible=c.visible,
-                cited=c.cited,
-                origin=c.origin,
-                owner_id=owner_id(c.owner),
-                content_type=c.content_type,
-                spans=[list(span) for span in c.spans],
-                visibility=c.visibility,
-            )
+        )).inserted_primary_key[0]
+        citations = [
+            dict(observation_id=observation_id, position=c.position, url=c.url, normalized_url=c.normalized_url,
+                 domain=c.domain, title=c.title, visible=c.visible, cited=c.cited, origin=c.origin,
+                 owner_id=owner_id(c.owner), content_type=c.content_type,
+                 spans=[list(span) for span in c.spans], visibility=c.visibility)
             for c in record.citations
-        )
-        session.add_all(
-            Mention(
-                observation_id=observation.id,
-                entity_id=ids.entity_ids[m.entity],
-                alias=m.alias,
-                count=m.count,
-                first_offset=m.first_offset,
-                rank=m.rank,
-            )
+        ]
+        mentions = [
+            dict(observation_id=observation_id, entity_id=ids.entity_ids[m.entity], alias=m.alias, count=m.count,
+                 first_offset=m.first_offset, rank=m.rank)
             for m in record.mentions
-        )
-        session.add_all(
-            OrganicResult(
-                observation_id=observation.id, rank=o.rank, url=o.url, domain=o.domain,
-                owner_id=owner_id(o.owner), title=o.title,
-            )
+        ]
+        organic = [
+            dict(observation_id=observation_id, rank=o.rank, url=o.url, domain=o.domain, owner_id=owner_id(o.owner),
+                 title=o.title)
             for o in record.organic
-        )
-        return observation.id  # type: ignore[return-value]
+        ]
+        for table, rows in ((Citation, citations), (Mention, mentions), (OrganicResult, organic)):
+            if rows:
+                connection.execute(insert(table.__table__), rows)  # type: ignore[attr-defined]
+        return int(observation_id)
 
 
 def spend_by_engine(engine: Engine, project: str, start: datetime, end: datetime) -> dict[str, float]:
@@ -298,15 +284,13 @@ def spend_by_engine(engine: Engine, project: str, start: datetime, end: datetime
         return {engine_id: float(cost) for engine_id, cost in rows}
 
 
-def _store_raw(session: Session, raw: bytes, now: datetime) -> str:
-    """Content-addressed: a payload already stored is not stored again."""
+def _store_raw(connection: Connection, raw: bytes, now: datetime) -> str:
+    """Content-addressed: a payload already stored is not stored again (also under concurrent writers)."""
     digest = payload_hash(raw)
-    if session.get(RawPayload, digest) is None:
-        try:
-            with session.begin_nested():
-                session.add(RawPayload(hash=digest, size=len(raw), data=zlib.compress(raw, 6), created_at=now))
-        except IntegrityError:
-            pass  # another writer stored the same payload between our check and insert
+    dialect = connection.dialect.name
+    statement = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(RawPayload.__table__)  # type: ignore[attr-defined]
+    connection.execute(statement.on_conflict_do_nothing(index_elements=["hash"]),
+                       dict(hash=digest, size=len(raw), data=zlib.compress(raw, 6), created_at=now))
     return digest
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
-from .urls import config_domain_host, host_in_domain, host_of, registrable_domain
+from .urls import config_domain_host, host_forms, host_in_domain, host_of, registrable_domain
 
 __all__ = ["CONTENT_TYPES", "ContentRule", "classify_url", "rules_from_config"]
 
@@ -195,10 +195,24 @@ _SEGMENT_PREFIXES: tuple[tuple[str, str], ...] = (
 )
 
 
+# domain -> type, so a host is classified by looking up its own suffixes, not by scanning every domain
+_HOST_TYPES: dict[str, str] = {domain: kind for kind, domains in reversed(_HOSTS) for domain in domains}
+
+
+def _known_host_type(host: str) -> str | None:
+    for form in host_forms(host):
+        labels = form.split(".")
+        for start in range(len(labels)):
+            kind = _HOST_TYPES.get(".".join(labels[start:]))
+            if kind is not None:
+                return kind
+    return None
+
+
 def _host_type(host: str) -> str | None:
-    for kind, domains in _HOSTS:
-        if any(host_in_domain(host, d) for d in domains):
-            return kind
+    kind = _known_host_type(host)
+    if kind is not None:
+        return kind
     if host.startswith("scholar.google."):
         return "research"
     labels = host.split(".")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import tldextract
@@ -174,8 +175,11 @@ def registrable_domain(url_or_host: str) -> str | None:
     under an unknown TLD have none (None).
     """
     host = host_of(url_or_host)
-    if host is None:
-        return None
+    return None if host is None else _registrable_domain_of_host(host)
+
+
+@lru_cache(maxsize=65536)  # the same sites are cited over and over
+def _registrable_domain_of_host(host: str) -> str | None:
     ip = _ip(host)
     if ip is not None:
         return ip
@@ -187,6 +191,7 @@ def registrable_domain(url_or_host: str) -> str | None:
     return domain or None
 
 
+@lru_cache(maxsize=65536)  # called for every citation against every tracked domain
 def host_forms(host: str) -> frozenset[str]:
     """The host in both its Unicode and its punycode (IDNA) spelling."""
     h = host.lower().rstrip(".")
