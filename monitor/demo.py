@@ -18,10 +18,11 @@ from probes.simulator import Simulator, demo_scenario
 from storage.db import open_database
 
 DEMO_DB = "citewatch-demo.db"
+DEMO_KINDS = ("openai", "perplexity", "gemini", "anthropic", "openai_compatible")
 
 DEMO_CONFIG = """\
 # citewatch demo config, written by `citewatch demo`. Every engine points at the
-# local simulator that the demo started on {base_url}; it stopped when the demo
+# local simulator that the demo started on 127.0.0.1:{port}; it stopped when the demo
 # ended, so `citewatch run` with this file records failed probes. Use it with
 # `citewatch metrics` and `citewatch report`, or copy it as a start for your own.
 project: Hengda Valve (demo)
@@ -60,11 +61,42 @@ engines:
   - id: chatgpt
     kind: openai
     model: gpt-5-mini
-    base_url: {base_url}
+    base_url: {openai}
     samples: 3
     concurrency: 8
     timeout: 20
     price: {{input_per_million: 0.25, output_per_million: 2.0}}
+  - id: perplexity
+    kind: perplexity
+    model: sonar
+    base_url: {perplexity}
+    samples: 3
+    concurrency: 8
+    timeout: 20
+    price: {{per_call: 0.005, input_per_million: 1.0, output_per_million: 1.0}}
+  - id: gemini
+    kind: gemini
+    model: gemini-2.5-flash
+    base_url: {gemini}
+    samples: 3
+    concurrency: 8
+    timeout: 20
+    price: {{input_per_million: 0.30, output_per_million: 2.50}}
+  - id: claude
+    kind: anthropic
+    model: claude-sonnet-4-5
+    base_url: {anthropic}
+    samples: 3
+    concurrency: 8
+    timeout: 20
+    price: {{per_call: 0.01, input_per_million: 3.0, output_per_million: 15.0}}
+  - id: deepseek
+    kind: openai_compatible
+    model: deepseek-chat
+    base_url: {openai_compatible}
+    samples: 3
+    concurrency: 8
+    timeout: 20
 storage:
   url: sqlite:///{db}
 """
@@ -96,10 +128,13 @@ def run_demo(out: str | Path, today: date | None = None, seed: int = 7) -> DemoR
         stale.unlink()
     today = today or datetime.now(UTC).date()
     scenario = demo_scenario(seed)
+    # the engines trust the brand differently, as real ones do
+    scenario.engine_bias.update({"perplexity": 0.1, "gemini": -0.1, "anthropic": 0.05, "openai_compatible": -0.2})
     runs = []
     with Simulator(scenario) as simulator:
         config_path = out / "config.yaml"
-        config_path.write_text(DEMO_CONFIG.format(base_url=simulator.base_url, db=DEMO_DB), encoding="utf-8")
+        urls = {kind: simulator.base_url_for(kind) for kind in DEMO_KINDS}
+        config_path.write_text(DEMO_CONFIG.format(port=simulator.port, db=DEMO_DB, **urls), encoding="utf-8")
         config = load_config(config_path)
         db = open_database(config.storage.url)
         days = demo_days(today)

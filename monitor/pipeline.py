@@ -84,6 +84,15 @@ def check_runnable(config: Config) -> None:
         raise ConfigError("cannot run this config", problems)
 
 
+def keyless_engines(config: Config) -> list[str]:
+    """Enabled engines whose service normally wants a key but whose config names no key variable."""
+    return [
+        engine.id for engine in config.engines
+        if engine.enabled and engine.api_key_env is None and engine.kind in registry.KINDS
+        and registry.KINDS[engine.kind].needs_api_key
+    ]
+
+
 def sync_config(config: Config, db: Engine, clock: Clock) -> ProjectIds:
     tracking = Tracking.from_config(config)
     return repository.sync_project(

@@ -133,3 +133,17 @@ def test_check_config_cli_names_missing_key_never_its_value(tmp_path: Path) -> N
     ok = run_cli("check-config", "--config", str(path), env={**env, "CITEWATCH_TEST_KEY": "sk-live-123456"})
     assert ok.returncode == 0, ok.stderr
     assert "sk-live-123456" not in ok.stdout + ok.stderr
+
+
+def test_check_config_refuses_kinds_not_available_yet_and_notes_keyless_engines(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(GOOD + "  - {id: serp, kind: serpapi}\n  - {id: local, kind: openai_compatible, "
+                    "base_url: 'http://127.0.0.1:11434/v1', model: qwen3}\n  - {id: gpt, kind: openai}\n",
+                    encoding="utf-8")
+    result = run_cli("check-config", "--config", str(path), env={"CITEWATCH_TEST_KEY": "x", "PATH": "/usr/bin"})
+    assert result.returncode == 2
+    assert "engines[serp]: kind 'serpapi' is not available in this version" in result.stderr
+    path.write_text(path.read_text().replace("  - {id: serp, kind: serpapi}\n", ""), encoding="utf-8")
+    result = run_cli("check-config", "--config", str(path), env={"CITEWATCH_TEST_KEY": "x", "PATH": "/usr/bin"})
+    assert result.returncode == 0, result.stderr
+    assert "engines[gpt] names no api_key_env" in result.stderr and "engines[local]" not in result.stderr

@@ -29,6 +29,8 @@ class Scenario:
     seed: int = 7
     # probability that an answer cites the brand, moved by the demo to show a trend over time
     brand_citation_rate: float = 0.5
+    # per engine kind, added to brand_citation_rate: engines differ in what they trust
+    engine_bias: dict[str, float] = field(default_factory=dict)
     day: str = "2026-01-01"
 
 
@@ -75,9 +77,10 @@ def _is_chinese(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
-def compose_answer(scenario: Scenario, prompt: str, call_index: int) -> list[Segment]:
+def compose_answer(scenario: Scenario, prompt: str, call_index: int, kind: str = "") -> list[Segment]:
     """An abstract answer: sentences and the sources each one cites. Wire formats render it."""
-    rng = _rng(scenario.seed, scenario.day, prompt, call_index)
+    rng = _rng(scenario.seed, scenario.day, prompt, call_index, kind)
+    brand_rate = scenario.brand_citation_rate + scenario.engine_bias.get(kind, 0.0)
     chinese = _is_chinese(prompt)
     openers, brand_lines, competitor_lines, neutral_lines = (
         (_ZH_OPENERS, _ZH_BRAND_LINES, _ZH_COMPETITOR_LINES, _ZH_NEUTRAL_LINES) if chinese
@@ -89,7 +92,7 @@ def compose_answer(scenario: Scenario, prompt: str, call_index: int) -> list[Seg
     keyword = prompt.rstrip("?？").strip() or "industrial valves"
     segments = [Segment(rng.choice(openers).format(kw=keyword))]
     picks: list[Segment] = []
-    if rng.random() < scenario.brand_citation_rate:
+    if rng.random() < brand_rate:
         picks.append(Segment(rng.choice(brand_lines).format(name=name(scenario.brand)),
                              [rng.choice(scenario.brand.pages)]))
     elif rng.random() < 0.3:  # named without being cited
@@ -116,9 +119,9 @@ class SimulatedAnswer:
     ident: str  # stable id for this (seed, day, prompt, call) for response ids
 
 
-def simulated_answer(scenario: Scenario, prompt: str, model: str, call_index: int) -> SimulatedAnswer:
-    ident = hashlib.sha256(f"{scenario.seed}|{scenario.day}|{prompt}|{call_index}".encode()).hexdigest()[:24]
-    return SimulatedAnswer(compose_answer(scenario, prompt, call_index), scenario, prompt, model, ident)
+def simulated_answer(scenario: Scenario, prompt: str, model: str, call_index: int, kind: str = "") -> SimulatedAnswer:
+    ident = hashlib.sha256(f"{scenario.seed}|{scenario.day}|{prompt}|{call_index}|{kind}".encode()).hexdigest()[:24]
+    return SimulatedAnswer(compose_answer(scenario, prompt, call_index, kind), scenario, prompt, model, ident)
 
 
 def domain_of(url: str) -> str:

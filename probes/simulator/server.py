@@ -91,7 +91,7 @@ class Simulator:
             key = (wire.KIND, self.scenario.day, prompt)
             call_index = self._calls[key]
             self._calls[key] += 1
-        answer = simulated_answer(self.scenario, prompt, wire.model_of(path, body), call_index)
+        answer = simulated_answer(self.scenario, prompt, wire.model_of(path, body), call_index, wire.KIND)
         payload = wire.render(answer)
         return ScriptedResponse(body=json.dumps(payload, ensure_ascii=False).encode(), delay=self.latency)
 

@@ -48,6 +48,27 @@ def test_parse_prints_answer_json_with_owners(tmp_path: Path) -> None:
     assert any(c["owner"] == "Hengda Valve" for c in cited)
 
 
+@pytest.mark.parametrize(("kind", "fixture"), [
+    ("openai", "openai/hengda_zh_cjk_emoji.json"),
+    ("openai_chat", "openai_chat/chat_hengda_3citations_dup_utm.json"),
+    ("openai_compatible", "openai_chat/deepseek_chat_zh_links.json"),
+    ("perplexity", "perplexity/hengda_ball_valve_dup_markers.json"),
+    ("gemini", "gemini/hengda_api6d_grounded.json"),
+    ("anthropic", "anthropic/hengda_ball_valve_dup_sources.json"),
+])
+def test_parse_knows_every_assistant_kind(kind: str, fixture: str) -> None:
+    result = cli("parse", "--kind", kind, str(ROOT / "tests" / "fixtures" / fixture), "--config",
+                 str(ROOT / "config.yaml"))
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["kind"] == kind and answer["status"] == "ok" and answer["model"]
+    cited = [c for c in answer["citations"] if c["cited"]]
+    assert cited and [c["position"] for c in cited] == list(range(1, len(cited) + 1))
+    assert all(c["position"] > len(cited) for c in answer["citations"] if not c["cited"])
+    assert any(c["owner"] == "Hengda Valve" for c in cited)
+    assert any(m["entity"] == "Hengda Valve" for m in answer["mentions"])
+
+
 def test_parse_real_sample_without_config() -> None:
     sample = realdata("openai_json") / "responses_web_search_gpt5_news_3citations.json"
     result = cli("parse", "--kind", "openai", str(sample))

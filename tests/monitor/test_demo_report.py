@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import sqlite3
@@ -29,15 +30,15 @@ def test_demo_covers_two_full_iso_weeks(demo: DemoResult) -> None:
         assert (demo.out / name).stat().st_size > 1000
 
 
-def _recompute(db: Path, since: str, until: str, brand: str) -> dict:
+def _recompute(db: Path, since: str, until: str, brand: str, engine: str | None) -> dict:
     """The headline KPIs straight from the tables, written without the library's code."""
     con = sqlite3.connect(db)
     rows = con.execute(
         """
         SELECT o.id, k.text, k.weight, o.status, o.has_answer
         FROM observation o JOIN keyword k ON k.id = o.keyword_id
-        WHERE date(o.observed_at) BETWEEN ? AND ? AND k.active
-        """, (since, until)).fetchall()
+        WHERE date(o.observed_at) BETWEEN ? AND ? AND k.active AND (? IS NULL OR o.engine_id = ?)
+        """, (since, until, engine, engine)).fetchall()
     ok = [r for r in rows if r[3] in ("ok", "no_answer")]
     cited = dict(con.execute(
         """
@@ -73,11 +74,14 @@ def _recompute(db: Path, since: str, until: str, brand: str) -> dict:
 
 def test_report_numbers_match_an_independent_recomputation(demo: DemoResult) -> None:
     report = json.loads((demo.out / "report.json").read_text(encoding="utf-8"))
-    for key, since, until in (("metrics", "2026-11-23", "2026-11-29"),
-                              ("previous_metrics", "2026-11-16", "2026-11-22")):
-        expected = _recompute(demo.database, since, until, "Hengda Valve")
-        got = report[key]["engines"]["chatgpt"]
-        assert got["successful"] == expected["successful"] == 126
+    engines = ["chatgpt", "perplexity", "gemini", "claude", "deepseek"]
+    assert sorted(report["metrics"]["engines"]) == sorted(engines)
+    for (key, since, until), engine in itertools.product(
+            (("metrics", "2026-11-23", "2026-11-29"), ("previous_metrics", "2026-11-16", "2026-11-22")),
+            [*engines, None]):
+        expected = _recompute(demo.database, since, until, "Hengda Valve", engine)
+        got = report[key]["engines"][engine] if engine else report[key]["overall"]
+        assert got["successful"] == expected["successful"] == (126 if engine else 630)
         assert got["inclusion_rate"]["value"] == pytest.approx(expected["inclusion"])
         assert got["inclusion_rate"]["low"] == pytest.approx(expected["low"])
         assert got["inclusion_rate"]["high"] == pytest.approx(expected["high"])

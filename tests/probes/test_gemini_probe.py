@@ -367,7 +367,7 @@ async def test_probe_against_the_simulator_end_to_end(mounted: None) -> None:
     assert first.search_queries == [PROMPT] and first.text
     # the k-th call with a prompt gets the scenario's k-th answer
     for parsed, call in ((first, 0), (again, 1)):
-        expected = simulated_answer(demo_scenario(), PROMPT, "gemini-3-flash-preview", call)
+        expected = simulated_answer(demo_scenario(), PROMPT, "gemini-3-flash-preview", call, "gemini")
         assert parsed.text == " ".join(s.sentence for s in expected.segments)
         assert len([c for c in parsed.citations if c.cited]) == len(
             {url for s in expected.segments for url, _ in s.sources})
