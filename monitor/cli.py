@@ -96,6 +96,25 @@ def daemon(config: ConfigOption = Path("config.yaml")) -> None:
     run_forever(loaded, _open(loaded))
 
 
+@app.command()
+def reparse(
+    config: ConfigOption = Path("config.yaml"),
+    engine: Annotated[str | None, typer.Option(help="Only this engine id.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Re-parse every stored payload, not only older parsers'.")]
+    = False,
+) -> None:
+    """Re-parse stored raw payloads with the current parsers (history kept, figures refreshed)."""
+    from monitor.reparse import reparse as reparse_stored
+
+    loaded = _load(config)
+    summary = reparse_stored(loaded, _open(loaded), engine_id=engine, everything=all_)
+    typer.echo(f"re-parsed {summary.reparsed} observation(s)")
+    for (before, after), count in sorted(summary.status_changes.items()):
+        typer.echo(f"  {count} changed status: {before} -> {after}")
+    if summary.missing_payloads:
+        typer.echo(f"  {summary.missing_payloads} raw payload(s) missing", err=True)
+
+
 def _parse_date(value: str, option: str) -> date:
     try:
         return date.fromisoformat(value)

@@ -25,7 +25,7 @@ from monitor.config import Config, EngineConfig, KeywordConfig, api_key, missing
 from monitor.enrich import Tracking, citation_records, mention_records, organic_records
 from monitor.errors import ConfigError
 from probes import registry
-from probes.base import Locale, ParseError, Probe, ProbeError, ProbeRequest, ProbeSettings
+from probes.base import Answer, Locale, ParseError, Probe, ProbeError, ProbeRequest, ProbeSettings
 from storage import repository
 from storage.repository import EntityRow, KeywordRow, ObservationRecord, ProjectIds
 
@@ -190,12 +190,22 @@ def build_record(task: ProbeTask, run_id: int, tracking: Tracking, raw: bytes | 
         record.status, record.error = error.status, error.reason
         return record
     assert raw is not None
+    answer = apply_payload(record, raw, task.engine.kind, tracking)
+    if answer is not None:
+        record.cost = task.engine.price.cost(answer.input_tokens, answer.output_tokens)
+    return record
+
+
+def apply_payload(record: ObservationRecord, raw: bytes, kind_name: str, tracking: Tracking) -> Answer | None:
+    """Fill what the parser and the analysis say about `raw` into `record` (run and reparse share this).
+    Returns the parsed answer, or None where the payload is unparseable (the record says why)."""
+    kind = registry.kind(kind_name)
     record.parser_version = kind.parser_version
     try:
         answer = kind.parse(raw)
     except ParseError as exc:
-        record.error = f"unparseable payload: {exc}"
-        return record
+        record.status, record.error = "error", f"unparseable payload: {exc}"
+        return None
     record.status = answer.status
     record.error = answer.status_reason
     record.answer_text = answer.text
@@ -204,12 +214,11 @@ def build_record(task: ProbeTask, run_id: int, tracking: Tracking, raw: bytes | 
     record.search_queries = answer.search_queries
     record.features = answer.features
     record.input_tokens, record.output_tokens = answer.input_tokens, answer.output_tokens
-    record.cost = task.engine.price.cost(answer.input_tokens, answer.output_tokens)
     if answer.status in ("ok", "no_answer"):
         record.citations = citation_records(answer, tracking)
         record.mentions = mention_records(answer, tracking.entities)
         record.organic = organic_records(answer, tracking)
-    return record
+    return answer
 
 
 def skipped_record(task: ProbeTask, run_id: int, reason: str, clock: Clock) -> ObservationRecord:

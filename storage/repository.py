@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -224,7 +224,6 @@ def save_observation(engine: Engine, ids: ProjectIds, record: ObservationRecord)
 
     Core inserts rather than ORM objects: this runs once per probe, and the
     ORM's unit of work cost more than the probe's own overhead."""
-    owner_id = lambda name: ids.entity_ids.get(name) if name else None  # noqa: E731
     with engine.begin() as connection:
         raw_hash = _store_raw(connection, record.raw, record.observed_at) if record.raw is not None else None
         observation_id = connection.execute(insert(Observation.__table__), dict(  # type: ignore[attr-defined]
@@ -248,27 +247,80 @@ def save_observation(engine: Engine, ids: ProjectIds, record: ObservationRecord)
             output_tokens=record.output_tokens,
             cost=record.cost,
         )).inserted_primary_key[0]
-        citations = [
-            dict(observation_id=observation_id, position=c.position, url=c.url, normalized_url=c.normalized_url,
-                 domain=c.domain, title=c.title, visible=c.visible, cited=c.cited, origin=c.origin,
-                 owner_id=owner_id(c.owner), content_type=c.content_type,
-                 spans=[list(span) for span in c.spans], visibility=c.visibility)
-            for c in record.citations
-        ]
-        mentions = [
-            dict(observation_id=observation_id, entity_id=ids.entity_ids[m.entity], alias=m.alias, count=m.count,
-                 first_offset=m.first_offset, rank=m.rank)
-            for m in record.mentions
-        ]
-        organic = [
-            dict(observation_id=observation_id, rank=o.rank, url=o.url, domain=o.domain, owner_id=owner_id(o.owner),
-                 title=o.title)
-            for o in record.organic
-        ]
-        for table, rows in ((Citation, citations), (Mention, mentions), (OrganicResult, organic)):
-            if rows:
-                connection.execute(insert(table.__table__), rows)  # type: ignore[attr-defined]
+        _insert_parts(connection, ids, int(observation_id), record)
         return int(observation_id)
+
+
+def _insert_parts(connection: Connection, ids: ProjectIds, observation_id: int, record: ObservationRecord) -> None:
+    """The citations, mentions and organic results of one observation."""
+    owner_id = lambda name: ids.entity_ids.get(name) if name else None  # noqa: E731
+    citations = [
+        dict(observation_id=observation_id, position=c.position, url=c.url, normalized_url=c.normalized_url,
+             domain=c.domain, title=c.title, visible=c.visible, cited=c.cited, origin=c.origin,
+             owner_id=owner_id(c.owner), content_type=c.content_type,
+             spans=[list(span) for span in c.spans], visibility=c.visibility)
+        for c in record.citations
+    ]
+    mentions = [
+        dict(observation_id=observation_id, entity_id=ids.entity_ids[m.entity], alias=m.alias, count=m.count,
+             first_offset=m.first_offset, rank=m.rank)
+        for m in record.mentions
+    ]
+    organic = [
+        dict(observation_id=observation_id, rank=o.rank, url=o.url, domain=o.domain, owner_id=owner_id(o.owner),
+             title=o.title)
+        for o in record.organic
+    ]
+    for table, rows in ((Citation, citations), (Mention, mentions), (OrganicResult, organic)):
+        if rows:
+            connection.execute(insert(table.__table__), rows)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class StoredPayload:
+    observation_id: int
+    keyword: str
+    engine_id: str
+    engine_kind: str
+    raw_hash: str
+    parser_version: int | None
+
+
+def payloads_to_reparse(engine: Engine, project: str, current_versions: dict[str, int], engine_id: str | None,
+                        everything: bool) -> list[StoredPayload]:
+    """Observations with a stored raw payload parsed by an older parser (or all of them)."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(Observation.id, Keyword.text, Observation.engine_id, Observation.engine_kind,
+                   Observation.raw_hash, Observation.parser_version)
+            .join(Keyword, Keyword.id == Observation.keyword_id)
+            .join(Project, Project.id == Keyword.project_id)
+            .where(Project.name == project, Observation.raw_hash.is_not(None),  # type: ignore[union-attr]
+                   *([Observation.engine_id == engine_id] if engine_id else []))
+            .order_by(Observation.id)
+        )
+        return [
+            StoredPayload(*row) for row in rows
+            if row.engine_kind in current_versions
+            and (everything or (row.parser_version or 0) < current_versions[row.engine_kind])
+        ]
+
+
+def replace_parsed(engine: Engine, ids: ProjectIds, observation_id: int, record: ObservationRecord) -> str:
+    """Swap an observation's parsed content for a new parse, in one transaction; identity, time,
+    latency and cost stay as they were. Returns the status it had before."""
+    with engine.begin() as connection:
+        before = connection.execute(select(Observation.status).where(Observation.id == observation_id)).scalar_one()
+        for table in (Citation, Mention, OrganicResult):
+            connection.execute(delete(table).where(table.observation_id == observation_id))  # type: ignore[attr-defined]
+        connection.execute(update(Observation).where(Observation.id == observation_id).values(
+            status=record.status, error=record.error, parser_version=record.parser_version,
+            answer_text=record.answer_text, has_answer=record.has_answer, model=record.model,
+            search_queries=record.search_queries, features=record.features,
+            input_tokens=record.input_tokens, output_tokens=record.output_tokens,
+        ))
+        _insert_parts(connection, ids, observation_id, record)
+        return str(before)
 
 
 def spend_by_engine(engine: Engine, project: str, start: datetime, end: datetime) -> dict[str, float]:

@@ -1,0 +1,65 @@
+"""Reparse: stored raw payloads go through the current parser again; history is rewritten in place."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from monitor.clock import fixed_clock
+from monitor.config import load_config
+from monitor.pipeline import run_batch
+from monitor.reparse import reparse
+from probes import registry
+from probes.base import ParseError
+from probes.simulator import ScriptedResponse, Simulator
+from storage.db import open_database
+from storage.models import Citation, Observation
+from tests.conftest import write_config
+
+T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+
+
+async def test_reparse_applies_a_newer_parser_and_only_once(tmp_path: Path, simulator: Simulator,
+                                                            db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = load_config(write_config(tmp_path / "c.yaml", simulator.base_url, db_url, samples=1))
+    simulator.enqueue(ScriptedResponse(body=b"<html>gateway hiccup</html>"))
+    db = open_database(config.storage.url)
+    await run_batch(config, db, fixed_clock(T0))
+    with Session(db) as session:
+        before = session.execute(select(func.count()).select_from(Citation)).scalar()
+        statuses = sorted(session.execute(select(Observation.status)).scalars())
+    assert before > 0 and statuses == ["error", "ok", "ok"]
+
+    # a "version 2" parser that finds no sources at all
+    old = registry.KINDS["openai"]
+
+    def no_sources(raw: bytes):  # type: ignore[no-untyped-def]
+        return dataclasses.replace(old.parse(raw), citations=[])
+
+    monkeypatch.setitem(registry.KINDS, "openai", dataclasses.replace(old, parse=no_sources, parser_version=2))
+    summary = reparse(config, db, clock=fixed_clock(T0))
+    assert summary.reparsed == 3  # the garbage payload too: it was stored, so it can be retried
+    assert summary.status_changes == {}
+    with Session(db) as session:
+        assert session.execute(select(func.count()).select_from(Citation)).scalar() == 0
+        assert set(session.execute(select(Observation.parser_version)).scalars()) == {2}
+        texts = session.execute(select(Observation.answer_text).where(Observation.status == "ok")).scalars().all()
+        assert all(texts)
+    assert reparse(config, db, clock=fixed_clock(T0)).reparsed == 0  # nothing older than version 2 is left
+    assert reparse(config, db, everything=True, clock=fixed_clock(T0)).reparsed == 3
+
+    def broken(raw: bytes):  # type: ignore[no-untyped-def]
+        raise ParseError("layout changed")
+
+    monkeypatch.setitem(registry.KINDS, "openai", dataclasses.replace(old, parse=broken, parser_version=3))
+    summary = reparse(config, db, clock=fixed_clock(T0))
+    assert summary.status_changes == {("ok", "error"): 2}
+    with Session(db) as session:
+        errors = session.execute(select(Observation.error)).scalars().all()
+    assert errors.count("unparseable payload: layout changed") == 3
+    db.dispose()

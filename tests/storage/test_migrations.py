@@ -1,0 +1,37 @@
+"""Migrations keep stored data: a database made by the first migration upgrades to head with its rows intact."""
+
+from __future__ import annotations
+
+from alembic import command
+from sqlalchemy import inspect, text
+
+from storage.db import alembic_config, make_engine, open_database
+
+
+def test_upgrade_from_first_revision_keeps_rows(db_url: str) -> None:
+    engine = make_engine(db_url)
+    command.upgrade(alembic_config(engine), "0001")
+    assert "visibility" not in {c["name"] for c in inspect(engine).get_columns("citation")}
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO project (id, name, created_at) VALUES (1, '恒达', '2026-11-01 00:00:00')"))
+        connection.execute(text("INSERT INTO keyword (id, project_id, text, tags, weight, active) "
+                                "VALUES (1, 1, '球阀', '[]', 1.0, true)"))
+        connection.execute(text("INSERT INTO run (id, project_id, started_at, status, planned, ok_count, "
+                                "failed_count, cost) VALUES (1, 1, '2026-11-01 06:00:00', 'finished', '{}', 1, 0, 0)"))
+        connection.execute(text(
+            "INSERT INTO observation (id, run_id, keyword_id, engine_id, engine_kind, sample_index, observed_at, "
+            "status, has_answer, search_queries, features, cost) VALUES (1, 1, 1, 'chatgpt', 'openai', 0, "
+            "'2026-11-01 06:00:01', 'ok', true, '[]', '[]', 0)"))
+        connection.execute(text(
+            "INSERT INTO citation (observation_id, position, url, normalized_url, visible, cited, origin, "
+            "content_type, spans) VALUES (1, 1, 'https://hengdavalve.com/', 'https://hengdavalve.com/', true, "
+            "true, 'annotation', 'product', '[]')"))
+    engine.dispose()
+    upgraded = open_database(db_url)
+    with upgraded.connect() as connection:
+        row = connection.execute(text("SELECT url, visibility FROM citation")).one()
+        version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        name = connection.execute(text("SELECT name FROM project")).scalar_one()
+    assert tuple(row) == ("https://hengdavalve.com/", None)
+    assert name == "恒达" and version == "0002"
+    upgraded.dispose()
