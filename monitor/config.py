@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from monitor.analysis.content_types import rules_from_config
 from monitor.errors import ConfigError
 
 ENGINE_KINDS = (
@@ -29,7 +30,6 @@ ENGINE_KINDS = (
     "dataforseo",
     "google_browser",
 )
-CONTENT_TYPES = ("research", "blog", "video", "news", "docs", "product", "forum", "social", "other")
 
 
 class _Strict(BaseModel):
@@ -119,22 +119,14 @@ class ContentRuleConfig(_Strict):
     url_contains: str | None = None
     url_regex: str | None = None
 
-    @field_validator("type")
-    @classmethod
-    def _known_type(cls, value: str) -> str:
-        if value not in CONTENT_TYPES:
-            raise ValueError(f"unknown content type {value!r}; known types: {', '.join(CONTENT_TYPES)}")
-        return value
-
-    @field_validator("url_regex")
-    @classmethod
-    def _valid_regex(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression: {exc}") from None
-        return value
+    @model_validator(mode="after")
+    def _valid_rule(self) -> ContentRuleConfig:
+        # the analysis package owns what a valid rule is; config only reports where it is
+        try:
+            rules_from_config([self.model_dump(exclude_none=True)])
+        except ValueError as exc:
+            raise ValueError(str(exc).removeprefix("content rule #1: ")) from None
+        return self
 
 
 class ScheduleConfig(_Strict):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 
 from monitor.analysis import (
     ContentRule,
@@ -17,6 +16,7 @@ from monitor.analysis import (
     normalize_url,
     owner_of_source,
     registrable_domain,
+    rules_from_config,
 )
 from monitor.analysis.visibility import visibility_scores
 from monitor.config import Config
@@ -44,15 +44,8 @@ class Tracking:
             )
             for e in config.entities
         )
-        rules = tuple(
-            ContentRule(type=r.type, domain=r.domain, url_contains=r.url_contains, url_regex=r.url_regex)
-            for r in config.content_types
-        )
+        rules = tuple(rules_from_config(r.model_dump(exclude_none=True) for r in config.content_types))
         return cls(entities, rules)
-
-    @cached_property
-    def brand(self) -> str:
-        return self.entities[0].name
 
 
 def citation_records(answer: Answer, tracking: Tracking) -> list[CitationRecord]:

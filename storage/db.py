@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, create_engine
+from sqlmodel import create_engine
 
 from monitor.errors import StorageError
 
@@ -61,7 +61,3 @@ def open_database(url: str) -> Engine:
     engine = make_engine(url)
     upgrade(engine)
     return engine
-
-
-def session(engine: Engine) -> Session:
-    return Session(engine, expire_on_commit=False)

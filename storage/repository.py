@@ -401,11 +401,6 @@ class PeriodFacts:
     visibility_totals: dict[int, float] = field(default_factory=dict)
 
 
-def project_id(engine: Engine, name: str) -> int | None:
-    with Session(engine) as session:
-        return session.execute(select(Project.id).where(Project.name == name)).scalar_one_or_none()
-
-
 def period_facts(engine: Engine, project: str, start: datetime, end: datetime) -> PeriodFacts:
     """Observations made in [start, end) for the project's active keywords, with their owned citations
     and mentions, and the observations planned by the runs started in that window."""

@@ -147,3 +147,13 @@ def test_check_config_refuses_kinds_not_available_yet_and_notes_keyless_engines(
     result = run_cli("check-config", "--config", str(path), env={"CITEWATCH_TEST_KEY": "x", "PATH": "/usr/bin"})
     assert result.returncode == 0, result.stderr
     assert "engines[gpt] names no api_key_env" in result.stderr and "engines[local]" not in result.stderr
+
+
+@pytest.mark.parametrize(("rule", "message"), [
+    ("{type: podcast, domain: a.com}", "unknown content type 'podcast'"),
+    ("{type: blog}", "give at least one of domain, url_contains, url_regex"),
+    ("{type: blog, url_regex: '(unclosed'}", "url_regex '(unclosed' is invalid"),
+])
+def test_bad_content_rule_is_named(tmp_path: Path, rule: str, message: str) -> None:
+    (problem,) = problems_of(tmp_path, GOOD + f"content_types:\n  - {rule}\n")
+    assert problem.startswith("line 9: content_types[0]:") and message in problem
