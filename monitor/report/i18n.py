@@ -35,6 +35,8 @@ LABELS: dict[str, dict[str, str]] = {
                     "Intervals are 95% Wilson intervals on the pooled samples.",
         "share_of_voice": "Share of voice",
         "cost": "Spend",
+        "visibility": "Visibility (position-adjusted words)",
+        "found_not_cited": "Brand page searched but not cited",
     },
     "zh": {
         "title": "AI 搜索可见度报告",
@@ -69,6 +71,8 @@ LABELS: dict[str, dict[str, str]] = {
         "footnote": "比率只统计成功的观测；失败的探测只降低覆盖率，不计为未引用。区间为合并样本的 95% Wilson 区间。",
         "share_of_voice": "声量份额",
         "cost": "花费",
+        "visibility": "可见度（位置加权字数）",
+        "found_not_cited": "品牌页面被检索但未被引用",
     },
 }
 LANGUAGES = tuple(LABELS)

@@ -104,3 +104,28 @@ def test_markdown_and_html_show_the_same_figures(demo: DemoResult) -> None:
     assert shown in html and change in html
     assert "| 球阀 制造商 |" in markdown and "<td>球阀 制造商</td>" in html
     assert "<script" not in html and "http://" not in html.split("<body>")[0]  # self-contained, no remote assets
+
+
+def test_demo_is_deterministic_per_seed(demo: DemoResult, tmp_path: Path) -> None:
+    again = run_demo(tmp_path, today=TODAY)
+    first = json.loads((demo.out / "report.json").read_text(encoding="utf-8"))
+    second = json.loads((again.out / "report.json").read_text(encoding="utf-8"))
+    # equal up to float rounding: concurrent probes store in varying order, so sums add up in varying order
+    assert flatten(first["metrics"]) == pytest.approx(flatten(second["metrics"]), rel=1e-12)
+    assert first["citations"] == second["citations"]
+
+
+def flatten(value: object, path: str = "") -> dict[str, object]:
+    if isinstance(value, dict):
+        return {k: v for key, item in value.items() for k, v in flatten(item, f"{path}.{key}").items()}
+    return {path: value}
+
+
+def test_visibility_and_search_pool_are_reported(demo: DemoResult) -> None:
+    report = json.loads((demo.out / "report.json").read_text(encoding="utf-8"))
+    overall = report["metrics"]["overall"]
+    shares = overall["visibility"]
+    assert 0 < shares["Hengda Valve"] < 1 and sum(shares.values()) <= 1.0 + 1e-9
+    pool = overall["search_pool"]
+    assert pool["brand_found_rate"] >= overall["inclusion_rate"]["included"] / overall["successful"]
+    assert "Visibility (position-adjusted words)" in (demo.out / "report.md").read_text(encoding="utf-8")
