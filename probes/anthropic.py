@@ -52,15 +52,9 @@ class AnthropicProbe:
 
     def request_body(self, request: ProbeRequest) -> dict[str, Any]:
         tool: dict[str, Any] = {"type": "web_search_20250305", "name": "web_search", "max_uses": MAX_SEARCHES}
-        locale = request.locale
-        if locale.country:
+        if request.locale.country:
             # The API only takes a location with a country; city and region refine it.
-            location = {"type": "approximate", "country": locale.country.upper()}
-            if locale.city:
-                location["city"] = locale.city
-            if locale.region:
-                location["region"] = locale.region
-            tool["user_location"] = location
+            tool["user_location"] = {"type": "approximate", **request.locale.approximate_location()}
         return {
             "model": self.model,
             "max_tokens": MAX_TOKENS,

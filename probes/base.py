@@ -21,6 +21,12 @@ class Locale:
     city: str | None = None
     region: str | None = None
 
+    def approximate_location(self) -> dict[str, str]:
+        """The approximate location search APIs take: country (upper case), city and region, those set."""
+        location = {"country": self.country.upper() if self.country else None, "city": self.city,
+                    "region": self.region}
+        return {key: value for key, value in location.items() if value}
+
 
 @dataclass(frozen=True)
 class ProbeRequest:

@@ -23,19 +23,37 @@ def make_client(timeout: float, headers: dict[str, str] | None = None) -> httpx.
                              follow_redirects=False)
 
 
+# Headers that carry a key; their values are masked in any error text a server echoes back.
+_SECRET_HEADERS = ("authorization", "x-api-key", "x-goog-api-key")
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _client_secrets(client: httpx.AsyncClient) -> list[str]:
+    values = [client.headers.get(name, "") for name in _SECRET_HEADERS]
+    return [value.removeprefix("Bearer ").strip() for value in values if value]
+
+
 async def post_json(client: httpx.AsyncClient, url: str, body: dict[str, Any], *,
                     headers: dict[str, str] | None = None) -> bytes:
-    """POST a JSON body; return the response bytes on 2xx, raise ProbeError otherwise."""
+    """POST a JSON body; return the response bytes on 2xx, raise ProbeError otherwise.
+    Keys sent in the client's headers never appear in the error reason."""
     try:
         response = await client.post(url, json=body, headers=headers)
     except httpx.TimeoutException:
         raise ProbeError(f"timeout after {client.timeout.read:g}s", retryable=True) from None
     except httpx.TransportError as exc:
-        raise ProbeError(f"connection failed: {short(str(exc) or type(exc).__name__)}", retryable=True) from None
+        raise ProbeError(redact(f"connection failed: {short(str(exc) or type(exc).__name__)}",
+                                _client_secrets(client)), retryable=True) from None
     if response.status_code >= 400:
         status = response.status_code
         raise ProbeError(
-            f"HTTP {status}: {short(response.text)}",
+            redact(f"HTTP {status}: {short(response.text)}", _client_secrets(client)),
             retryable=status == 429 or status >= 500,
             retry_after=retry_after_seconds(response.headers.get("retry-after")),
         )

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import openai
 from openai import AsyncOpenAI
 
-from probes.base import ProbeError, ProbeRequest, ProbeSettings
-from probes.errors import retry_after_seconds
-from probes.http import short
+from probes.base import ProbeRequest, ProbeSettings
+from probes.openai_errors import SDK_ERRORS, probe_error
 
 DEFAULT_CHAT_MODEL = "gpt-4o-search-preview"
 DEFAULT_CHAT_BASE_URL = "https://api.openai.com/v1"
@@ -38,6 +36,7 @@ class _ChatCompletionsProbe:
             max_retries=0,
         )
         self._timeout = settings.timeout
+        # Some compatible servers echo the bearer token in their error text: it is masked in error reasons.
         self._secret = settings.api_key if settings.api_key and len(settings.api_key) >= 8 else None
 
     def request_body(self, request: ProbeRequest) -> dict[str, Any]:
@@ -46,23 +45,9 @@ class _ChatCompletionsProbe:
     async def fetch(self, request: ProbeRequest) -> bytes:
         try:
             response = await self._client.chat.completions.with_raw_response.create(**self.request_body(request))
-        except openai.APITimeoutError:
-            raise ProbeError(f"timeout after {self._timeout:g}s", retryable=True) from None
-        except openai.APIStatusError as exc:
-            status = exc.status_code
-            raise ProbeError(
-                self._redact(f"HTTP {status}: {short(exc.message)}"),
-                retryable=status == 429 or status >= 500,
-                retry_after=retry_after_seconds(exc.response.headers.get("retry-after")),
-            ) from None
-        except openai.APIConnectionError as exc:
-            raise ProbeError(self._redact(f"connection failed: {short(str(exc.__cause__ or exc))}"),
-                             retryable=True) from None
+        except SDK_ERRORS as exc:
+            raise probe_error(exc, self._timeout, self._secret) from None
         return response.content
-
-    def _redact(self, reason: str) -> str:
-        # Some compatible servers echo the bearer token in their error text.
-        return reason.replace(self._secret, "***") if self._secret else reason
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -78,15 +63,7 @@ class OpenAIChatProbe(_ChatCompletionsProbe):
 
     def request_body(self, request: ProbeRequest) -> dict[str, Any]:
         options: dict[str, Any] = {}
-        location = {
-            key: value
-            for key, value in (
-                ("country", request.locale.country.upper() if request.locale.country else None),
-                ("city", request.locale.city),
-                ("region", request.locale.region),
-            )
-            if value
-        }
+        location = request.locale.approximate_location()
         if location:
             options["user_location"] = {"type": "approximate", "approximate": location}
         # {} asks for the default search with no location hint.

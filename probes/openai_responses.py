@@ -5,12 +5,10 @@ Network only: returns the response body as sent; `probes.parsers.openai_response
 
 from __future__ import annotations
 
-import openai
 from openai import AsyncOpenAI
 
-from probes.base import ProbeError, ProbeRequest, ProbeSettings
-from probes.errors import retry_after_seconds
-from probes.http import short
+from probes.base import ProbeRequest, ProbeSettings
+from probes.openai_errors import SDK_ERRORS, probe_error
 
 DEFAULT_MODEL = "gpt-5-mini"
 
@@ -28,18 +26,11 @@ class OpenAIResponsesProbe:
             max_retries=0,
         )
         self._timeout = settings.timeout
+        self._secret = settings.api_key
 
     def request_body(self, request: ProbeRequest) -> dict:
         tool: dict = {"type": "web_search"}
-        location = {
-            key: value
-            for key, value in (
-                ("country", request.locale.country.upper() if request.locale.country else None),
-                ("city", request.locale.city),
-                ("region", request.locale.region),
-            )
-            if value
-        }
+        location = request.locale.approximate_location()
         if location:
             tool["user_location"] = {"type": "approximate", **location}
         return {
@@ -57,17 +48,8 @@ class OpenAIResponsesProbe:
             # TypedDict transform, which cost more CPU than everything else in a probe
             response = await self._client.responses.with_raw_response.create(
                 model=body.pop("model"), input=body.pop("input"), extra_body=body)
-        except openai.APITimeoutError:
-            raise ProbeError(f"timeout after {self._timeout:g}s", retryable=True) from None
-        except openai.APIStatusError as exc:
-            status = exc.status_code
-            raise ProbeError(
-                f"HTTP {status}: {short(exc.message)}",
-                retryable=status == 429 or status >= 500,
-                retry_after=retry_after_seconds(exc.response.headers.get("retry-after")),
-            ) from None
-        except openai.APIConnectionError as exc:
-            raise ProbeError(f"connection failed: {short(str(exc.__cause__ or exc))}", retryable=True) from None
+        except SDK_ERRORS as exc:
+            raise probe_error(exc, self._timeout, self._secret) from None
         return response.content
 
     async def aclose(self) -> None:

@@ -80,6 +80,10 @@ def cited_pages(facts: PeriodFacts, entities: Sequence[str]) -> dict[str, list[d
         page = pages[citation.owner].setdefault(citation.normalized_url, _new_page(citation))
         page["answers"] += 1
         page["best_position"] = min(page["best_position"], citation.position)
+        # the same page arrives under several spellings (utm tags...): show one, the same every time
+        page["url"] = min(page["url"], citation.url)
+        if citation.title and (page["title"] is None or citation.title < page["title"]):
+            page["title"] = citation.title
         page["engines"].add(observation.engine_id)
         page["keywords"].add(observation.keyword)
     return {

@@ -1,31 +1,20 @@
-"""Perplexity Sonar chat completions wire format (POST {base_url}/chat/completions)."""
+"""Perplexity Sonar chat completions wire format (POST {base_url}/chat/completions).
+
+Sonar takes OpenAI-style chat messages, so a request is read as a Chat Completions one
+(`handles` and `prompt_of` are the `openai_chat` format's).
+"""
 
 from __future__ import annotations
 
 import hashlib
 
+from probes.simulator.openai_chat import handles, prompt_of
 from probes.simulator.scenario import SimulatedAnswer
 
 KIND = "perplexity"
 BASE_SUFFIX = ""  # the probe's base_url is http://127.0.0.1:PORT/perplexity, like https://api.perplexity.ai
 
-
-def handles(path: str) -> bool:
-    return path.endswith("/chat/completions")
-
-
-def prompt_of(path: str, body: dict) -> str:
-    """The last user message (Sonar takes OpenAI-style messages; content may be a list of parts)."""
-    messages = body.get("messages")
-    if not isinstance(messages, list):
-        return ""
-    for message in reversed(messages):
-        if isinstance(message, dict) and message.get("role") == "user":
-            content = message.get("content", "")
-            if isinstance(content, list):
-                return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-            return str(content)
-    return ""
+__all__ = ["BASE_SUFFIX", "KIND", "handles", "model_of", "prompt_of", "render"]
 
 
 def model_of(path: str, body: dict) -> str:

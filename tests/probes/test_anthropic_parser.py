@@ -9,18 +9,20 @@ never copied, and those tests skip where the folder is absent.
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from probes.base import Answer, Citation, ParseError
+from probes.base import ParseError
 from probes.parsers import anthropic
 from probes.parsers.anthropic import MULTI_TURN_KEY, PARSER_VERSION, parse
 from probes.simulator import demo_scenario
 from probes.simulator import anthropic as sim_anthropic
 from probes.simulator.scenario import simulated_answer
 from tests.conftest import realdata
+from tests.probes.support import cited, imports_of, load_json, parse_body, parse_file, real_file, retrieved, span_texts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "anthropic"
 
@@ -30,33 +32,14 @@ APEX = "https://www.apexflow.com/products/trunnion-ball-valves"
 NORTHSTAR = "https://northstarvalves.de/en/products/cryogenic-ball-valves"
 
 
-def load(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-def parse_fixture(name: str) -> Answer:
-    return parse((FIXTURES / name).read_bytes())
-
-
-def parse_obj(body: dict[str, Any]) -> Answer:
-    return parse(json.dumps(body, ensure_ascii=False).encode("utf-8"))
+load = partial(load_json, FIXTURES)
+parse_fixture = partial(parse_file, parse, FIXTURES)
+parse_obj = partial(parse_body, parse)
 
 
 def wrap(*raws: bytes) -> bytes:
     """The probe's multi-turn document: the bodies' bytes spliced in unchanged."""
     return b'{"' + MULTI_TURN_KEY.encode() + b'": [' + b", ".join(raws) + b"]}"
-
-
-def cited(answer: Answer) -> list[Citation]:
-    return [c for c in answer.citations if c.cited]
-
-
-def retrieved(answer: Answer) -> list[Citation]:
-    return [c for c in answer.citations if not c.cited]
-
-
-def span_texts(answer: Answer, citation: Citation) -> list[str]:
-    return [answer.text[s:e] for s, e in citation.spans]
 
 
 def text_blocks(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -72,9 +55,7 @@ def test_parser_version_is_an_int() -> None:
 
 
 def test_parser_imports_only_stdlib_and_pure_helpers() -> None:
-    source = Path(anthropic.__file__).read_text(encoding="utf-8")
-    imports = [line.split()[1] for line in source.splitlines() if line.startswith(("import ", "from "))]
-    assert set(imports) <= {"__future__", "json", "typing", "probes.base", "probes.parsers.common"}
+    assert imports_of(anthropic) <= {"__future__", "json", "typing", "probes.base", "probes.parsers.common"}
 
 
 def test_fixtures_carry_every_top_level_key_of_a_real_response() -> None:
@@ -519,9 +500,7 @@ def test_every_real_message_sample_has_expected_facts() -> None:
 
 @pytest.mark.parametrize("name", sorted(REAL_EXPECTED))
 def test_real_sample(name: str) -> None:
-    path = realdata("anthropic_json") / name
-    if not path.is_file():
-        pytest.skip(f"real sample {name} is absent from {path.parent}")
+    path = real_file("anthropic_json", name)
     facts = REAL_EXPECTED[name]
     answer = parse(path.read_bytes())
 

@@ -7,15 +7,11 @@ request bodies; a tiny http.server records headers, which the simulator does not
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from monitor.config import EngineConfig
-from monitor.pipeline import RateLimiter, fetch_with_retries
 from probes import anthropic as probe_module
 from probes.anthropic import DEFAULT_BASE_URL, DEFAULT_MODEL, AnthropicProbe
 from probes.base import Locale, ProbeError, ProbeRequest, ProbeSettings
@@ -23,6 +19,7 @@ from probes.parsers.anthropic import MULTI_TURN_KEY, parse
 from probes.simulator import ScriptedResponse, Simulator
 from probes.simulator import anthropic as sim_anthropic
 from probes.simulator.formats import FORMATS
+from tests.probes.support import RecordingSleep, fetch_retrying, recording_server
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "anthropic"
 API_KEY = "sk-ant-api03-test-secret-key-0123456789"
@@ -98,59 +95,29 @@ def test_defaults_and_model_setting() -> None:
 # --- headers (a real local server that records them) -------------------------------------
 
 
-class _Recorder(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    seen: list[dict[str, str]] = []
-    reply: tuple[int, bytes] = (200, b"{}")
-
-    def do_POST(self) -> None:  # noqa: N802
-        length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(length)
-        type(self).seen.append({k.lower(): v for k, v in self.headers.items()} | {"path": self.path})
-        status, body = type(self).reply
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def recorder() -> Iterator[tuple[str, type[_Recorder]]]:
-    handler = type("Recorder", (_Recorder,), {"seen": [], "reply": (200, fixture("hengda_no_citations.json"))})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", handler
-    server.shutdown()
-    server.server_close()
-
-
-async def test_api_key_and_version_go_in_their_headers(recorder: tuple[str, type[_Recorder]]) -> None:
-    url, handler = recorder
-    probe = AnthropicProbe(ProbeSettings(base_url=url, api_key=API_KEY, timeout=5))
-    await probe.fetch(REQUEST)
-    await probe.aclose()
-    [headers] = handler.seen
-    assert headers["path"] == "/v1/messages"
+async def test_api_key_and_version_go_in_their_headers() -> None:
+    with recording_server(200, fixture("hengda_no_citations.json")) as (url, seen):
+        probe = AnthropicProbe(ProbeSettings(base_url=url, api_key=API_KEY, timeout=5))
+        await probe.fetch(REQUEST)
+        await probe.aclose()
+    [request] = seen
+    headers = request["headers"]
+    assert request["path"] == "/v1/messages"
     assert headers["x-api-key"] == API_KEY
     assert headers["anthropic-version"] == "2023-06-01"
     assert headers["content-type"] == "application/json"
     assert "authorization" not in headers  # the key is not sent as a bearer token
-    assert API_KEY not in headers["path"]
+    assert API_KEY not in request["path"]
 
 
-async def test_api_key_never_appears_in_error_reasons(recorder: tuple[str, type[_Recorder]]) -> None:
-    url, handler = recorder
-    handler.reply = (401, b'{"type": "error", "error": {"type": "authentication_error", '
-                          b'"message": "invalid x-api-key"}, "request_id": "req_011CVw"}')
-    probe = AnthropicProbe(ProbeSettings(base_url=url, api_key=API_KEY, timeout=5))
-    with pytest.raises(ProbeError) as info:
-        await probe.fetch(REQUEST)
-    await probe.aclose()
+async def test_api_key_never_appears_in_error_reasons() -> None:
+    reply = (b'{"type": "error", "error": {"type": "authentication_error", '
+             b'"message": "invalid x-api-key"}, "request_id": "req_011CVw"}')
+    with recording_server(401, reply) as (url, _):
+        probe = AnthropicProbe(ProbeSettings(base_url=url, api_key=API_KEY, timeout=5))
+        with pytest.raises(ProbeError) as info:
+            await probe.fetch(REQUEST)
+        await probe.aclose()
     assert info.value.reason.startswith("HTTP 401: ")
     assert "authentication_error" in info.value.reason
     assert not info.value.retryable
@@ -161,39 +128,27 @@ async def test_api_key_never_appears_in_error_reasons(recorder: tuple[str, type[
 
 
 async def test_429_with_retry_after_then_success() -> None:
-    waits: list[float] = []
-
-    async def record_sleep(seconds: float) -> None:
-        waits.append(seconds)
-
+    sleep = RecordingSleep()
     with Simulator() as sim:
         rate_limited = fixture("hengda_error_overloaded.json").replace(b"overloaded_error", b"rate_limit_error")
         sim.enqueue(ScriptedResponse(status=429, headers=(("Retry-After", "7"), ("Content-Type", "application/json")),
                                      body=rate_limited),
                     ok("hengda_zh_cjk_emoji.json"))
-        probe = make_probe(sim)
-        raw = await fetch_with_retries(probe, REQUEST, engine(), RateLimiter(None), record_sleep)
-        await probe.aclose()
-    assert waits == [7.0]
+        raw = await fetch_retrying(make_probe(sim), REQUEST, engine(), sleep)
+    assert sleep.waits == [7.0]
     assert len(sim.requests) == 2
     assert raw == fixture("hengda_zh_cjk_emoji.json")
 
 
 async def test_500_until_retries_run_out() -> None:
-    waits: list[float] = []
-
-    async def record_sleep(seconds: float) -> None:
-        waits.append(seconds)
-
+    sleep = RecordingSleep()
     with Simulator() as sim:
         body = b'{"type": "error", "error": {"type": "api_error", "message": "Internal server error"}}'
         sim.enqueue(*[ScriptedResponse(status=500, body=body)] * 4)
-        probe = make_probe(sim)
         with pytest.raises(ProbeError) as info:
-            await fetch_with_retries(probe, REQUEST, engine(retries=2), RateLimiter(None), record_sleep)
-        await probe.aclose()
+            await fetch_retrying(make_probe(sim), REQUEST, engine(retries=2), sleep)
     assert len(sim.requests) == 3  # retries + 1 attempts
-    assert len(waits) == 2
+    assert len(sleep.waits) == 2
     assert "HTTP 500" in info.value.reason and "api_error" in info.value.reason
     assert info.value.reason.endswith("(after 3 attempts)")
     assert info.value.retryable

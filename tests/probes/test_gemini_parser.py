@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import copy
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from monitor.analysis.ownership import EntitySpec, owner_of_source
-from probes.base import Answer, Citation, ParseError
+from probes.base import ParseError
 from probes.parsers import gemini
 from probes.parsers.gemini import PARSER_VERSION, parse
 from tests.conftest import realdata
+from tests.probes.support import cited, imports_of, load_json, parse_body, parse_file, real_file, retrieved, span_texts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gemini"
 REDIRECT = "https://vertexaisearch.cloud.google.com/grounding-api-redirect/"
@@ -31,28 +33,9 @@ ENTITIES = (
 )
 
 
-def load(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-def parse_fixture(name: str) -> Answer:
-    return parse((FIXTURES / name).read_bytes())
-
-
-def parse_obj(body: dict[str, Any]) -> Answer:
-    return parse(json.dumps(body, ensure_ascii=False).encode("utf-8"))
-
-
-def cited(answer: Answer) -> list[Citation]:
-    return [c for c in answer.citations if c.cited]
-
-
-def retrieved(answer: Answer) -> list[Citation]:
-    return [c for c in answer.citations if not c.cited]
-
-
-def span_texts(answer: Answer, citation: Citation) -> list[str]:
-    return [answer.text[s:e] for s, e in citation.spans]
+load = partial(load_json, FIXTURES)
+parse_fixture = partial(parse_file, parse, FIXTURES)
+parse_obj = partial(parse_body, parse)
 
 
 def grounding(body: dict[str, Any]) -> dict[str, Any]:
@@ -72,9 +55,7 @@ def test_parser_version_is_an_int() -> None:
 
 
 def test_parser_imports_only_stdlib_and_pure_helpers() -> None:
-    source = Path(gemini.__file__).read_text(encoding="utf-8")
-    imports = [line.split()[1] for line in source.splitlines() if line.startswith(("import ", "from "))]
-    assert set(imports) <= {"__future__", "json", "typing", "probes.base", "probes.parsers.common"}
+    assert imports_of(gemini) <= {"__future__", "json", "typing", "probes.base", "probes.parsers.common"}
 
 
 def test_fixtures_carry_every_top_level_key_of_a_real_response() -> None:
@@ -514,9 +495,7 @@ def test_every_real_generate_content_sample_has_expected_facts() -> None:
 
 @pytest.mark.parametrize("name", sorted(REAL_EXPECTED))
 def test_real_sample(name: str) -> None:
-    path = realdata("gemini_json") / name
-    if not path.is_file():
-        pytest.skip(f"real sample {name} is absent from {path.parent}")
+    path = real_file("gemini_json", name)
     facts = REAL_EXPECTED[name]
     raw = path.read_bytes()
     answer = parse(raw)
@@ -549,9 +528,7 @@ def test_real_sample(name: str) -> None:
 
 
 def test_real_redirect_chunks_keep_the_redirect_url_and_the_domain_title() -> None:
-    path = realdata("gemini_json") / "generate_content_grounding_gemini3flash_thoughts_toolcall.json"
-    if not path.is_file():
-        pytest.skip(f"real sample {path.name} is absent")
+    path = real_file("gemini_json", "generate_content_grounding_gemini3flash_thoughts_toolcall.json")
     answer = parse(path.read_bytes())
     assert all(c.url.startswith(REDIRECT) for c in answer.citations)
     assert len({c.url for c in answer.citations}) == 6

@@ -8,17 +8,13 @@ transport failure into a ProbeError that the shared retry policy understands.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from monitor.analysis.ownership import EntitySpec, owner_of_source
 from monitor.config import EngineConfig
-from monitor.pipeline import RateLimiter, fetch_with_retries
 from probes.base import Locale, ProbeError, ProbeRequest, ProbeSettings
 from probes.gemini import API_KEY_HEADER, DEFAULT_BASE_URL, DEFAULT_MODEL, GeminiProbe, retry_delay_seconds
 from probes.parsers.gemini import parse
@@ -26,6 +22,7 @@ from probes.simulator import ScriptedResponse, Simulator, demo_scenario
 from probes.simulator import gemini as wire
 from probes.simulator.formats import FORMATS
 from probes.simulator.scenario import domain_of, simulated_answer
+from tests.probes.support import RecordingSleep, fetch_retrying, raw_of, recording_server
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gemini"
 KEY = "AIzaSyD-test-key-0123456789abcdefghijklm"
@@ -50,16 +47,6 @@ def engine(retries: int = 2) -> EngineConfig:
 def probe_for(sim: Simulator, *, timeout: float = 5.0, model: str | None = None) -> GeminiProbe:
     return GeminiProbe(ProbeSettings(model=model, base_url=f"http://127.0.0.1:{sim.port}/gemini/v1beta",
                                      api_key=KEY, timeout=timeout))
-
-
-class Recorder:
-    """Sleeps that fetch_with_retries asked for, without waiting."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 # --- request shape ---------------------------------------------------------------
@@ -115,52 +102,15 @@ def test_defaults_are_the_real_service() -> None:
     assert probe.url == "https://gw.example.com/gemini/v1beta/models/gemini-3-flash-preview:generateContent"
 
 
-class _HeaderServer:
-    """A tiny real HTTP server recording each request's path and headers (the simulator keeps no headers)."""
-
-    def __init__(self, status: int, body: bytes) -> None:
-        self.seen: list[dict[str, Any]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                outer.seen.append({"path": self.path, "headers": dict(self.headers.items()),
-                                   "body": self.rfile.read(length)})
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1beta"
-
-    def __enter__(self) -> _HeaderServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 async def test_api_key_goes_in_the_header_never_in_the_url() -> None:
-    with _HeaderServer(200, fixture("hengda_api6d_grounded.json")) as server:
-        probe = GeminiProbe(ProbeSettings(base_url=server.base_url, api_key=KEY, timeout=5))
+    with recording_server(200, fixture("hengda_api6d_grounded.json"), "/v1beta") as (base_url, requests):
+        probe = GeminiProbe(ProbeSettings(base_url=base_url, api_key=KEY, timeout=5))
         try:
             await probe.fetch(EN)
         finally:
             await probe.aclose()
-    (seen,) = server.seen
-    headers = {k.lower(): v for k, v in seen["headers"].items()}
+    (seen,) = requests
+    headers = seen["headers"]
     assert headers[API_KEY_HEADER] == KEY
     assert "authorization" not in headers
     assert seen["path"] == "/v1beta/models/gemini-2.5-flash:generateContent"
@@ -169,18 +119,18 @@ async def test_api_key_goes_in_the_header_never_in_the_url() -> None:
 
 
 async def test_without_a_key_no_key_header_is_sent() -> None:
-    with _HeaderServer(200, fixture("hengda_no_search.json")) as server:
-        probe = GeminiProbe(ProbeSettings(base_url=server.base_url, timeout=5))
+    with recording_server(200, fixture("hengda_no_search.json"), "/v1beta") as (base_url, requests):
+        probe = GeminiProbe(ProbeSettings(base_url=base_url, timeout=5))
         try:
             await probe.fetch(EN)
         finally:
             await probe.aclose()
-    assert API_KEY_HEADER not in {k.lower() for k in server.seen[0]["headers"]}
+    assert API_KEY_HEADER not in requests[0]["headers"]
 
 
 async def test_http_error_reason_carries_the_api_message_but_not_the_key() -> None:
-    with _HeaderServer(400, fixture("api_error_invalid_key.json")) as server:
-        probe = GeminiProbe(ProbeSettings(base_url=server.base_url, api_key=KEY, timeout=5))
+    with recording_server(400, fixture("api_error_invalid_key.json"), "/v1beta") as (base_url, _):
+        probe = GeminiProbe(ProbeSettings(base_url=base_url, api_key=KEY, timeout=5))
         try:
             with pytest.raises(ProbeError) as caught:
                 await probe.fetch(EN)
@@ -200,12 +150,8 @@ async def test_429_with_retry_after_then_success() -> None:
         sim.enqueue(ScriptedResponse(status=429, headers=(("Retry-After", "7"),),
                                      body=fixture("api_error_429_retry_info.json")),
                     ScriptedResponse(body=raw))
-        probe = probe_for(sim)
-        sleep = Recorder()
-        try:
-            assert await fetch_with_retries(probe, EN, engine(), RateLimiter(None), sleep) == raw
-        finally:
-            await probe.aclose()
+        sleep = RecordingSleep()
+        assert await fetch_retrying(probe_for(sim), EN, engine(), sleep) == raw
     assert sleep.waits == [7.0]  # the header wins over the body's RetryInfo
     assert len(sim.requests) == 2
 
@@ -216,12 +162,8 @@ async def test_429_with_retry_info_only_in_the_body_waits_that_long() -> None:
     with Simulator() as sim:
         sim.enqueue(ScriptedResponse(status=429, body=fixture("api_error_429_retry_info.json")),
                     ScriptedResponse(body=raw))
-        probe = probe_for(sim)
-        sleep = Recorder()
-        try:
-            assert await fetch_with_retries(probe, EN, engine(), RateLimiter(None), sleep) == raw
-        finally:
-            await probe.aclose()
+        sleep = RecordingSleep()
+        assert await fetch_retrying(probe_for(sim), EN, engine(), sleep) == raw
     assert sleep.waits == [31.0]
 
 
@@ -243,13 +185,9 @@ async def test_500_until_retries_run_out() -> None:
     error = b'{"error": {"code": 500, "message": "An internal error has occurred.", "status": "INTERNAL"}}'
     with Simulator() as sim:
         sim.enqueue(*[ScriptedResponse(status=500, body=error)] * 3)
-        probe = probe_for(sim)
-        sleep = Recorder()
-        try:
-            with pytest.raises(ProbeError) as caught:
-                await fetch_with_retries(probe, EN, engine(retries=2), RateLimiter(None), sleep)
-        finally:
-            await probe.aclose()
+        sleep = RecordingSleep()
+        with pytest.raises(ProbeError) as caught:
+            await fetch_retrying(probe_for(sim), EN, engine(retries=2), sleep)
     assert len(sim.requests) == 3  # retries + 1 attempts
     assert "HTTP 500" in caught.value.reason and "An internal error has occurred." in caught.value.reason
     assert caught.value.reason.endswith("(after 3 attempts)")
@@ -300,7 +238,7 @@ PROMPTS = [PROMPT, "industrial ball valve manufacturer", "哪些公司生产 API
 def test_rendered_answer_parses_back_to_the_segments_sources(prompt: str, call: int) -> None:
     answer = simulated_answer(demo_scenario(), prompt, "gemini-2.5-flash", call)
     rendered = wire.render(answer)
-    parsed = parse(json.dumps(rendered, ensure_ascii=False).encode("utf-8"))
+    parsed = parse(raw_of(rendered))
     assert parsed.status == "ok" and parsed.model == "gemini-2.5-flash"
     assert parsed.search_queries == [prompt] and parsed.features == ["web_search"]
 

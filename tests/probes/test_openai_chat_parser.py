@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import copy
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from probes.base import Answer, Citation, ParseError
+from probes.base import Answer, ParseError
 from probes.parsers import openai_chat
 from probes.parsers.common import citation_key
 from probes.parsers.openai_chat import PARSER_VERSION, parse, parse_compatible, text_links
@@ -26,25 +27,17 @@ from probes.simulator import openai_chat as sim_chat
 from probes.simulator import openai_compatible as sim_compatible
 from probes.simulator.scenario import simulated_answer
 from tests.conftest import realdata
+from tests.probes.support import imports_of, load_json, raw_of, real_file, span_texts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "openai_chat"
 PARSERS = pytest.mark.parametrize("parser", [parse, parse_compatible], ids=["openai_chat", "openai_compatible"])
 
 
-def load(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-def raw_of(body: Any) -> bytes:
-    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+load = partial(load_json, FIXTURES)
 
 
 def message(body: dict[str, Any]) -> dict[str, Any]:
     return body["choices"][0]["message"]
-
-
-def span_texts(answer: Answer, citation: Citation) -> list[str]:
-    return [answer.text[s:e] for s, e in citation.spans]
 
 
 def urls(answer: Answer) -> list[str]:
@@ -60,9 +53,7 @@ def test_parser_version_is_an_int() -> None:
 
 
 def test_parser_imports_only_stdlib_and_pure_helpers() -> None:
-    source = Path(openai_chat.__file__).read_text(encoding="utf-8")
-    imports = [line.split()[1] for line in source.splitlines() if line.startswith(("import ", "from "))]
-    assert set(imports) <= {"__future__", "json", "re", "dataclasses", "typing", "probes.base",
+    assert imports_of(openai_chat) <= {"__future__", "json", "re", "dataclasses", "typing", "probes.base",
                             "probes.parsers.common"}
 
 
@@ -619,10 +610,7 @@ def test_simulator_formats_read_the_request() -> None:
 
 
 def _real(name: str) -> bytes:
-    path = realdata("openai_json") / name
-    if not path.is_file():
-        pytest.skip(f"real sample {name} is absent from {path.parent}")
-    return path.read_bytes()
+    return real_file("openai_json", name).read_bytes()
 
 
 def test_every_real_chat_sample_has_expected_facts() -> None:

@@ -7,17 +7,12 @@ records request headers (the simulator does not). Nothing reaches the internet.
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from monitor.config import EngineConfig
-from monitor.pipeline import RateLimiter, fetch_with_retries
 from probes.base import Locale, ProbeError, ProbeRequest, ProbeSettings
 from probes.openai_chat import (
     DEFAULT_CHAT_BASE_URL,
@@ -31,6 +26,7 @@ from probes.simulator import openai_chat as sim_chat
 from probes.simulator import openai_compatible as sim_compatible
 from probes.simulator.formats import FORMATS
 from probes.simulator.scenario import simulated_answer
+from tests.probes.support import RecordingSleep, fetch_retrying, raw_of, recording_server
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "openai_chat"
 CHAT_BODY = (FIXTURES / "chat_hengda_3citations_dup_utm.json").read_bytes()
@@ -133,57 +129,31 @@ async def test_openai_chat_defaults_to_the_openai_service_not_the_environment(
 # --- headers (a tiny local server that records them) --------------------------------
 
 
-@contextmanager
-def header_server(status: int = 200, body: bytes = CHAT_BODY) -> Iterator[tuple[str, list[dict[str, str]]]]:
-    seen: list[dict[str, str]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            seen.append({k.lower(): v for k, v in self.headers.items()} | {"path": self.path})
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1", seen
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 async def test_api_key_goes_in_the_bearer_header() -> None:
-    with header_server() as (base_url, seen):
+    with recording_server(200, CHAT_BODY, "/v1") as (base_url, seen):
         probe = OpenAIChatProbe(ProbeSettings(base_url=base_url, api_key=API_KEY))
         await probe.fetch(ProbeRequest("valve", PROMPT))
         await probe.aclose()
-    (headers,) = seen
-    assert headers["path"] == "/v1/chat/completions"
+    (request,) = seen
+    headers = request["headers"]
+    assert request["path"] == "/v1/chat/completions"
     assert headers["authorization"] == f"Bearer {API_KEY}"
     assert headers["content-type"] == "application/json"
     assert headers.get("x-stainless-retry-count") == "0"  # one attempt per fetch: retries are the runner's
 
 
 async def test_compatible_without_a_key_sends_a_placeholder() -> None:
-    with header_server(body=DEEPSEEK_BODY) as (base_url, seen):
+    with recording_server(200, DEEPSEEK_BODY, "/v1") as (base_url, seen):
         probe = OpenAICompatibleProbe(ProbeSettings(base_url=base_url, model="llama3.1:8b"))
         raw = await probe.fetch(ProbeRequest("valve", PROMPT))
         await probe.aclose()
     assert raw == DEEPSEEK_BODY
-    assert seen[0]["authorization"] == "Bearer unset"  # Ollama and vLLM ignore it
+    assert seen[0]["headers"]["authorization"] == "Bearer unset"  # Ollama and vLLM ignore it
 
 
 async def test_key_echoed_in_an_error_is_redacted() -> None:
     echo = json.dumps({"error": {"message": f"invalid token {API_KEY}", "type": "auth_error"}}).encode()
-    with header_server(status=401, body=echo) as (base_url, _):
+    with recording_server(401, echo, "/v1") as (base_url, _):
         probe = OpenAICompatibleProbe(ProbeSettings(base_url=base_url, model="qwen-plus", api_key=API_KEY))
         with pytest.raises(ProbeError) as caught:
             await probe.fetch(ProbeRequest("valve", PROMPT))
@@ -198,38 +168,27 @@ async def test_key_echoed_in_an_error_is_redacted() -> None:
 
 @pytest.mark.parametrize("kind", ["openai_chat", "openai_compatible"])
 async def test_429_with_retry_after_then_success(kind: str) -> None:
-    waits: list[float] = []
-
-    async def record_sleep(seconds: float) -> None:
-        waits.append(seconds)
-
+    sleep = RecordingSleep()
     with Simulator() as sim:
         sim.enqueue(ScriptedResponse(status=429, headers=(("Retry-After", "7"), ("Content-Type", "application/json")),
                                      body=b'{"error": {"message": "Rate limit reached", "type": "requests", '
                                           b'"code": "rate_limit_exceeded"}}'),
                     ScriptedResponse(body=CHAT_BODY))
         probe = chat_probe(sim) if kind == "openai_chat" else compatible_probe(sim)
-        raw = await fetch_with_retries(probe, ProbeRequest("valve", PROMPT), engine(kind, 2), RateLimiter(None),
-                                       record_sleep)
-        await probe.aclose()
+        raw = await fetch_retrying(probe, ProbeRequest("valve", PROMPT), engine(kind, 2), sleep)
     assert raw == CHAT_BODY
-    assert waits == [7.0]
+    assert sleep.waits == [7.0]
     assert len(sim.requests) == 2
 
 
 @pytest.mark.parametrize("kind", ["openai_chat", "openai_compatible"])
 async def test_500_until_failure(kind: str) -> None:
-    async def no_sleep(seconds: float) -> None:
-        pass
-
     error = b'{"error": {"message": "The server had an error while processing your request.", "type": "server_error"}}'
     with Simulator() as sim:
         sim.enqueue(*[ScriptedResponse(status=500, body=error)] * 3)
         probe = chat_probe(sim) if kind == "openai_chat" else compatible_probe(sim)
         with pytest.raises(ProbeError) as caught:
-            await fetch_with_retries(probe, ProbeRequest("valve", PROMPT), engine(kind, 2), RateLimiter(None),
-                                     no_sleep)
-        await probe.aclose()
+            await fetch_retrying(probe, ProbeRequest("valve", PROMPT), engine(kind, 2))
     assert len(sim.requests) == 3  # retries + 1 attempts, the SDK itself never retries
     assert "HTTP 500" in caught.value.reason and "after 3 attempts" in caught.value.reason
     assert caught.value.status == "error"
@@ -257,11 +216,9 @@ async def test_client_error_is_not_retried() -> None:
     with Simulator() as sim:
         sim.enqueue(ScriptedResponse(status=400, body=b'{"error": {"message": "web_search_options is not supported '
                                                          b'with this model.", "type": "invalid_request_error"}}'))
-        probe = chat_probe(sim, model="gpt-4o")
         with pytest.raises(ProbeError) as caught:
-            await fetch_with_retries(probe, ProbeRequest("valve", PROMPT), engine("openai_chat", 2),
-                                     RateLimiter(None))
-        await probe.aclose()
+            await fetch_retrying(chat_probe(sim, model="gpt-4o"), ProbeRequest("valve", PROMPT),
+                                 engine("openai_chat", 2))
     assert caught.value.reason.startswith("HTTP 400") and "web_search_options" in caught.value.reason
     assert not caught.value.retryable and len(sim.requests) == 1
 
@@ -274,7 +231,7 @@ async def test_client_error_is_not_retried() -> None:
 async def test_simulated_answer_through_the_probe(wire: Any, parser: Any) -> None:
     scenario = demo_scenario()
     model = "gpt-4o-search-preview" if wire is sim_chat else "deepseek-chat"
-    rendered = json.dumps(wire.render(simulated_answer(scenario, PROMPT, model, 0)), ensure_ascii=False).encode()
+    rendered = raw_of(wire.render(simulated_answer(scenario, PROMPT, model, 0)))
     with Simulator(scenario) as sim:
         sim.enqueue(ScriptedResponse(body=rendered))
         probe = chat_probe(sim) if wire is sim_chat else compatible_probe(sim)

@@ -10,53 +10,25 @@ from __future__ import annotations
 
 import copy
 import json
-import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from probes.base import Answer, Citation, ParseError
+from probes.base import ParseError
 from probes.parsers import openai_responses
 from probes.parsers.openai_responses import PARSER_VERSION, parse
+from tests.conftest import realdata
+from tests.probes.support import cited, imports_of, load_json, parse_body, parse_file, real_file, retrieved, span_texts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "openai"
 
 
-def _realdata_dir() -> Path:
-    env = os.environ.get("CITEWATCH_REALDATA")
-    if env:
-        return Path(env)
-    # <repo root>/../shared/realdata: the project lives at /work/main, shared at /work/shared.
-    return (Path(__file__).resolve().parents[2] / ".." / "shared" / "realdata").resolve()
-
-
-REAL_OPENAI = _realdata_dir() / "openai_json"
-
-
-def load(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-def parse_fixture(name: str) -> Answer:
-    return parse((FIXTURES / name).read_bytes())
-
-
-def parse_obj(body: dict[str, Any]) -> Answer:
-    return parse(json.dumps(body, ensure_ascii=False).encode("utf-8"))
-
-
-def cited(answer: Answer) -> list[Citation]:
-    return [c for c in answer.citations if c.cited]
-
-
-def retrieved(answer: Answer) -> list[Citation]:
-    return [c for c in answer.citations if not c.cited]
-
-
-def span_texts(answer: Answer, citation: Citation) -> list[str]:
-    return [answer.text[s:e] for s, e in citation.spans]
+load = partial(load_json, FIXTURES)
+parse_fixture = partial(parse_file, parse, FIXTURES)
+parse_obj = partial(parse_body, parse)
 
 
 def message_parts(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -72,10 +44,8 @@ def test_parser_version_is_an_int() -> None:
 
 
 def test_parser_imports_only_stdlib_and_pure_helpers() -> None:
-    source = Path(openai_responses.__file__).read_text(encoding="utf-8")
-    imports = [line.split()[1] for line in source.splitlines()
-               if line.startswith(("import ", "from "))]
-    assert set(imports) <= {"__future__", "json", "typing", "probes.base", "probes.parsers.common"}
+    assert imports_of(openai_responses) <= {"__future__", "json", "typing", "probes.base",
+                                                  "probes.parsers.common"}
 
 
 def test_fixtures_carry_every_top_level_key_of_a_real_response() -> None:
@@ -524,29 +494,21 @@ REAL_EXPECTED: dict[str, dict[str, Any]] = {
 }
 
 
-def _require_real_folder() -> None:
-    if not REAL_OPENAI.is_dir():
-        pytest.skip(f"real samples not available: {REAL_OPENAI} is absent (set CITEWATCH_REALDATA)")
-
-
-def _real_files() -> list[Path]:
-    return sorted(p for p in REAL_OPENAI.glob("*.json")
+def _real_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.json")
                   if p.name.startswith(("responses_", "azure_responses_")))
 
 
 def test_every_real_responses_sample_has_expected_facts() -> None:
-    _require_real_folder()
-    names = {p.name for p in _real_files()}
-    assert names, f"no responses_*.json / azure_responses_*.json in {REAL_OPENAI}"
+    folder = realdata("openai_json")
+    names = {p.name for p in _real_files(folder)}
+    assert names, f"no responses_*.json / azure_responses_*.json in {folder}"
     assert names <= REAL_EXPECTED.keys(), f"new real samples need expected facts: {sorted(names - REAL_EXPECTED.keys())}"
 
 
 @pytest.mark.parametrize("name", sorted(REAL_EXPECTED))
 def test_real_sample(name: str) -> None:
-    _require_real_folder()
-    path = REAL_OPENAI / name
-    if not path.is_file():
-        pytest.skip(f"real sample {name} is absent from {REAL_OPENAI}")
+    path = real_file("openai_json", name)
     facts = REAL_EXPECTED[name]
     answer = parse(path.read_bytes())
 
@@ -579,10 +541,7 @@ def test_real_sample(name: str) -> None:
 
 def test_real_indices_are_characters_not_utf8_bytes() -> None:
     """Non-ASCII punctuation (‑ – — ’) precedes the first annotation: byte offsets would miss."""
-    _require_real_folder()
-    path = REAL_OPENAI / "responses_web_search_gpt5_news_3citations.json"
-    if not path.is_file():
-        pytest.skip(f"real sample {path.name} is absent")
+    path = real_file("openai_json", "responses_web_search_gpt5_news_3citations.json")
     answer = parse(path.read_bytes())
     start, end = answer.citations[0].spans[0]
     assert any(ord(ch) > 127 for ch in answer.text[:start])

@@ -8,16 +8,17 @@ never copied, and those tests skip where the folder is absent.
 
 from __future__ import annotations
 
-import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from probes.base import Answer, Citation, ParseError
+from probes.base import ParseError
 from probes.parsers import perplexity
 from probes.parsers.perplexity import PARSER_VERSION, parse
 from tests.conftest import realdata
+from tests.probes.support import cited, imports_of, load_json, parse_body, parse_file, real_file, retrieved, span_texts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "perplexity"
 
@@ -29,28 +30,9 @@ API_LIST = "https://www.api.org/products-and-services/api-monogram-and-apiqr/com
 MIC_6D = "https://www.made-in-china.com/manufacturers/api-6d-ball-valve.html"
 
 
-def load(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-def parse_fixture(name: str) -> Answer:
-    return parse((FIXTURES / name).read_bytes())
-
-
-def parse_obj(body: dict[str, Any]) -> Answer:
-    return parse(json.dumps(body, ensure_ascii=False).encode("utf-8"))
-
-
-def cited(answer: Answer) -> list[Citation]:
-    return [c for c in answer.citations if c.cited]
-
-
-def retrieved(answer: Answer) -> list[Citation]:
-    return [c for c in answer.citations if not c.cited]
-
-
-def span_texts(answer: Answer, citation: Citation) -> list[str]:
-    return [answer.text[s:e] for s, e in citation.spans]
+load = partial(load_json, FIXTURES)
+parse_fixture = partial(parse_file, parse, FIXTURES)
+parse_obj = partial(parse_body, parse)
 
 
 def with_content(name: str, content: Any) -> dict[str, Any]:
@@ -68,9 +50,8 @@ def test_parser_version_is_an_int() -> None:
 
 
 def test_parser_imports_only_stdlib_and_pure_helpers() -> None:
-    source = Path(perplexity.__file__).read_text(encoding="utf-8")
-    imports = [line.split()[1] for line in source.splitlines() if line.startswith(("import ", "from "))]
-    assert set(imports) <= {"__future__", "json", "re", "typing", "probes.base", "probes.parsers.common"}
+    assert imports_of(perplexity) <= {"__future__", "json", "re", "typing", "probes.base",
+                                            "probes.parsers.common"}
 
 
 def test_fixtures_carry_every_top_level_key_of_a_real_response() -> None:
@@ -514,9 +495,7 @@ def test_every_real_sample_has_expected_facts() -> None:
 
 @pytest.mark.parametrize("name", sorted(REAL_EXPECTED))
 def test_real_sample(name: str) -> None:
-    path = realdata("perplexity_json") / name
-    if not path.is_file():
-        pytest.skip(f"real sample {name} is absent from {path.parent}")
+    path = real_file("perplexity_json", name)
     facts = REAL_EXPECTED[name]
     answer = parse(path.read_bytes())
 

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from monitor.config import EngineConfig
-from monitor.pipeline import RateLimiter, fetch_with_retries
 from probes.base import Locale, ProbeError, ProbeRequest, ProbeSettings
 from probes.parsers.perplexity import parse
 from probes.perplexity import DEFAULT_BASE_URL, DEFAULT_MODEL, PerplexityProbe
 from probes.simulator import ScriptedResponse, Simulator, demo_scenario
 from probes.simulator import perplexity as wire
 from probes.simulator.scenario import simulated_answer
+from tests.probes.support import RecordingSleep, fetch_retrying, raw_of, recording_server
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "perplexity"
 KEY = "pplx-test-3b1f9c2e7d6a4b58"
@@ -35,44 +33,13 @@ def engine(retries: int = 2) -> EngineConfig:
     return EngineConfig(id="pplx", kind="perplexity", retries=retries)
 
 
-class RecordingSleep:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-
 # --- a tiny local server that records headers (the simulator does not) ----------------------
 
 
 @pytest.fixture
 def header_server() -> Iterator[tuple[str, list[dict]]]:
-    seen: list[dict] = []
-    body = fixture_bytes("hengda_ball_valve_dup_markers.json")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-            length = int(self.headers.get("Content-Length") or 0)
-            seen.append({"path": self.path, "headers": dict(self.headers.items()),
-                         "body": json.loads(self.rfile.read(length))})
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with recording_server(200, fixture_bytes("hengda_ball_valve_dup_markers.json")) as server:
+        yield server
 
 
 # --- the probe ----------------------------------------------------------------------------------
@@ -121,13 +88,14 @@ async def test_api_key_goes_in_a_bearer_header_only(header_server: tuple[str, li
     finally:
         await probe.aclose()
     (request,) = seen
-    headers = {k.lower(): v for k, v in request["headers"].items()}
+    headers = request["headers"]
+    body = json.loads(request["body"])
     assert request["path"] == "/chat/completions"
     assert headers["authorization"] == f"Bearer {KEY}"
     assert headers["content-type"] == "application/json"
-    assert KEY not in request["path"] and KEY not in json.dumps(request["body"])
-    assert request["body"]["model"] == "sonar"
-    assert request["body"]["web_search_options"] == {"user_location": {"country": "DE"}}
+    assert KEY not in request["path"] and KEY not in json.dumps(body)
+    assert body["model"] == "sonar"
+    assert body["web_search_options"] == {"user_location": {"country": "DE"}}
 
 
 async def test_no_key_sends_no_authorization_header(header_server: tuple[str, list[dict]]) -> None:
@@ -137,7 +105,7 @@ async def test_no_key_sends_no_authorization_header(header_server: tuple[str, li
         await probe.fetch(ProbeRequest("ball valve", "API 6D ball valve suppliers"))
     finally:
         await probe.aclose()
-    assert "authorization" not in {k.lower() for k in seen[0]["headers"]}
+    assert "authorization" not in seen[0]["headers"]
 
 
 async def test_429_with_retry_after_then_success() -> None:
@@ -151,14 +119,10 @@ async def test_429_with_retry_after_then_success() -> None:
             ScriptedResponse(body=raw),
         )
         probe = PerplexityProbe(ProbeSettings(base_url=base_url(sim), api_key=KEY, timeout=5))
-        try:
-            got = await fetch_with_retries(probe, ProbeRequest("k", "API 6D ball valve suppliers"), engine(),
-                                           RateLimiter(None), sleep)
-        finally:
-            await probe.aclose()
+        got = await fetch_retrying(probe, ProbeRequest("k", "API 6D ball valve suppliers"), engine(), sleep)
         assert len(sim.requests) == 2
     assert got == raw
-    assert sleep.calls == [7.0]
+    assert sleep.waits == [7.0]
 
 
 async def test_500_until_failure() -> None:
@@ -167,16 +131,12 @@ async def test_500_until_failure() -> None:
         sim.enqueue(*[ScriptedResponse(status=500, body=b'{"error": {"message": "Internal server error", '
                                                         b'"type": "internal_server_error", "code": 500}}')] * 3)
         probe = PerplexityProbe(ProbeSettings(base_url=base_url(sim), api_key=KEY, timeout=5))
-        try:
-            with pytest.raises(ProbeError) as caught:
-                await fetch_with_retries(probe, ProbeRequest("k", "API 6D ball valve suppliers"), engine(retries=2),
-                                         RateLimiter(None), sleep)
-        finally:
-            await probe.aclose()
+        with pytest.raises(ProbeError) as caught:
+            await fetch_retrying(probe, ProbeRequest("k", "API 6D ball valve suppliers"), engine(retries=2), sleep)
         assert len(sim.requests) == 3  # retries + 1
     error = caught.value
     assert "HTTP 500" in error.reason and "(after 3 attempts)" in error.reason
-    assert error.retryable and len(sleep.calls) == 2
+    assert error.retryable and len(sleep.waits) == 2
     assert KEY not in error.reason
 
 
@@ -186,13 +146,10 @@ async def test_401_is_not_retried_and_does_not_leak_the_key() -> None:
         sim.enqueue(ScriptedResponse(status=401, body=b"<html><head><title>401 Authorization Required</title>"
                                                       b"</head></html>", headers=(("Content-Type", "text/html"),)))
         probe = PerplexityProbe(ProbeSettings(base_url=base_url(sim), api_key=KEY, timeout=5))
-        try:
-            with pytest.raises(ProbeError) as caught:
-                await fetch_with_retries(probe, ProbeRequest("k", "p"), engine(), RateLimiter(None), sleep)
-        finally:
-            await probe.aclose()
+        with pytest.raises(ProbeError) as caught:
+            await fetch_retrying(probe, ProbeRequest("k", "p"), engine(), sleep)
     assert "HTTP 401" in caught.value.reason and not caught.value.retryable
-    assert KEY not in caught.value.reason and sleep.calls == []
+    assert KEY not in caught.value.reason and sleep.waits == []
 
 
 async def test_timeout() -> None:
@@ -242,7 +199,7 @@ def test_rendered_answer_parses_back_to_its_segments(prompt: str, call: int) -> 
     simulated = simulated_answer(demo_scenario(), prompt, "sonar", call)
     body = wire.render(simulated)
     assert {"id", "model", "created", "usage", "citations", "search_results", "object", "choices"} <= body.keys()
-    answer = parse(json.dumps(body, ensure_ascii=False).encode())
+    answer = parse(raw_of(body))
     assert answer.status == "ok" and answer.model == "sonar" and answer.features == ["web_search"]
 
     expected: list[str] = []
@@ -269,7 +226,7 @@ def test_rendered_answer_parses_back_to_its_segments(prompt: str, call: int) -> 
 async def test_probe_against_the_rendered_format_end_to_end() -> None:
     """Until the format is registered in probes.simulator.formats, serve a rendered body as a script."""
     simulated = simulated_answer(demo_scenario(), "industrial ball valve manufacturer", "sonar", 0)
-    raw = json.dumps(wire.render(simulated), ensure_ascii=False).encode()
+    raw = raw_of(wire.render(simulated))
     with Simulator() as sim:
         sim.enqueue(ScriptedResponse(body=raw))
         probe = PerplexityProbe(ProbeSettings(base_url=base_url(sim), api_key=KEY, timeout=5))

@@ -1,0 +1,35 @@
+"""A server that echoes the API key in its error text must not get the key into the stored reason."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from probes.anthropic import AnthropicProbe
+from probes.base import ProbeError, ProbeRequest, ProbeSettings
+from probes.gemini import GeminiProbe
+from probes.openai_chat import OpenAIChatProbe
+from probes.openai_responses import OpenAIResponsesProbe
+from probes.perplexity import PerplexityProbe
+from probes.simulator import ScriptedResponse, Simulator
+
+KEY = "sk-test-0123456789abcdef"
+
+
+@pytest.mark.parametrize(("probe_class", "kind"), [
+    (OpenAIResponsesProbe, "openai"), (OpenAIChatProbe, "openai_chat"), (PerplexityProbe, "perplexity"),
+    (GeminiProbe, "gemini"), (AnthropicProbe, "anthropic"),
+])
+async def test_key_echoed_by_server_is_masked(probe_class, kind: str) -> None:  # type: ignore[no-untyped-def]
+    body = json.dumps({"error": {"message": f"Incorrect API key provided: {KEY}"}}).encode()
+    with Simulator() as sim:
+        sim.enqueue(ScriptedResponse(status=401, body=body))
+        probe = probe_class(ProbeSettings(model="m", base_url=sim.base_url_for(kind), api_key=KEY, timeout=5))
+        try:
+            with pytest.raises(ProbeError) as caught:
+                await probe.fetch(ProbeRequest(keyword="ball valve", prompt="ball valve"))
+        finally:
+            await probe.aclose()
+    assert caught.value.reason.startswith("HTTP 401")
+    assert KEY not in caught.value.reason and "***" in caught.value.reason
