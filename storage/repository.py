@@ -12,7 +12,7 @@ import hashlib
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
@@ -142,46 +142,38 @@ def sync_project(
 
 
 def _sync_entities(session: Session, project_id: int, entities: list[EntityRow]) -> dict[str, int]:
-    existing = {
-        e.name: e
-        for e in session.execute(select(TrackedEntity).where(TrackedEntity.project_id == project_id)).scalars()
-    }
-    wanted = {e.name for e in entities}
-    for row in entities:
-        entity = existing.get(row.name) or TrackedEntity(project_id=project_id, name=row.name, kind=row.kind)
-        entity.kind = row.kind
-        entity.aliases = list(row.aliases)
-        entity.domains = list(row.domains)
-        entity.people = list(row.people)
-        entity.titles = list(row.titles)
-        entity.active = True
-        session.add(entity)
-        existing[row.name] = entity
-    for name, entity in existing.items():
-        if name not in wanted:
-            entity.active = False
-    session.flush()
-    return {name: e.id for name, e in existing.items() if name in wanted}
+    return _sync_rows(session, TrackedEntity, project_id, "name", [_as_values(e) for e in entities])
 
 
 def _sync_keywords(session: Session, project_id: int, keywords: list[KeywordRow]) -> dict[str, int]:
-    existing = {k.text: k for k in session.execute(select(Keyword).where(Keyword.project_id == project_id)).scalars()}
-    wanted = {k.text for k in keywords}
-    for row in keywords:
-        keyword = existing.get(row.text) or Keyword(project_id=project_id, text=row.text)
-        keyword.prompt = row.prompt
-        keyword.tags = list(row.tags)
-        keyword.weight = row.weight
-        keyword.country = row.country
-        keyword.language = row.language
-        keyword.active = True
-        session.add(keyword)
-        existing[row.text] = keyword
-    for text, keyword in existing.items():
-        if text not in wanted:
-            keyword.active = False
+    return _sync_rows(session, Keyword, project_id, "text", [_as_values(k) for k in keywords])
+
+
+def _as_values(row: EntityRow | KeywordRow) -> dict[str, object]:
+    return {k: list(v) if isinstance(v, (tuple, list)) else v for k, v in asdict(row).items()}
+
+
+def _sync_rows(session: Session, model: type[TrackedEntity] | type[Keyword], project_id: int, key: str,
+               rows: list[dict[str, object]]) -> dict[str, int]:
+    """Upsert the project's rows of `model` by `key`; rows no longer in config stay, marked inactive
+    (their history keeps pointing at them). Returns the ids of the rows in config."""
+    existing = {
+        getattr(row, key): row
+        for row in session.execute(select(model).where(model.project_id == project_id)).scalars()
+    }
+    wanted = {values[key] for values in rows}
+    for values in rows:
+        row = existing.get(values[key]) or model(project_id=project_id)
+        for field_name, value in values.items():
+            setattr(row, field_name, value)
+        row.active = True
+        session.add(row)
+        existing[values[key]] = row
+    for name, row in existing.items():
+        if name not in wanted:
+            row.active = False
     session.flush()
-    return {text: k.id for text, k in existing.items() if text in wanted}
+    return {name: row.id for name, row in existing.items() if name in wanted}
 
 
 def mark_interrupted_runs(engine: Engine, project_id: int) -> int:
