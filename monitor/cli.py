@@ -91,6 +91,8 @@ def daemon(config: ConfigOption = Path("config.yaml")) -> None:
     from monitor.scheduler import run_forever
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("httpx", "httpx2", "httpcore", "httpcore2", "openai"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)  # they log full request URLs
     loaded = _load(config)
     check_runnable(loaded)
     run_forever(loaded, _open(loaded))

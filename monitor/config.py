@@ -12,6 +12,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from monitor.analysis.content_types import rules_from_config
 from monitor.errors import ConfigError
 
+_KEY_PARAM = re.compile(r"(?:^|&)(?:key|api[-_]?key|token|access_token|secret)=", re.IGNORECASE)
 ENGINE_KINDS = (
     "openai",
     "openai_chat",
@@ -101,6 +103,20 @@ class EngineConfig(_Strict):
             raise ValueError(f"unknown engine kind {value!r}; known kinds: {', '.join(ENGINE_KINDS)}")
         return value
 
+    @field_validator("base_url")
+    @classmethod
+    def _plain_http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        if parts.username or parts.password or _KEY_PARAM.search(parts.query):
+            # a URL ends up in logs and error text; keys belong in the variable named by api_key_env
+            raise ValueError("base_url must not carry credentials; put the key in the variable named by "
+                             "api_key_env")
+        return value
+
     @model_validator(mode="after")
     def _compatible_needs_endpoint(self) -> EngineConfig:
         # an OpenAI-compatible server has no default address or model to fall back on
@@ -166,12 +182,6 @@ class Config(_Strict):
     @property
     def entities(self) -> list[EntityConfig]:
         return [self.brand, *self.competitors]
-
-    def engine(self, engine_id: str) -> EngineConfig:
-        for engine in self.engines:
-            if engine.id == engine_id:
-                return engine
-        raise KeyError(engine_id)
 
     @model_validator(mode="after")
     def _consistent(self) -> Config:

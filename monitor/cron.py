@@ -40,5 +40,8 @@ def cron_trigger(expression: str, timezone: str) -> CronTrigger:
     if len(fields) != 5:
         raise ValueError(f"expected 5 cron fields (minute hour day month weekday), got {len(fields)}")
     minute, hour, day, month, weekday = fields
+    if day != "*" and weekday != "*":
+        # cron runs when either matches; APScheduler would need both: refuse rather than surprise
+        raise ValueError("restrict either the day of month or the weekday, not both")
     return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=_weekday_field(weekday),
                        timezone=timezone)

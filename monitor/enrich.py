@@ -14,9 +14,11 @@ from monitor.analysis import (
     classify_url,
     find_mentions,
     normalize_url,
+    owner_of,
     owner_of_source,
     registrable_domain,
     rules_from_config,
+    source_url,
 )
 from monitor.analysis.visibility import visibility_scores
 from monitor.config import Config
@@ -49,24 +51,27 @@ class Tracking:
 
 
 def citation_records(answer: Answer, tracking: Tracking) -> list[CitationRecord]:
+    """Citations keep the URL the engine gave; domain, owner, content type and page identity come from
+    the real site behind it (Gemini's redirect links name it only in the title)."""
     visibility = _visibility(answer)
-    return [
-        CitationRecord(
+    records = []
+    for index, c in enumerate(answer.citations):
+        site = source_url(c.url, c.title)
+        records.append(CitationRecord(
             position=c.position,
             url=c.url,
-            normalized_url=normalize_url(c.url),
-            domain=registrable_domain(c.url),
+            normalized_url=normalize_url(site),
+            domain=registrable_domain(site),
             title=c.title,
             visible=c.visible,
             cited=c.cited,
             origin=c.origin,
-            owner=owner_of_source(c.url, c.title, tracking.entities),
-            content_type=classify_url(c.url, tracking.rules),
+            owner=owner_of(site, tracking.entities),
+            content_type=classify_url(site, tracking.rules),
             spans=list(c.spans),
             visibility=visibility.get(index),
-        )
-        for index, c in enumerate(answer.citations)
-    ]
+        ))
+    return records
 
 
 def _visibility(answer: Answer) -> dict[int, float]:
@@ -91,7 +96,7 @@ def organic_records(answer: Answer, tracking: Tracking) -> list[OrganicRecord]:
         OrganicRecord(
             rank=o.rank,
             url=o.url,
-            domain=registrable_domain(o.url),
+            domain=registrable_domain(source_url(o.url, o.title)),
             owner=owner_of_source(o.url, o.title, tracking.entities),
             title=o.title,
         )

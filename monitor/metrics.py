@@ -16,10 +16,9 @@ from sqlalchemy import Engine
 
 from monitor.stats import mean, median, ratio, wilson_interval
 from storage import repository
+from storage.models import SKIPPED_STATUS, SUCCESSFUL_STATUSES
 from storage.repository import CitationFact, MentionFact, ObservationFact, PeriodFacts
 
-SUCCESSFUL = ("ok", "no_answer")
-SKIPPED = "skipped"
 
 
 def period_bounds(since: date, until: date) -> tuple[datetime, datetime]:
@@ -27,31 +26,38 @@ def period_bounds(since: date, until: date) -> tuple[datetime, datetime]:
     return (datetime.combine(since, time(), UTC), datetime.combine(until + timedelta(days=1), time(), UTC))
 
 
+def period_facts(db: Engine, project: str, since: date, until: date) -> PeriodFacts:
+    return repository.period_facts(db, project, *period_bounds(since, until))
+
+
 def period_metrics(db: Engine, project: str, entities: Sequence[str], since: date, until: date) -> dict[str, Any]:
-    start, end = period_bounds(since, until)
-    facts = repository.period_facts(db, project, start, end)
-    result = compute(facts, entities)
+    result = compute(period_facts(db, project, since, until), entities)
     result["period"] = {"since": since.isoformat(), "until": until.isoformat(), "project": project}
     return result
 
 
-def compute(facts: PeriodFacts, entities: Sequence[str]) -> dict[str, Any]:
-    """KPIs per engine and overall. `entities` lists the brand first, then the competitors."""
-    engine_ids = sorted({o.engine_id for o in facts.observations} | set(facts.planned))
-    engines = {
+def engine_ids(facts: PeriodFacts) -> set[str]:
+    return {o.engine_id for o in facts.observations} | set(facts.planned)
+
+
+def compute(facts: PeriodFacts, entities: Sequence[str], engines: set[str] | None = None) -> dict[str, Any]:
+    """KPIs per engine (those in the facts, plus `engines`) and overall. `entities` lists the brand
+    first, then the competitors."""
+    engines_by_id = {
         engine_id: engine_kpis(
             [o for o in facts.observations if o.engine_id == engine_id],
             facts.citations,
             facts.mentions,
-            facts.planned.get(engine_id, 0),
+            sum(facts.planned.get(engine_id, {}).values()),
             entities,
             facts.visibility_totals,
         )
-        for engine_id in engine_ids
+        for engine_id in sorted(engine_ids(facts) | (engines or set()))
     }
-    overall = engine_kpis(facts.observations, facts.citations, facts.mentions, sum(facts.planned.values()), entities,
+    overall = engine_kpis(facts.observations, facts.citations, facts.mentions,
+                          sum(n for per_keyword in facts.planned.values() for n in per_keyword.values()), entities,
                           facts.visibility_totals)
-    return {"engines": engines, "overall": overall}
+    return {"engines": engines_by_id, "overall": overall}
 
 
 def engine_kpis(observations: Sequence[ObservationFact], citations: Sequence[CitationFact],
@@ -59,8 +65,8 @@ def engine_kpis(observations: Sequence[ObservationFact], citations: Sequence[Cit
                 visibility_totals: dict[int, float] | None = None) -> dict[str, Any]:
     """Every KPI over one set of observations (one engine, one keyword, or all)."""
     brand = entities[0]
-    successful = [o for o in observations if o.status in SUCCESSFUL]
-    skipped = sum(o.status == SKIPPED for o in observations)
+    successful = [o for o in observations if o.status in SUCCESSFUL_STATUSES]
+    skipped = sum(o.status == SKIPPED_STATUS for o in observations)
     ids = {o.id for o in successful}
     answered = {o.id for o in successful if o.has_answer}
     sources = [c for c in citations if c.observation_id in ids]
@@ -96,8 +102,19 @@ def engine_kpis(observations: Sequence[ObservationFact], citations: Sequence[Cit
             "brand_found_not_cited_rate": ratio(len(brand_found - set(brand_best)), len(successful)),
         },
         "visibility": visibility_share(owned, visibility_totals or {}, ids, entities),
+        "brand_content_types": brand_content_types(owned, brand, len(successful)),
         "cost": sum(o.cost for o in observations),
     }
+
+
+def brand_content_types(owned: dict[tuple[int, str], CitationFact], brand: str,
+                        successful: int) -> dict[str, float | None]:
+    """Per content type, the share of successful answers citing a brand asset of that type."""
+    answers: dict[str, set[int]] = defaultdict(set)
+    for (observation_id, _), citation in owned.items():
+        if citation.owner == brand:
+            answers[citation.content_type].add(observation_id)
+    return {kind: ratio(len(ids), successful) for kind, ids in sorted(answers.items())}
 
 
 def visibility_share(owned: dict[tuple[int, str], CitationFact], totals: dict[int, float], ids: set[int],
@@ -185,6 +202,7 @@ def keyword_kpis(facts: PeriodFacts, entities: Sequence[str]) -> dict[str, dict[
     keywords = sorted({o.keyword for o in facts.observations})
     return {
         keyword: engine_kpis([o for o in facts.observations if o.keyword == keyword], facts.citations,
-                             facts.mentions, 0, entities, facts.visibility_totals)
+                             facts.mentions, sum(p.get(keyword, 0) for p in facts.planned.values()), entities,
+                             facts.visibility_totals)
         for keyword in keywords
     }

@@ -2,8 +2,9 @@
 
 A batch is keywords x engines x samples. Each observation is stored in its own
 transaction as soon as it is known; a failed probe (timeout, HTTP error,
-refused connection, unparseable payload) is stored with status `error` and the
-reason, and the batch goes on.
+refused connection, unparseable payload, even a bug in the analysis) is stored
+with status `error` and the reason, and the batch goes on. Only a failing
+database stops the batch, which is then marked interrupted.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,10 +29,13 @@ from monitor.errors import ConfigError
 from probes import registry
 from probes.base import Answer, Locale, ParseError, Probe, ProbeError, ProbeRequest, ProbeSettings
 from storage import repository
+from storage.models import FAILED_STATUSES, SKIPPED_STATUS, SUCCESSFUL_STATUSES
 from storage.repository import EntityRow, KeywordRow, ObservationRecord, ProjectIds
 
 Sleep = Callable[[float], Awaitable[None]]
 MAX_BACKOFF_S = 60.0
+# a run still 'running' with nothing stored for this long was killed
+STALE_RUN = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -50,11 +55,11 @@ class RunSummary:
 
     @property
     def skipped(self) -> int:
-        return self.statuses["skipped"]
+        return self.statuses[SKIPPED_STATUS]
 
     @property
     def failed(self) -> int:
-        return self.statuses["error"] + self.statuses["blocked"]
+        return sum(self.statuses[status] for status in FAILED_STATUSES)
 
     @property
     def stored(self) -> int:
@@ -154,15 +159,21 @@ def backoff_seconds(attempt: int, retry_after: float | None) -> float:
 
 
 async def fetch_with_retries(probe: Probe, request: ProbeRequest, engine: EngineConfig, limiter: RateLimiter,
-                             sleep: Sleep = asyncio.sleep) -> bytes:
-    """One probe call with the engine's retry policy; raises the last ProbeError when retries run out."""
+                             sleep: Sleep = asyncio.sleep) -> tuple[bytes, int]:
+    """One probe call with the engine's retry policy: (raw payload, latency in ms of the attempt that
+    answered). Raises the last ProbeError when retries run out."""
     attempt = 0
     while True:
         await limiter.wait()
+        started = time.monotonic()
         try:
-            return await probe.fetch(request)
+            raw = await probe.fetch(request)
+            return raw, round((time.monotonic() - started) * 1000)
         except ProbeError as exc:
-            if not exc.retryable or attempt >= engine.retries:
+            too_long = exc.retry_after is not None and exc.retry_after > MAX_BACKOFF_S
+            if not exc.retryable or attempt >= engine.retries or too_long:
+                if too_long:
+                    exc.reason = f"{exc.reason} (Retry-After {exc.retry_after:g}s: longer than a run waits)"
                 if attempt:
                     exc.reason = f"{exc.reason} (after {attempt + 1} attempts)"
                 raise
@@ -171,9 +182,8 @@ async def fetch_with_retries(probe: Probe, request: ProbeRequest, engine: Engine
 
 
 def build_record(task: ProbeTask, run_id: int, tracking: Tracking, raw: bytes | None, error: ProbeError | None,
-                 latency_ms: int, clock: Clock) -> ObservationRecord:
+                 latency_ms: int | None, clock: Clock) -> ObservationRecord:
     """Parse and analyse one probe's outcome into what storage keeps. Pure but for the clock."""
-    kind = registry.kind(task.engine.kind)
     record = ObservationRecord(
         run_id=run_id,
         keyword=task.keyword.text,
@@ -214,7 +224,7 @@ def apply_payload(record: ObservationRecord, raw: bytes, kind_name: str, trackin
     record.search_queries = answer.search_queries
     record.features = answer.features
     record.input_tokens, record.output_tokens = answer.input_tokens, answer.output_tokens
-    if answer.status in ("ok", "no_answer"):
+    if answer.status in SUCCESSFUL_STATUSES:
         record.citations = citation_records(answer, tracking)
         record.mentions = mention_records(answer, tracking.entities)
         record.organic = organic_records(answer, tracking)
@@ -225,7 +235,7 @@ def skipped_record(task: ProbeTask, run_id: int, reason: str, clock: Clock) -> O
     """A probe not attempted (budget): stored so the gap is visible, never counted as a failure."""
     return ObservationRecord(run_id=run_id, keyword=task.keyword.text, engine_id=task.engine.id,
                              engine_kind=task.engine.kind, sample_index=task.sample_index, observed_at=clock(),
-                             status="skipped", error=reason)
+                             status=SKIPPED_STATUS, error=reason)
 
 
 def _request(keyword: KeywordConfig) -> ProbeRequest:
@@ -238,9 +248,12 @@ async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, 
     """Run one batch now and store every observation; returns what happened."""
     check_runnable(config)
     ids = sync_config(config, db, clock)
-    repository.mark_interrupted_runs(db, ids.project_id)
+    repository.mark_stale_runs(db, ids.project_id, clock() - STALE_RUN)
     tasks = plan(config)
-    run_id = repository.start_run(db, ids.project_id, dict(Counter(t.engine.id for t in tasks)), clock())
+    planned: dict[str, Counter[str]] = {}
+    for task in tasks:
+        planned.setdefault(task.engine.id, Counter())[str(ids.keyword_ids[task.keyword.text])] += 1
+    run_id = repository.start_run(db, ids.project_id, {e: dict(c) for e, c in planned.items()}, clock())
     summary = RunSummary(run_id=run_id, planned=len(tasks))
     tracking = Tracking.from_config(config)
     engines = {t.engine.id: t.engine for t in tasks}
@@ -255,49 +268,85 @@ async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, 
     day_start = datetime.combine(clock().date(), dt_time(), UTC)
     budget = DailyBudget(engines, repository.spend_by_engine(db, config.project_name, day_start,
                                                              day_start + timedelta(days=1)))
-
+    writer = ObservationWriter(db, ids)
     bar = _progress_bar(len(tasks)) if progress else None
 
     async def one(task: ProbeTask) -> None:
         engine_id = task.engine.id
         raw: bytes | None = None
         error: ProbeError | None = None
+        latency_ms: int | None = None
         async with limits[engine_id]:
             skip_reason = budget.exhausted(engine_id)
-            started = time.monotonic()
             if skip_reason is None:
                 try:
-                    raw = await fetch_with_retries(probes[engine_id], _request(task.keyword), task.engine,
-                                                   limiters[engine_id], sleep)
+                    raw, latency_ms = await fetch_with_retries(probes[engine_id], _request(task.keyword),
+                                                               task.engine, limiters[engine_id], sleep)
                 except ProbeError as exc:
                     error = exc
-            latency_ms = round((time.monotonic() - started) * 1000)
         if skip_reason is not None:
             record = skipped_record(task, run_id, skip_reason, clock)
         else:
-            record = build_record(task, run_id, tracking, raw, error, latency_ms, clock)
+            try:
+                record = build_record(task, run_id, tracking, raw, error, latency_ms, clock)
+            except Exception as exc:  # noqa: BLE001 (a bug in analysis must not cost the batch)
+                record = build_record(task, run_id, tracking, None,
+                                      ProbeError(f"analysis failed: {type(exc).__name__}: {exc}"), latency_ms, clock)
+                record.raw, record.cost = raw, task.engine.price.per_call  # raw kept for a fixed version to reparse
             budget.add(engine_id, record.cost)
-        # A write is a fraction of a millisecond (one short transaction); done inline, it needs no
-        # thread hand-off, and writes never overlap, which SQLite's single write lock wants anyway.
-        repository.save_observation(db, ids, record)
+        writer.put(record)
         summary.statuses[record.status] += 1
         summary.cost += record.cost
-        if record.status in ("error", "blocked"):
+        if record.status in FAILED_STATUSES:
             summary.failures_by_engine[engine_id] += 1
         if bar is not None:
             bar[0].advance(bar[1])
 
+    async def probe_all() -> None:
+        async with asyncio.TaskGroup() as group:
+            for task in tasks:
+                group.create_task(one(task))
+        writer.close()
+
     try:
         with bar[0] if bar else nullcontext():
-            await asyncio.gather(*(one(task) for task in tasks))
-    except BaseException:
-        repository.mark_interrupted_runs(db, ids.project_id)
+            # A failed write (database gone) cancels every probe; a failed probe is just an observation.
+            async with asyncio.TaskGroup() as group:
+                group.create_task(writer.run())
+                group.create_task(probe_all())
+    except BaseException as exc:
+        repository.mark_run_interrupted(db, run_id)
+        if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+            raise exc.exceptions[0] from None
         raise
     finally:
         for probe in probes.values():
             await probe.aclose()
     repository.finish_run(db, run_id, clock())
     return summary
+
+
+class ObservationWriter:
+    """Stores observations one at a time, in order, on a worker thread: a slow database (another
+    writer holding SQLite's lock, PostgreSQL round trips) never stalls the probes in flight."""
+
+    _DONE = None
+
+    def __init__(self, db: Engine, ids: ProjectIds) -> None:
+        self._db, self._ids = db, ids
+        self._queue: asyncio.Queue[ObservationRecord | None] = asyncio.Queue()
+
+    def put(self, record: ObservationRecord) -> None:
+        self._queue.put_nowait(record)
+
+    def close(self) -> None:
+        self._queue.put_nowait(self._DONE)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="citewatch-writer") as executor:
+            while (record := await self._queue.get()) is not self._DONE:
+                await loop.run_in_executor(executor, repository.save_observation, self._db, self._ids, record)
 
 
 def _progress_bar(total: int):  # type: ignore[no-untyped-def]

@@ -114,5 +114,5 @@ class ProbeSettings:
 
     model: str | None = None
     base_url: str | None = None
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # never in a repr, a log or a traceback
     timeout: float = 60.0

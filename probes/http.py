@@ -27,9 +27,13 @@ def make_client(timeout: float, headers: dict[str, str] | None = None) -> httpx.
 _SECRET_HEADERS = ("authorization", "x-api-key", "x-goog-api-key")
 
 
-def redact(text: str, secrets: list[str]) -> str:
+MIN_SECRET_LENGTH = 8  # shorter "keys" (placeholders like "x") would mask ordinary text
+
+
+def redact(text: str, secrets: list[str | None]) -> str:
+    """`text` with every secret of a plausible length masked."""
     for secret in secrets:
-        if secret:
+        if secret and len(secret) >= MIN_SECRET_LENGTH:
             text = text.replace(secret, "***")
     return text
 
@@ -50,7 +54,7 @@ async def post_json(client: httpx.AsyncClient, url: str, body: dict[str, Any], *
     except httpx.TransportError as exc:
         raise ProbeError(redact(f"connection failed: {short(str(exc) or type(exc).__name__)}",
                                 _client_secrets(client)), retryable=True) from None
-    if response.status_code >= 400:
+    if not response.is_success:  # a redirect is not an answer either: it would be stored as garbage
         status = response.status_code
         raise ProbeError(
             redact(f"HTTP {status}: {short(response.text)}", _client_secrets(client)),

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from openai import AsyncOpenAI
-
 from probes.base import ProbeRequest, ProbeSettings
-from probes.openai_errors import SDK_ERRORS, probe_error
+from probes.openai_sdk import SDK_ERRORS, make_client, probe_error
 
 DEFAULT_CHAT_MODEL = "gpt-4o-search-preview"
 DEFAULT_CHAT_BASE_URL = "https://api.openai.com/v1"
@@ -29,15 +27,10 @@ class _ChatCompletionsProbe:
         self.model = model
         self.base_url = base_url
         # Retries are the runner's job (one policy for every engine), so the SDK makes exactly one call.
-        self._client = AsyncOpenAI(
-            api_key=settings.api_key or "unset",  # servers without auth (Ollama, vLLM) ignore it
-            base_url=base_url,
-            timeout=settings.timeout,
-            max_retries=0,
-        )
+        self._client = make_client(settings, base_url)
         self._timeout = settings.timeout
         # Some compatible servers echo the bearer token in their error text: it is masked in error reasons.
-        self._secret = settings.api_key if settings.api_key and len(settings.api_key) >= 8 else None
+        self._secret = settings.api_key
 
     def request_body(self, request: ProbeRequest) -> dict[str, Any]:
         return {"model": self.model, "messages": [{"role": "user", "content": request.prompt}]}

@@ -5,10 +5,8 @@ Network only: returns the response body as sent; `probes.parsers.openai_response
 
 from __future__ import annotations
 
-from openai import AsyncOpenAI
-
 from probes.base import ProbeRequest, ProbeSettings
-from probes.openai_errors import SDK_ERRORS, probe_error
+from probes.openai_sdk import SDK_ERRORS, make_client, probe_error
 
 DEFAULT_MODEL = "gpt-5-mini"
 
@@ -18,13 +16,7 @@ class OpenAIResponsesProbe:
 
     def __init__(self, settings: ProbeSettings) -> None:
         self.model = settings.model or DEFAULT_MODEL
-        # Retries are the runner's job (one policy for every engine), so the SDK makes exactly one call.
-        self._client = AsyncOpenAI(
-            api_key=settings.api_key or "unset",
-            base_url=settings.base_url,
-            timeout=settings.timeout,
-            max_retries=0,
-        )
+        self._client = make_client(settings, settings.base_url)
         self._timeout = settings.timeout
         self._secret = settings.api_key
 

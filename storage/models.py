@@ -12,6 +12,13 @@ from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
+# Observation statuses. Successful ones count in every rate; failed ones only lower coverage;
+# skipped ones (daily budget spent) were never attempted.
+SUCCESSFUL_STATUSES = ("ok", "no_answer")
+FAILED_STATUSES = ("error", "blocked")
+SKIPPED_STATUS = "skipped"
+
+
 class Project(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True, unique=True)
@@ -55,8 +62,8 @@ class Run(SQLModel, table=True):
     started_at: datetime = Field(index=True)
     finished_at: datetime | None = None
     status: str = "running"  # running | finished | interrupted
-    # observations planned per engine id: the denominator of coverage
-    planned: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # observations planned, per engine id and keyword id (as text): the denominator of coverage
+    planned: dict[str, dict[str, int]] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     ok_count: int = 0
     failed_count: int = 0
     cost: float = 0.0

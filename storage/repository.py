@@ -21,6 +21,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from storage.models import (
+    FAILED_STATUSES,
+    SUCCESSFUL_STATUSES,
     Citation,
     Keyword,
     Mention,
@@ -176,13 +178,25 @@ def _sync_rows(session: Session, model: type[TrackedEntity] | type[Keyword], pro
     return {name: row.id for name, row in existing.items() if name in wanted}
 
 
-def mark_interrupted_runs(engine: Engine, project_id: int) -> int:
-    """Runs still 'running' when a new one starts were killed: say so. Returns how many."""
+def mark_stale_runs(engine: Engine, project_id: int, quiet_since: datetime) -> int:
+    """Runs still 'running' that stored nothing since `quiet_since` were killed: say so. Returns how many.
+    (A run of another process on a shared database that is still storing is left alone.)"""
     with Session(engine) as session, session.begin():
+        last_activity = func.coalesce(
+            select(func.max(Observation.observed_at)).where(Observation.run_id == Run.id).scalar_subquery(),
+            Run.started_at,
+        )
         result = session.execute(
-            update(Run).where(Run.project_id == project_id, Run.status == "running").values(status="interrupted")
+            update(Run)
+            .where(Run.project_id == project_id, Run.status == "running", last_activity < quiet_since)
+            .values(status="interrupted")
         )
         return result.rowcount or 0
+
+
+def mark_run_interrupted(engine: Engine, run_id: int) -> None:
+    with Session(engine) as session, session.begin():
+        session.execute(update(Run).where(Run.id == run_id).values(status="interrupted"))
 
 
 def start_run(engine: Engine, project_id: int, planned: dict[str, int], now: datetime) -> int:
@@ -198,8 +212,8 @@ def finish_run(engine: Engine, run_id: int, now: datetime) -> Run:
     with Session(engine, expire_on_commit=False) as session, session.begin():
         ok, failed, cost = session.execute(
             select(
-                func.count().filter(Observation.status.in_(("ok", "no_answer"))),
-                func.count().filter(Observation.status.in_(("error", "blocked"))),  # "skipped" is neither
+                func.count().filter(Observation.status.in_(SUCCESSFUL_STATUSES)),
+                func.count().filter(Observation.status.in_(FAILED_STATUSES)),  # "skipped" is neither
                 func.coalesce(func.sum(Observation.cost), 0.0),
             ).where(Observation.run_id == run_id)
         ).one()
@@ -389,23 +403,32 @@ class PeriodFacts:
     observations: list[ObservationFact]
     citations: list[CitationFact]
     mentions: list[MentionFact]
-    planned: dict[str, int]
+    planned: dict[str, dict[str, int]]  # engine id -> keyword -> observations planned
     visibility_totals: dict[int, float] = field(default_factory=dict)
 
 
+def _in_period(project_id: int, start: datetime, end: datetime):  # type: ignore[no-untyped-def]
+    """Observations of the runs started in [start, end), for the project's active keywords.
+
+    Runs, not observation times, place observations in a period, so that what was done and what was
+    planned (coverage) always come from the same runs, even for a run that crosses midnight."""
+    return (
+        select(Observation.id)
+        .join(Keyword, Keyword.id == Observation.keyword_id)
+        .join(Run, Run.id == Observation.run_id)
+        .where(Keyword.project_id == project_id, Keyword.active.is_(True),  # type: ignore[attr-defined]
+               Run.started_at >= start, Run.started_at < end)
+    )
+
+
 def period_facts(engine: Engine, project: str, start: datetime, end: datetime) -> PeriodFacts:
-    """Observations made in [start, end) for the project's active keywords, with their owned citations
-    and mentions, and the observations planned by the runs started in that window."""
+    """The observations of the runs started in [start, end) for the project's active keywords, with their
+    owned citations and mentions, and what those runs planned for those keywords."""
     with Session(engine) as session:
         pid = session.execute(select(Project.id).where(Project.name == project)).scalar_one_or_none()
         if pid is None:
             return PeriodFacts([], [], [], {})
-        in_period = (
-            select(Observation.id)
-            .join(Keyword, Keyword.id == Observation.keyword_id)
-            .where(Keyword.project_id == pid, Keyword.active.is_(True),  # type: ignore[attr-defined]
-                   Observation.observed_at >= start, Observation.observed_at < end)
-        )
+        in_period = _in_period(pid, start, end)
         observations = [
             ObservationFact(*row)
             for row in session.execute(
@@ -441,25 +464,34 @@ def period_facts(engine: Engine, project: str, start: datetime, end: datetime) -
                 .where(Mention.observation_id.in_(in_period))  # type: ignore[attr-defined]
             )
         ]
-        planned: Counter[str] = Counter()
+        keywords = dict(session.execute(  # type: ignore[arg-type]
+            select(Keyword.id, Keyword.text).where(Keyword.project_id == pid, Keyword.active.is_(True))
+        ).all())
+        planned: dict[str, Counter[str]] = {}
         for (run_planned,) in session.execute(
             select(Run.planned).where(Run.project_id == pid, Run.started_at >= start, Run.started_at < end)
         ):
-            planned.update(run_planned)
-        return PeriodFacts(observations, citations, mentions, dict(planned), visibility_totals)
+            for engine_id, per_keyword in run_planned.items():
+                for keyword_id, count in per_keyword.items():
+                    if int(keyword_id) in keywords:
+                        planned.setdefault(engine_id, Counter())[keywords[int(keyword_id)]] += count
+        return PeriodFacts(observations, citations, mentions, {e: dict(c) for e, c in planned.items()},
+                           visibility_totals)
 
 
 def content_type_mix(engine: Engine, project: str, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
     """Cited URLs per engine and content type (all owners): what each engine trusts."""
     with Session(engine) as session:
+        pid = session.execute(select(Project.id).where(Project.name == project)).scalar_one_or_none()
+        if pid is None:
+            return {}
         rows = session.execute(
             select(Observation.engine_id, Citation.content_type, func.count())
             .join(Observation, Observation.id == Citation.observation_id)
-            .join(Keyword, Keyword.id == Observation.keyword_id)
-            .join(Project, Project.id == Keyword.project_id)
-            .where(Project.name == project, Citation.cited.is_(True),  # type: ignore[attr-defined]
-                   Observation.observed_at >= start, Observation.observed_at < end)
+            .where(Citation.observation_id.in_(_in_period(pid, start, end)),  # type: ignore[attr-defined]
+                   Citation.cited.is_(True))  # type: ignore[attr-defined]
             .group_by(Observation.engine_id, Citation.content_type)
+            .order_by(Observation.engine_id, Citation.content_type)
         )
         mix: dict[str, dict[str, int]] = {}
         for engine_id, content_type, count in rows:

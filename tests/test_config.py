@@ -157,3 +157,13 @@ def test_check_config_refuses_kinds_not_available_yet_and_notes_keyless_engines(
 def test_bad_content_rule_is_named(tmp_path: Path, rule: str, message: str) -> None:
     (problem,) = problems_of(tmp_path, GOOD + f"content_types:\n  - {rule}\n")
     assert problem.startswith("line 9: content_types[0]:") and message in problem
+
+
+@pytest.mark.parametrize(("base_url", "message"), [
+    ("api.openai.com/v1", "is not an http(s) URL"),
+    ("https://user:pw@gateway.example.com/v1", "must not carry credentials"),
+    ("https://gateway.example.com/v1?api-key=abc", "must not carry credentials"),
+])
+def test_base_url_is_plain_http_without_credentials(tmp_path: Path, base_url: str, message: str) -> None:
+    (problem,) = problems_of(tmp_path, GOOD.replace("    kind: openai\n", f"    kind: openai\n    base_url: '{base_url}'\n"))
+    assert problem.startswith("line 7: engines[0].base_url:") and message in problem

@@ -3,7 +3,7 @@ sentences. No network, database or notification imports here."""
 
 from .content_types import CONTENT_TYPES, ContentRule, classify_url, rules_from_config
 from .mentions import MentionHit, find_mentions, prose_mask
-from .ownership import EntitySpec, owner_of, owner_of_source
+from .ownership import EntitySpec, owner_of, owner_of_source, source_url
 from .sentences import split_sentences, word_count
 from .urls import host_of, normalize_url, registrable_domain
 
@@ -21,6 +21,7 @@ __all__ = [
     "prose_mask",
     "registrable_domain",
     "rules_from_config",
+    "source_url",
     "split_sentences",
     "word_count",
 ]

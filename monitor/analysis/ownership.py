@@ -134,15 +134,12 @@ def _title_domain(title: str | None) -> str | None:
     return candidate if registrable_domain(candidate) else None
 
 
-def owner_of_source(
-    url: str, title: str | None, entities: Sequence[EntitySpec]
-) -> str | None:
-    """Like owner_of, but sees through redirect and aggregator URLs.
-
-    google.*/url?q=<target> is judged by its target. For a redirect host
-    whose URL carries no target (Vertex AI Search grounding links), the title
-    is used when it is a bare domain, as Gemini puts the real site there.
-    """
+def source_url(url: str, title: str | None) -> str:
+    """The URL that names a source's real site: redirects are unwrapped
+    (google.*/url?q=<target>), and for a redirect host that carries no target
+    (Vertex AI Search grounding links) the title, when it is a bare domain,
+    becomes https://<domain>/ — Gemini puts the real site there. Otherwise the
+    URL itself."""
     for _ in range(_MAX_UNWRAP):
         target = _redirect_target(url)
         if target is None:
@@ -151,5 +148,12 @@ def owner_of_source(
     if _is_aggregator(url):
         domain = _title_domain(title)
         if domain is not None:
-            return owner_of(domain, entities)
-    return owner_of(url, entities)
+            return f"https://{domain.rstrip('.')}/"
+    return url
+
+
+def owner_of_source(
+    url: str, title: str | None, entities: Sequence[EntitySpec]
+) -> str | None:
+    """Like owner_of, but judged on the real site behind redirect and aggregator URLs (see source_url)."""
+    return owner_of(source_url(url, title), entities)

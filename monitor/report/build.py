@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from monitor import metrics
 from monitor.errors import UsageError
 from storage import repository
+from storage.models import SUCCESSFUL_STATUSES
 from storage.repository import CitationFact, PeriodFacts
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -42,9 +43,12 @@ def week_label(day: date) -> str:
 def build_report(db: Engine, project: str, entities: Sequence[str], year: int, week: int) -> dict[str, Any]:
     since, until = iso_week_bounds(year, week)
     previous_since, previous_until = since - timedelta(days=7), until - timedelta(days=7)
-    facts = _facts(db, project, since, until)
-    previous = metrics.compute(_facts(db, project, previous_since, previous_until), entities)
-    current = metrics.compute(facts, entities)
+    facts = metrics.period_facts(db, project, since, until)
+    previous_facts = metrics.period_facts(db, project, previous_since, previous_until)
+    # both weeks list the same engines, so an engine that went silent shows as a drop, not a gap
+    engines = metrics.engine_ids(facts) | metrics.engine_ids(previous_facts)
+    previous = metrics.compute(previous_facts, entities, engines)
+    current = metrics.compute(facts, entities, engines)
     start, end = metrics.period_bounds(since, until)
     return {
         "project": project,
@@ -61,14 +65,9 @@ def build_report(db: Engine, project: str, entities: Sequence[str], year: int, w
     }
 
 
-def _facts(db: Engine, project: str, since: date, until: date) -> PeriodFacts:
-    start, end = metrics.period_bounds(since, until)
-    return repository.period_facts(db, project, start, end)
-
-
 def cited_pages(facts: PeriodFacts, entities: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     """For each entity, its cited pages: answers citing each, best position, engines."""
-    successful = {o.id: o for o in facts.observations if o.status in metrics.SUCCESSFUL}
+    successful = {o.id: o for o in facts.observations if o.status in SUCCESSFUL_STATUSES}
     pages: dict[str, dict[str, dict[str, Any]]] = {e: {} for e in entities}
     seen: set[tuple[int, str]] = set()
     for citation in facts.citations:
@@ -116,8 +115,7 @@ def per_engine_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per engine (and 'overall') with this week's and last week's headline KPIs."""
     rows = []
     now, before = report["metrics"], report["previous_metrics"]
-    names = [*now["engines"], "overall"]
-    for name in names:
+    for name in [*now["engines"], "overall"]:
         current = now["overall"] if name == "overall" else now["engines"][name]
         previous = before["overall"] if name == "overall" else before["engines"].get(name)
         rows.append({"engine": name, "current": current, "previous": previous or {}})

@@ -41,7 +41,10 @@ def text_or_none(value: Any) -> str | None:
 
 
 def citation_key(url: str) -> str:
-    """Two URLs with the same key are the same source (tracking parameters, fragment, case of host...)."""
+    """Two URLs with the same key are the same source (tracking parameters, fragment, case of host...).
+
+    Parsers' output depends on this: a change to normalize_url that merges or splits pages must bump
+    every parser's PARSER_VERSION, so that `citewatch reparse` refreshes the history."""
     return normalize_url(url)
 
 

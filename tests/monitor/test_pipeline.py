@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -50,7 +50,8 @@ async def test_batch_stores_every_sample_with_citations_mentions_and_raw(tmp_pat
         assert session.execute(select(func.count()).select_from(Citation)).scalar() > 0
         assert session.execute(select(func.count()).select_from(Mention)).scalar() > 0
         run = session.execute(select(Run)).scalar_one()
-    assert (run.status, run.ok_count, run.planned) == ("finished", 6, {"chatgpt": 6})
+    assert (run.status, run.ok_count) == ("finished", 6)
+    assert sorted(run.planned["chatgpt"].values()) == [2, 2, 2]
     # the request carried the keyword's locale to the web_search tool
     zh = [r["body"] for r in simulator.requests if r["body"]["input"] == "球阀 制造商"]
     assert zh and zh[0]["tools"][0]["user_location"] == {"type": "approximate", "country": "CN"}
@@ -205,8 +206,9 @@ def test_killed_run_leaves_only_whole_observations(tmp_path: Path) -> None:
     # the next batch (against a dead server: all errors) marks the killed run
     import asyncio
 
-    asyncio.run(run_batch(config.model_copy(update={"keywords": config.keywords[:1]}), db, fixed_clock(T0),
-                          sleep=no_sleep))
+    two_hours_later = datetime.now(UTC) + timedelta(hours=2)  # the killed run has been quiet that long
+    asyncio.run(run_batch(config.model_copy(update={"keywords": config.keywords[:1]}), db,
+                          fixed_clock(two_hours_later), sleep=no_sleep))
     with Session(db) as session:
         assert [r.status for r in session.execute(select(Run).order_by(Run.id)).scalars()] == [
             "interrupted", "finished"]
@@ -237,4 +239,65 @@ async def test_daily_budget_skips_probes_and_they_are_not_failures(tmp_path: Pat
                           date(2026, 11, 23))["engines"]["chatgpt"]
     assert (kpis["successful"], kpis["failed"], kpis["skipped"], kpis["coverage"]) == (2, 0, 4, 1.0)
     assert kpis["cost"] == 2.0
+    db.dispose()
+
+
+async def test_a_bug_in_analysis_is_an_error_observation_with_its_payload(
+        tmp_path: Path, simulator: Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor import pipeline
+
+    config = load_config(write_config(tmp_path / "c.yaml", simulator.base_url, f"sqlite:///{tmp_path}/t.db",
+                                      samples=1))
+    real = pipeline.citation_records
+    calls = []
+
+    def flaky(answer, tracking):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        return real(answer, tracking)
+
+    monkeypatch.setattr(pipeline, "citation_records", flaky)
+    db = open_database(config.storage.url)
+    summary = await run_batch(config, db, fixed_clock(T0))
+    assert (summary.stored, summary.failed) == (3, 1)
+    (failed,) = [o for o in observations(db) if o.status == "error"]
+    assert failed.error == "analysis failed: RuntimeError: boom" and failed.raw_hash
+    db.dispose()
+
+
+async def test_a_failing_database_stops_the_batch_and_marks_only_its_run(
+        tmp_path: Path, simulator: Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    from storage import repository
+
+    config = load_config(write_config(tmp_path / "c.yaml", simulator.base_url, f"sqlite:///{tmp_path}/t.db",
+                                      samples=3))
+    db = open_database(config.storage.url)
+    real = repository.save_observation
+    writes = []
+
+    def failing(*args):  # type: ignore[no-untyped-def]
+        writes.append(1)
+        if len(writes) == 2:
+            raise OSError("disk full")
+        return real(*args)
+
+    monkeypatch.setattr(repository, "save_observation", failing)
+    with pytest.raises(OSError, match="disk full"):
+        await run_batch(config, db, fixed_clock(T0))
+    with Session(db) as session:
+        assert session.execute(select(Run.status)).scalar_one() == "interrupted"
+    assert len(observations(db)) == 1 and len(writes) == 2  # nothing written after the failure
+    db.dispose()
+
+
+async def test_retry_after_longer_than_a_run_waits_gives_up(tmp_path: Path, simulator: Simulator) -> None:
+    config = load_config(write_config(tmp_path / "c.yaml", simulator.base_url, f"sqlite:///{tmp_path}/t.db",
+                                      samples=1, retries=3))
+    config = config.model_copy(update={"keywords": config.keywords[:1]})
+    simulator.enqueue(ScriptedResponse(status=429, headers=(("Retry-After", "3600"),), body=b"{}"))
+    db = open_database(config.storage.url)
+    summary = await run_batch(config, db, fixed_clock(T0), sleep=no_sleep)
+    assert summary.failed == 1
+    assert observations(db)[0].error.endswith("(Retry-After 3600s: longer than a run waits)")
     db.dispose()

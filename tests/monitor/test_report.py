@@ -28,7 +28,8 @@ def store_evil_week(db: Engine) -> None:
         db, "p", [EntityRow("Hengda Valve", "brand", ("恒达阀门",), ("hengdavalve.com",)),
                   EntityRow("Apex <i>Flow</i>", "competitor", (), ("apexflow.com",))],
         [KeywordRow(EVIL_KEYWORD)], datetime(2026, 11, 16, tzinfo=UTC))
-    run_id = repository.start_run(db, ids.project_id, {"chatgpt": 1}, datetime(2026, 11, 23, 6, tzinfo=UTC))
+    run_id = repository.start_run(db, ids.project_id, {"chatgpt": {str(ids.keyword_ids[EVIL_KEYWORD]): 1}},
+                                  datetime(2026, 11, 23, 6, tzinfo=UTC))
     repository.save_observation(db, ids, ObservationRecord(
         run_id=run_id, keyword=EVIL_KEYWORD, engine_id="chatgpt", engine_kind="openai", sample_index=0,
         observed_at=datetime(2026, 11, 23, 6, tzinfo=UTC), status="ok", answer_text="恒达阀门 …", has_answer=True,

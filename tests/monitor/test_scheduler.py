@@ -42,3 +42,10 @@ def test_cron_weekdays_count_from_sunday_like_cron(weekday: str, expected_day: i
     trigger = cron_trigger(f"0 6 * * {weekday}", "UTC")
     fire = trigger.get_next_fire_time(None, datetime(2026, 11, 30, 0, 0, tzinfo=UTC))  # Monday
     assert (fire.month, fire.day) == ((11, 30) if expected_day == 30 else (12, expected_day))
+
+
+def test_day_of_month_and_weekday_together_are_refused() -> None:
+    from monitor.cron import cron_trigger
+
+    with pytest.raises(ValueError, match="not both"):
+        cron_trigger("0 6 1 * 1", "UTC")

@@ -89,9 +89,12 @@ class RecordingSleep:
 
 async def fetch_retrying(probe: Probe, request: ProbeRequest, engine: EngineConfig,
                          sleep: RecordingSleep | None = None) -> bytes:
-    """One fetch under the shared retry policy, with no rate limit and recorded waits; closes the probe."""
+    """One fetch under the shared retry policy, with no rate limit and recorded waits; closes the probe.
+    Returns the raw payload."""
     try:
-        return await fetch_with_retries(probe, request, engine, RateLimiter(None), sleep or RecordingSleep())
+        raw, _latency_ms = await fetch_with_retries(probe, request, engine, RateLimiter(None),
+                                                    sleep or RecordingSleep())
+        return raw
     finally:
         await probe.aclose()
 

@@ -28,6 +28,10 @@ ENTITIES = [EntityRow("Hengda Valve", "brand", ("恒达阀门",), ("hengdavalve.
 KEYWORDS = [KeywordRow("ball valve", weight=2.0, country="us", language="en"), KeywordRow("球阀 制造商")]
 
 
+def planned(ids: repository.ProjectIds, per_keyword: int) -> dict[str, dict[str, int]]:
+    return {"chatgpt": {str(keyword_id): per_keyword for keyword_id in ids.keyword_ids.values()}}
+
+
 def record(run_id: int, sample: int = 0, raw: bytes | None = b'{"object": "response"}', **extra) -> ObservationRecord:
     base = dict(
         run_id=run_id, keyword="ball valve", engine_id="chatgpt", engine_kind="openai", sample_index=sample,
@@ -72,7 +76,7 @@ def test_projects_are_separate(db: Engine) -> None:
 
 def test_observation_round_trip_with_unicode_and_aware_times(db: Engine) -> None:
     ids = repository.sync_project(db, "p", ENTITIES, KEYWORDS, T0)
-    run_id = repository.start_run(db, ids.project_id, {"chatgpt": 2}, T0)
+    run_id = repository.start_run(db, ids.project_id, planned(ids, 2), T0)
     obs_id = repository.save_observation(db, ids, record(run_id))
     with Session(db) as session:
         observation = session.get(Observation, obs_id)
@@ -88,7 +92,7 @@ def test_observation_round_trip_with_unicode_and_aware_times(db: Engine) -> None
 
 def test_raw_payloads_are_compressed_and_deduplicated(db: Engine) -> None:
     ids = repository.sync_project(db, "p", ENTITIES, KEYWORDS, T0)
-    run_id = repository.start_run(db, ids.project_id, {"chatgpt": 3}, T0)
+    run_id = repository.start_run(db, ids.project_id, planned(ids, 3), T0)
     body = b'{"object": "response", "text": "' + b"x" * 5000 + b'"}'
     for sample in range(3):
         repository.save_observation(db, ids, record(run_id, sample, raw=body))
@@ -102,7 +106,7 @@ def test_raw_payloads_are_compressed_and_deduplicated(db: Engine) -> None:
 
 def test_failed_observation_keeps_reason_and_no_answer(db: Engine) -> None:
     ids = repository.sync_project(db, "p", ENTITIES, KEYWORDS, T0)
-    run_id = repository.start_run(db, ids.project_id, {"chatgpt": 1}, T0)
+    run_id = repository.start_run(db, ids.project_id, planned(ids, 1), T0)
     repository.save_observation(db, ids, record(run_id, raw=None, status="error", error="HTTP 500: boom",
                                                 answer_text=None, has_answer=False, citations=[], mentions=[],
                                                 organic=[]))
@@ -112,7 +116,7 @@ def test_failed_observation_keeps_reason_and_no_answer(db: Engine) -> None:
 
 def test_a_failing_write_leaves_nothing_half_written(db: Engine) -> None:
     ids = repository.sync_project(db, "p", ENTITIES, KEYWORDS, T0)
-    run_id = repository.start_run(db, ids.project_id, {"chatgpt": 2}, T0)
+    run_id = repository.start_run(db, ids.project_id, planned(ids, 2), T0)
     repository.save_observation(db, ids, record(run_id, 0))
     with pytest.raises(KeyError):  # a mention of an entity that is not tracked fails mid-write
         repository.save_observation(db, ids, record(run_id, 1, mentions=[MentionRecord("Nobody", "x", 1, 0, 1)]))
@@ -123,23 +127,32 @@ def test_a_failing_write_leaves_nothing_half_written(db: Engine) -> None:
         assert len(session.execute(select(Citation)).scalars().all()) == 1
 
 
-def test_interrupted_runs_are_marked(db: Engine) -> None:
+def test_only_quiet_running_runs_are_marked_interrupted(db: Engine) -> None:
     ids = repository.sync_project(db, "p", ENTITIES, KEYWORDS, T0)
-    run_id = repository.start_run(db, ids.project_id, {"chatgpt": 5}, T0)
-    assert repository.mark_interrupted_runs(db, ids.project_id) == 1
+    killed = repository.start_run(db, ids.project_id, planned(ids, 5), T0)
+    repository.save_observation(db, ids, record(killed, 0))  # last activity T0
+    busy = repository.start_run(db, ids.project_id, planned(ids, 5), T0 + timedelta(hours=2))
+    assert repository.mark_stale_runs(db, ids.project_id, T0 + timedelta(hours=1)) == 1
+    repository.mark_run_interrupted(db, busy)
     with Session(db) as session:
-        assert session.get(Run, run_id).status == "interrupted"
+        assert session.get(Run, killed).status == "interrupted"
+        assert session.get(Run, busy).status == "interrupted"
 
 
 def test_period_facts_select_by_time_and_active_keyword(db: Engine) -> None:
     ids = repository.sync_project(db, "p", ENTITIES, KEYWORDS, T0)
-    run_id = repository.start_run(db, ids.project_id, {"chatgpt": 3}, T0)
+    run_id = repository.start_run(db, ids.project_id, planned(ids, 3), T0)
     repository.save_observation(db, ids, record(run_id, 0))
-    repository.save_observation(db, ids, record(run_id, 1, observed_at=T0 + timedelta(days=8)))
+    # stored after the period ends, but its run started inside it: it belongs to the period
+    repository.save_observation(db, ids, record(run_id, 1, observed_at=T0 + timedelta(days=8), status="error",
+                                                citations=[], mentions=[]))
+    later_run = repository.start_run(db, ids.project_id, planned(ids, 3), T0 + timedelta(days=8))
+    repository.save_observation(db, ids, record(later_run, 0, observed_at=T0 + timedelta(days=8)))
     facts = repository.period_facts(db, "p", T0 - timedelta(hours=1), T0 + timedelta(days=7))
-    assert [(o.keyword, o.weight, o.status) for o in facts.observations] == [("ball valve", 2.0, "ok")]
+    assert [(o.keyword, o.weight, o.status) for o in facts.observations] == [
+        ("ball valve", 2.0, "ok"), ("ball valve", 2.0, "error")]
     assert [(c.owner, c.position, c.normalized_url) for c in facts.citations] == [
         ("Hengda Valve", 1, "https://hengdavalve.com/p")]
     assert [(m.entity, m.count) for m in facts.mentions] == [("Hengda Valve", 1)]
-    assert facts.planned == {"chatgpt": 3}
+    assert facts.planned == {"chatgpt": {"ball valve": 3, "球阀 制造商": 3}}
     assert repository.period_facts(db, "other project", T0, T0 + timedelta(days=7)).observations == []
