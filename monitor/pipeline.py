@@ -345,8 +345,19 @@ class ObservationWriter:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="citewatch-writer") as executor:
-            while (record := await self._queue.get()) is not self._DONE:
-                await loop.run_in_executor(executor, repository.save_observation, self._db, self._ids, record)
+            done = False
+            while not done:
+                # one hand-off to the thread per batch of waiting records, each still its own transaction
+                batch = [await self._queue.get()]
+                while not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
+                done = self._DONE in batch
+                records = [record for record in batch if record is not self._DONE]
+                await loop.run_in_executor(executor, self._save_all, records)
+
+    def _save_all(self, records: list[ObservationRecord]) -> None:
+        for record in records:
+            repository.save_observation(self._db, self._ids, record)
 
 
 def _progress_bar(total: int):  # type: ignore[no-untyped-def]
