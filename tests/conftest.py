@@ -8,7 +8,9 @@ turns those skips into failures.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +24,36 @@ from storage.db import open_database
 PG_ADMIN_URL = os.environ.get("CITEWATCH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_SERVICES = os.environ.get("CITEWATCH_REQUIRE_SERVICES") == "1"
 REALDATA = Path(os.environ.get("CITEWATCH_REALDATA", Path(__file__).resolve().parents[1] / "../shared/realdata"))
+
+
+def _is_local(address: object) -> bool:
+    if not isinstance(address, tuple):  # a Unix socket path
+        return True
+    host = str(address[0])
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_internet() -> Iterator[None]:
+    """Tests never reach the internet: any connection to a non-loopback address fails loudly."""
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def guarded(method):  # type: ignore[no-untyped-def]
+        def connect(sock: socket.socket, address: object):  # type: ignore[no-untyped-def]
+            if not _is_local(address):
+                raise ConnectionRefusedError(f"test tried to reach {address!r}: tests stay on 127.0.0.1")
+            return method(sock, address)
+        return connect
+
+    socket.socket.connect = guarded(real_connect)  # type: ignore[method-assign]
+    socket.socket.connect_ex = guarded(real_connect_ex)  # type: ignore[method-assign]
+    yield
+    socket.socket.connect, socket.socket.connect_ex = real_connect, real_connect_ex  # type: ignore[method-assign]
 
 
 def skip_or_fail(reason: str) -> None:
