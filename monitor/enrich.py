@@ -15,7 +15,6 @@ from monitor.analysis import (
     find_mentions,
     normalize_url,
     owner_of,
-    owner_of_source,
     registrable_domain,
     rules_from_config,
     source_url,
@@ -92,13 +91,9 @@ def mention_records(answer: Answer, entities: Sequence[EntitySpec]) -> list[Ment
 
 
 def organic_records(answer: Answer, tracking: Tracking) -> list[OrganicRecord]:
-    return [
-        OrganicRecord(
-            rank=o.rank,
-            url=o.url,
-            domain=registrable_domain(source_url(o.url, o.title)),
-            owner=owner_of_source(o.url, o.title, tracking.entities),
-            title=o.title,
-        )
-        for o in answer.organic
-    ]
+    records = []
+    for o in answer.organic:
+        site = source_url(o.url, o.title)
+        records.append(OrganicRecord(rank=o.rank, url=o.url, domain=registrable_domain(site),
+                                     owner=owner_of(site, tracking.entities), title=o.title))
+    return records

@@ -48,14 +48,13 @@ def compute(facts: PeriodFacts, entities: Sequence[str], engines: set[str] | Non
             [o for o in facts.observations if o.engine_id == engine_id],
             facts.citations,
             facts.mentions,
-            sum(facts.planned.get(engine_id, {}).values()),
+            facts.planned_count(engine_id),
             entities,
             facts.visibility_totals,
         )
         for engine_id in sorted(engine_ids(facts) | (engines or set()))
     }
-    overall = engine_kpis(facts.observations, facts.citations, facts.mentions,
-                          sum(n for per_keyword in facts.planned.values() for n in per_keyword.values()), entities,
+    overall = engine_kpis(facts.observations, facts.citations, facts.mentions, facts.planned_count(), entities,
                           facts.visibility_totals)
     return {"engines": engines_by_id, "overall": overall}
 
@@ -202,7 +201,7 @@ def keyword_kpis(facts: PeriodFacts, entities: Sequence[str]) -> dict[str, dict[
     keywords = sorted({o.keyword for o in facts.observations})
     return {
         keyword: engine_kpis([o for o in facts.observations if o.keyword == keyword], facts.citations,
-                             facts.mentions, sum(p.get(keyword, 0) for p in facts.planned.values()), entities,
+                             facts.mentions, facts.planned_count(keyword=keyword), entities,
                              facts.visibility_totals)
         for keyword in keywords
     }

@@ -290,9 +290,9 @@ async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, 
             try:
                 record = build_record(task, run_id, tracking, raw, error, latency_ms, clock)
             except Exception as exc:  # noqa: BLE001 (a bug in analysis must not cost the batch)
-                record = build_record(task, run_id, tracking, None,
+                # stored as a failed probe with its raw payload, which a fixed version can reparse
+                record = build_record(task, run_id, tracking, raw,
                                       ProbeError(f"analysis failed: {type(exc).__name__}: {exc}"), latency_ms, clock)
-                record.raw, record.cost = raw, task.engine.price.per_call  # raw kept for a fixed version to reparse
             budget.add(engine_id, record.cost)
         writer.put(record)
         summary.statuses[record.status] += 1

@@ -406,6 +406,18 @@ class PeriodFacts:
     planned: dict[str, dict[str, int]]  # engine id -> keyword -> observations planned
     visibility_totals: dict[int, float] = field(default_factory=dict)
 
+    def planned_count(self, engine_id: str | None = None, keyword: str | None = None) -> int:
+        """Observations planned, for one engine and/or one keyword, or in all."""
+        return sum(
+            count
+            for engine, per_keyword in self.planned.items() if engine_id in (None, engine)
+            for text, count in per_keyword.items() if keyword in (None, text)
+        )
+
+
+def _project_id(session: Session, name: str) -> int | None:
+    return session.execute(select(Project.id).where(Project.name == name)).scalar_one_or_none()
+
 
 def _in_period(project_id: int, start: datetime, end: datetime):  # type: ignore[no-untyped-def]
     """Observations of the runs started in [start, end), for the project's active keywords.
@@ -425,7 +437,7 @@ def period_facts(engine: Engine, project: str, start: datetime, end: datetime) -
     """The observations of the runs started in [start, end) for the project's active keywords, with their
     owned citations and mentions, and what those runs planned for those keywords."""
     with Session(engine) as session:
-        pid = session.execute(select(Project.id).where(Project.name == project)).scalar_one_or_none()
+        pid = _project_id(session, project)
         if pid is None:
             return PeriodFacts([], [], [], {})
         in_period = _in_period(pid, start, end)
@@ -482,7 +494,7 @@ def period_facts(engine: Engine, project: str, start: datetime, end: datetime) -
 def content_type_mix(engine: Engine, project: str, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
     """Cited URLs per engine and content type (all owners): what each engine trusts."""
     with Session(engine) as session:
-        pid = session.execute(select(Project.id).where(Project.name == project)).scalar_one_or_none()
+        pid = _project_id(session, project)
         if pid is None:
             return {}
         rows = session.execute(
