@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import resource
 import subprocess
 import sys
@@ -34,6 +35,7 @@ from probes.simulator import Simulator, demo_scenario
 sim = Simulator(demo_scenario(), latency={latency}).start()
 print(sim.port, flush=True)
 sys.stdin.read()
+print(time.process_time(), flush=True)
 """
 
 CONFIG = """\
@@ -80,6 +82,7 @@ def main() -> None:
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     finally:
         server.stdin.close()  # type: ignore[union-attr]
+        server_cpu = float(server.stdout.readline() or "nan")  # type: ignore[union-attr]
         server.wait(10)
     probes = keywords * samples
     ideal = probes / args.concurrency * args.latency
@@ -88,6 +91,7 @@ def main() -> None:
     print(f"stored={summary.stored} failed={summary.failed}")
     print(f"wall={elapsed:.2f}s ideal={ideal:.2f}s ratio={elapsed / ideal:.2f} (target <= 1.25)")
     print(f"client_cpu={cpu:.2f}s ({cpu / probes * 1000:.2f} ms a probe: fetch, parse, analysis, storage)")
+    print(f"server_cpu={server_cpu:.2f}s (the simulator, sharing this machine's {os.cpu_count()} cores)")
     print(f"peak_rss={peak_mb:.0f}MB (target < 300MB)")
 
 

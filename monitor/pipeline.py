@@ -26,6 +26,7 @@ from monitor.clock import Clock, system_clock
 from monitor.config import Config, EngineConfig, KeywordConfig, api_key, missing_api_keys
 from monitor.enrich import Tracking, citation_records, mention_records, organic_records
 from monitor.errors import ConfigError
+from monitor.heap import fewer_collections
 from probes import registry
 from probes.base import Answer, Locale, ParseError, Probe, ProbeError, ProbeRequest, ProbeSettings
 from storage import repository
@@ -309,7 +310,7 @@ async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, 
         writer.close()
 
     try:
-        with bar[0] if bar else nullcontext():
+        with bar[0] if bar else nullcontext(), fewer_collections():
             # A failed write (database gone) cancels every probe; a failed probe is just an observation.
             async with asyncio.TaskGroup() as group:
                 group.create_task(writer.run())

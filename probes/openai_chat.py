@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from probes.base import ProbeRequest, ProbeSettings
-from probes.openai_sdk import SDK_ERRORS, make_client, probe_error
+from probes.openai_sdk import SDK_ERRORS, make_client, post_json, probe_error
 
 DEFAULT_CHAT_MODEL = "gpt-4o-search-preview"
 DEFAULT_CHAT_BASE_URL = "https://api.openai.com/v1"
@@ -37,10 +37,9 @@ class _ChatCompletionsProbe:
 
     async def fetch(self, request: ProbeRequest) -> bytes:
         try:
-            response = await self._client.chat.completions.with_raw_response.create(**self.request_body(request))
+            return await post_json(self._client, "/chat/completions", self.request_body(request))
         except SDK_ERRORS as exc:
             raise probe_error(exc, self._timeout, self._secret) from None
-        return response.content
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -6,7 +6,7 @@ Network only: returns the response body as sent; `probes.parsers.openai_response
 from __future__ import annotations
 
 from probes.base import ProbeRequest, ProbeSettings
-from probes.openai_sdk import SDK_ERRORS, make_client, probe_error
+from probes.openai_sdk import SDK_ERRORS, make_client, post_json, probe_error
 
 DEFAULT_MODEL = "gpt-5-mini"
 
@@ -35,14 +35,9 @@ class OpenAIResponsesProbe:
 
     async def fetch(self, request: ProbeRequest) -> bytes:
         try:
-            body = self.request_body(request)
-            # tools and include go as extra_body: sent as written, skipping the SDK's recursive
-            # TypedDict transform, which cost more CPU than everything else in a probe
-            response = await self._client.responses.with_raw_response.create(
-                model=body.pop("model"), input=body.pop("input"), extra_body=body)
+            return await post_json(self._client, "/responses", self.request_body(request))
         except SDK_ERRORS as exc:
             raise probe_error(exc, self._timeout, self._secret) from None
-        return response.content
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -90,6 +90,7 @@ def _split_hostport(hostport: str) -> tuple[str, str | None]:
     return hostport, None
 
 
+@lru_cache(maxsize=65536)  # every citation is normalized by its parser and again by the analysis
 def normalize_url(url: str) -> str:
     """Canonical form of an http(s) URL, used to compare citations.
 
@@ -130,6 +131,7 @@ def normalize_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, "&".join(kept), ""))
 
 
+@lru_cache(maxsize=65536)  # asked for each citation by ownership, content type and domain lookups
 def host_of(url: str) -> str | None:
     """Lowercase host of a URL, without port, brackets or trailing dot.
 

@@ -1,0 +1,27 @@
+"""Garbage-collector settings for the length of a batch."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+# Each probe allocates thousands of short-lived objects (HTTP, JSON, analysis). At Python's default
+# gen-0 threshold (700) that starts a collection every probe or so, and every full collection walks
+# the tens of thousands of objects imported at start-up (SDK types, pydantic models).
+BATCH_GEN0_THRESHOLD = 50_000
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Freeze what exists now (start-up objects live for the whole process) and collect the young
+    generation less often; cycles are still collected, only in larger batches. Restores the previous
+    settings on exit. Measured with bench/probe_overhead.py: about 5% less client CPU per probe."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(BATCH_GEN0_THRESHOLD, *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
