@@ -7,6 +7,10 @@ observation. The simulator runs in its own process so that it does not share
 this process's GIL or memory.
 
     python bench/probe_overhead.py [--probes 1000] [--concurrency 20] [--latency 0.05] [--kind openai]
+                                   [--storage-url postgresql://127.0.0.1/bench]
+
+Without --storage-url the observations go to a fresh SQLite file; a PostgreSQL
+database given there should be empty (createdb bench), as each run adds a project.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ keywords:
 engines:
   - {{id: bench, kind: {kind}, model: {model}, base_url: "{base_url}", samples: {samples},
      concurrency: {concurrency}, timeout: 30, retries: 0}}
-storage: {{url: "sqlite:///{db}"}}
+storage: {{url: "{storage_url}"}}
 """
 
 BASE_SUFFIX = {"openai": "/openai/v1", "gemini": "/gemini/v1beta", "perplexity": "/perplexity",
@@ -61,6 +65,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--kind", default="openai", choices=sorted(BASE_SUFFIX))
+    parser.add_argument("--storage-url", help="a database URL instead of a fresh SQLite file")
     args = parser.parse_args()
     samples = 20
     keywords = max(1, args.probes // samples)
@@ -74,7 +79,8 @@ def main() -> None:
                 keywords="\n".join(f"  - text: industrial valve keyword {i}" for i in range(keywords)),
                 kind=args.kind, model="bench-model" if args.kind != "gemini" else "gemini-2.5-flash",
                 base_url=f"http://127.0.0.1:{port}{BASE_SUFFIX[args.kind]}", samples=samples,
-                concurrency=args.concurrency, db=Path(folder) / "bench.db"), encoding="utf-8")
+                concurrency=args.concurrency,
+                storage_url=args.storage_url or f"sqlite:///{Path(folder) / 'bench.db'}"), encoding="utf-8")
             config = load_config(config_path)
             db = open_database(config.storage.url)
             started, cpu_started = time.perf_counter(), time.process_time()
@@ -87,7 +93,8 @@ def main() -> None:
     probes = keywords * samples
     ideal = probes / args.concurrency * args.latency
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"kind={args.kind} probes={probes} concurrency={args.concurrency} latency={args.latency * 1000:.0f}ms")
+    print(f"kind={args.kind} probes={probes} concurrency={args.concurrency} latency={args.latency * 1000:.0f}ms "
+          f"storage={config.storage.url.split(':', 1)[0]}")
     print(f"stored={summary.stored} failed={summary.failed}")
     print(f"wall={elapsed:.2f}s ideal={ideal:.2f}s ratio={elapsed / ideal:.2f} (target <= 1.25)")
     print(f"client_cpu={cpu:.2f}s ({cpu / probes * 1000:.2f} ms a probe: fetch, parse, analysis, storage)")

@@ -225,12 +225,19 @@ def finish_run(engine: Engine, run_id: int, now: datetime) -> Run:
         return run
 
 
-def save_observation(engine: Engine, ids: ProjectIds, record: ObservationRecord) -> int:
+def save_observation(target: Engine | Connection, ids: ProjectIds, record: ObservationRecord) -> int:
     """Store one observation with all its parts in a single transaction.
 
-    Core inserts rather than ORM objects: this runs once per probe, and the
-    ORM's unit of work cost more than the probe's own overhead."""
-    with engine.begin() as connection:
+    `target` is an engine (a pooled connection for this one write) or a
+    connection that a writer keeps open for a whole batch, which saves
+    PostgreSQL a checkout ping per observation. Core inserts rather than ORM
+    objects: this runs once per probe, and the ORM's unit of work cost more
+    than the probe's own overhead."""
+    if isinstance(target, Engine):
+        with target.connect() as connection:
+            return save_observation(connection, ids, record)
+    connection = target
+    with connection.begin():
         raw_hash = _store_raw(connection, record.raw, record.observed_at) if record.raw is not None else None
         observation_id = connection.execute(insert(Observation.__table__), dict(  # type: ignore[attr-defined]
             run_id=record.run_id,
