@@ -56,6 +56,7 @@ storage: {{url: "{storage_url}"}}
 """
 
 BASE_SUFFIX = {"openai": "/openai/v1", "gemini": "/gemini/v1beta", "perplexity": "/perplexity",
+               "perplexity_agent": "/perplexity_agent",
                "anthropic": "/anthropic", "openai_chat": "/openai_chat/v1", "openai_compatible": "/openai_compatible/v1"}
 
 

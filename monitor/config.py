@@ -25,6 +25,7 @@ ENGINE_KINDS = (
     "openai",
     "openai_chat",
     "perplexity",
+    "perplexity_agent",
     "gemini",
     "anthropic",
     "openai_compatible",

@@ -18,7 +18,7 @@ from probes.simulator import Simulator, demo_scenario
 from storage.db import open_database
 
 DEMO_DB = "citewatch-demo.db"
-DEMO_KINDS = ("openai", "perplexity", "gemini", "anthropic", "openai_compatible")
+DEMO_KINDS = ("openai", "perplexity_agent", "gemini", "anthropic", "openai_compatible")
 
 DEMO_CONFIG = """\
 # citewatch demo config, written by `citewatch demo`. Every engine points at the
@@ -67,13 +67,13 @@ engines:
     timeout: 20
     price: {{input_per_million: 0.25, output_per_million: 2.0}}
   - id: perplexity
-    kind: perplexity
-    model: sonar
-    base_url: {perplexity}
+    kind: perplexity_agent
+    model: perplexity/sonar
+    base_url: {perplexity_agent}
     samples: 3
     concurrency: 8
     timeout: 20
-    price: {{per_call: 0.005, input_per_million: 1.0, output_per_million: 1.0}}
+    price: {{per_call: 0.005, input_per_million: 0.25, output_per_million: 2.5}}
   - id: gemini
     kind: gemini
     model: gemini-2.5-flash
@@ -129,7 +129,7 @@ def run_demo(out: str | Path, today: date | None = None, seed: int = 7) -> DemoR
     today = today or datetime.now(UTC).date()
     scenario = demo_scenario(seed)
     # the engines trust the brand differently, as real ones do
-    scenario.engine_bias.update({"perplexity": 0.1, "gemini": -0.1, "anthropic": 0.05, "openai_compatible": -0.2})
+    scenario.engine_bias.update({"perplexity_agent": 0.1, "gemini": -0.1, "anthropic": 0.05, "openai_compatible": -0.2})
     runs = []
     with Simulator(scenario) as simulator:
         config_path = out / "config.yaml"

@@ -13,11 +13,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from probes.base import ProbeRequest, ProbeSettings
+import httpx
+
+from probes.base import Locale, ProbeRequest, ProbeSettings
 from probes.http import make_client, post_json
 
 DEFAULT_BASE_URL = "https://api.perplexity.ai"
 DEFAULT_MODEL = "sonar"
+
+
+def user_location(locale: Locale) -> dict[str, str] | None:
+    """Perplexity's user_location: the country (ISO 3166-1 alpha-2, upper case), with region and city
+    only beside a country, which is how the API takes them."""
+    if not locale.country:
+        return None
+    location = {"country": locale.country.strip().upper()}
+    if locale.region:
+        location["region"] = locale.region
+    if locale.city:
+        location["city"] = locale.city
+    return location
+
+
+def bearer_client(settings: ProbeSettings) -> httpx.AsyncClient:
+    """The HTTP client both Perplexity APIs take. The key lives only in its default headers: never in
+    the URL, the body or an error reason."""
+    headers = {"Accept": "application/json"}
+    if settings.api_key:
+        headers["Authorization"] = f"Bearer {settings.api_key}"
+    return make_client(settings.timeout, headers)
 
 
 class PerplexityProbe:
@@ -26,24 +50,15 @@ class PerplexityProbe:
     def __init__(self, settings: ProbeSettings) -> None:
         self.model = settings.model or DEFAULT_MODEL
         self.url = (settings.base_url or DEFAULT_BASE_URL).rstrip("/") + "/chat/completions"
-        headers = {"Accept": "application/json"}
-        if settings.api_key:
-            headers["Authorization"] = f"Bearer {settings.api_key}"
-        # The key lives only in the client's default headers: never in the URL, the body or an error reason.
-        self._client = make_client(settings.timeout, headers)
+        self._client = bearer_client(settings)
 
     def request_body(self, request: ProbeRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
             "messages": [{"role": "user", "content": request.prompt}],
         }
-        locale = request.locale
-        if locale.country:
-            location = {"country": locale.country.strip().upper()}
-            if locale.region:
-                location["region"] = locale.region
-            if locale.city:
-                location["city"] = locale.city
+        location = user_location(request.locale)
+        if location:
             body["web_search_options"] = {"user_location": location}
         return body
 

@@ -10,8 +10,9 @@ from probes.base import Answer, Probe, ProbeSettings
 from probes.gemini import GeminiProbe
 from probes.openai_chat import OpenAIChatProbe, OpenAICompatibleProbe
 from probes.openai_responses import OpenAIResponsesProbe
-from probes.parsers import anthropic, gemini, openai_chat, openai_responses, perplexity
+from probes.parsers import anthropic, gemini, openai_chat, openai_responses, perplexity, perplexity_agent
 from probes.perplexity import PerplexityProbe
+from probes.perplexity_agent import PerplexityAgentProbe
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ KINDS: dict[str, EngineKind] = {
     "gemini": EngineKind("gemini", GeminiProbe, gemini.parse, gemini.PARSER_VERSION),
     "anthropic": EngineKind("anthropic", AnthropicProbe, anthropic.parse, anthropic.PARSER_VERSION),
     "perplexity": EngineKind("perplexity", PerplexityProbe, perplexity.parse, perplexity.PARSER_VERSION),
+    "perplexity_agent": EngineKind("perplexity_agent", PerplexityAgentProbe, perplexity_agent.parse,
+                                   perplexity_agent.PARSER_VERSION),
     "openai_chat": EngineKind("openai_chat", OpenAIChatProbe, openai_chat.parse, openai_chat.PARSER_VERSION),
     "openai_compatible": EngineKind("openai_compatible", OpenAICompatibleProbe, openai_chat.parse_compatible,
                                     openai_chat.PARSER_VERSION, needs_api_key=False),

@@ -8,6 +8,7 @@ retrieved come after the cited ones, marked `cited=False`.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from monitor.analysis.urls import normalize_url
@@ -88,9 +89,18 @@ class SourceList:
     def is_cited(self, url: str) -> bool:
         return citation_key(url) in self._cited
 
-    def citations(self) -> list[Citation]:
-        """Cited sources by position, then retrieved-only ones numbered after them."""
+    def citations(self, listed_rank: Callable[[str], int | None] | None = None) -> list[Citation]:
+        """Cited sources by position, then retrieved-only ones numbered after them.
+
+        Positions follow first citation in the text, unless the engine numbers its sources in a list
+        of its own: then `listed_rank(url)` gives each source's place there, cited sources take
+        positions in that order, and any the list lacks follow in text order."""
         cited = list(self._cited.values())
+        if listed_rank is not None:
+            ranks = {id(c): listed_rank(c.url) for c in cited}
+            cited.sort(key=lambda c: (ranks[id(c)] is None, ranks[id(c)] or 0))  # stable: text order otherwise
+            for position, citation in enumerate(cited, start=1):
+                citation.position = position
         retrieved = [c for key, c in self._retrieved.items() if key not in self._cited]
         for offset, citation in enumerate(retrieved, start=len(cited) + 1):
             citation.position = offset

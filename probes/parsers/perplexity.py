@@ -42,52 +42,29 @@ Pure: stdlib, `probes.base` and `probes.parsers.common` only.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from probes.base import Answer, ParseError
 from probes.parsers.common import SourceList, citation_key, int_or_none, load_json_object, text_or_none
+from probes.parsers.markers import MarkerGroup, apology_refusal, cite_marked, marker_groups, one_line
 
 # Bump when the output for the same raw payload changes, so old observations
 # can be found and re-parsed.
 PARSER_VERSION = 1
 
-# One citation marker, and a group of adjacent markers ("[2][3]", "[2] [3]").
-_MARKER = re.compile(r"\[(\d{1,4})\]")
-_GROUP = re.compile(r"\[\d{1,4}\](?:[ \t]*\[\d{1,4}\])*")
-
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
-
-# Sentence ends: Latin ones count only when followed by whitespace (so 3.3 and
-# example.com stay whole); CJK full-width ones end a sentence by themselves.
-_LATIN_ENDS = ".!?…"
-_CJK_ENDS = "。！？"
-# What may precede the cited words of a span: whitespace, leftover punctuation,
-# a Markdown list bullet or heading.
-_LEAD = re.compile(r"(?:[\s,;:，；：、]+|[-*+•](?=\s)|\d{1,3}[.)](?=\s)|#{1,6}(?=\s)|>)*")
-
-# A refusal: short, unmarked, and opening with an apology plus "can't", or a bare "I can't help".
-_REFUSAL_MAX_CHARS = 600
-_REFUSAL = re.compile(
-    r"^(?:(?:i'?m|i am)\s+(?:very\s+)?sorry|sorry|i apologi[sz]e)\b[^.!?\n]{0,80}?"
-    r"\b(?:can'?t|cannot|can not|unable to|not able to|won'?t)\b"
-    r"|^i\s+(?:can'?t|cannot|am unable to|am not able to|won'?t)\s+"
-    r"(?:help|assist|provide|share|comply|answer|give|disclose)\b"
-    r"|^(?:抱歉|对不起|很抱歉|非常抱歉)[^。！？\n]{0,30}?(?:无法|不能|不便)",
-    re.IGNORECASE,
-)
 
 
 def parse(raw: bytes) -> Answer:
     """Parse one Sonar chat completion body into an `Answer`; raise `ParseError` on garbage."""
     body = load_json_object(raw, "a Perplexity chat completion")
 
-    error_reason = _error_reason(body)
-    if error_reason is not None:
+    failure = error_reason(body)
+    if failure is not None:
         # An API error envelope ({"error": {...}}) served as the body, or an error beside the choices:
         # the call failed, which is never "not cited".
         input_tokens, output_tokens = _usage(body.get("usage"))
-        return Answer(text="", status="error", status_reason=error_reason, model=_model(body),
+        return Answer(text="", status="error", status_reason=failure, model=_model(body),
                       input_tokens=input_tokens, output_tokens=output_tokens)
     _check_shape(body)
 
@@ -106,14 +83,14 @@ def parse(raw: bytes) -> Answer:
         return Answer(text="", status="no_answer", status_reason="no choices in response", **base)
 
     text, think_closed = _answer_text(message.get("content"))
-    groups = _marker_groups(text, len(listed.urls))
+    groups = marker_groups(text, lambda n: 1 <= n <= len(listed.urls))
     refusal = _refusal(message, finish_reason, text, groups)
     has_text = bool(text.strip())
 
     sources = SourceList()
     if refusal is None and has_text:
         if groups:
-            _cite_marked(sources, text, groups, listed)
+            cite_marked(sources, text, groups, listed.url_of, listed.title_of)
         else:
             for url in listed.urls:  # no marker at all: the listed sources, in list order
                 sources.cite(url, listed.title_of(url))
@@ -154,7 +131,7 @@ def _model(body: dict[str, Any]) -> str | None:
     return text_or_none(body.get("model"))
 
 
-def _error_reason(body: dict[str, Any]) -> str | None:
+def error_reason(body: dict[str, Any]) -> str | None:
     """The reason carried by an `error` member ({"message", "type", "code"}), or None."""
     error = body.get("error")
     if not error:
@@ -259,59 +236,6 @@ def _listed_sources(body: dict[str, Any]) -> _Listed:
     return _Listed([_entry_url(r) for r in results], titles, [])
 
 
-def _marker_groups(text: str, count: int) -> list[tuple[int, int, list[int]]]:
-    """Marker groups as (start, end, valid numbers in order); groups with no valid number are text."""
-    groups = []
-    for match in _GROUP.finditer(text):
-        numbers = [n for n in (int(m) for m in _MARKER.findall(match.group())) if 1 <= n <= count]
-        if numbers:
-            groups.append((match.start(), match.end(), numbers))
-    return groups
-
-
-def _cite_marked(sources: SourceList, text: str, groups: list[tuple[int, int, list[int]]], listed: _Listed) -> None:
-    floor = 0
-    for start, end, numbers in groups:
-        span = _span_before(text, floor, start)
-        for number in numbers:
-            url = listed.url_of(number)
-            sources.cite(url, listed.title_of(url), span)
-        floor = end
-
-
-def _span_before(text: str, floor: int, end: int) -> tuple[int, int] | None:
-    """The cited words before a marker group at `end`: back to the sentence start, not before `floor`."""
-    while end > floor and text[end - 1].isspace():
-        end -= 1
-    start = floor
-    # A sentence end at end-1 closes the cited sentence itself, so the search starts one before it.
-    for i in range(end - 2, floor - 1, -1):
-        ch = text[i]
-        if ch == "\n" or ch in _CJK_ENDS or (
-                ch in _LATIN_ENDS and text[i + 1].isspace() and not _abbreviation(text, i)):
-            start = i + 1
-            break
-    lead = _LEAD.match(text, start, end)
-    if lead is not None:
-        start = lead.end()
-    return (start, end) if end > start else None
-
-
-_ABBREVIATIONS = frozenset({"st", "mt", "mr", "mrs", "ms", "dr", "prof", "jr", "sr", "inc", "ltd", "co", "corp",
-                            "vs", "no", "approx", "fig", "e.g", "i.e", "u.s", "u.k", "u.s.a"})
-
-
-def _abbreviation(text: str, i: int) -> bool:
-    """A period that ends an abbreviation ("St. Louis", "Apex Inc. and", "U.S. data", "J. Smith"), not a sentence."""
-    if text[i] != ".":
-        return False
-    j = i
-    while j > 0 and (text[j - 1].isalpha() or text[j - 1] == "."):
-        j -= 1
-    word = text[j:i]
-    return (len(word) == 1 and word.isupper()) or word.lower() in _ABBREVIATIONS
-
-
 def _reasoning_steps(message: dict[str, Any] | None) -> list[dict[str, Any]]:
     steps = message.get("reasoning_steps") if message else None
     return [s for s in steps if isinstance(s, dict)] if isinstance(steps, list) else []
@@ -353,21 +277,11 @@ def _searched(body: dict[str, Any], listed: _Listed, steps: list[dict[str, Any]]
 
 
 def _refusal(message: dict[str, Any], finish_reason: str | None, text: str,
-             groups: list[tuple[int, int, list[int]]]) -> str | None:
+             groups: list[MarkerGroup]) -> str | None:
     """The refusal's words when the model declined, else None."""
     flagged = text_or_none(message.get("refusal"))
     if flagged:
-        return _one_line(flagged)
+        return one_line(flagged)
     if finish_reason == "content_filter":
-        return _one_line(text) if text.strip() else "content_filter"
-    answer = text.strip()
-    if groups or not answer or len(answer) > _REFUSAL_MAX_CHARS:
-        return None
-    if _REFUSAL.match(answer.replace("\u2019", "'")):
-        return _one_line(answer)
-    return None
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+        return one_line(text) if text.strip() else "content_filter"
+    return apology_refusal(text, groups)

@@ -7,8 +7,17 @@ render(answer) -> the JSON body the real service would send.
 
 from types import ModuleType
 
-from probes.simulator import anthropic, gemini, openai_chat, openai_compatible, openai_responses, perplexity
+from probes.simulator import (
+    anthropic,
+    gemini,
+    openai_chat,
+    openai_compatible,
+    openai_responses,
+    perplexity,
+    perplexity_agent,
+)
 
 FORMATS: dict[str, ModuleType] = {
-    module.KIND: module for module in (openai_responses, gemini, anthropic, perplexity, openai_chat, openai_compatible)
+    module.KIND: module for module in (openai_responses, gemini, anthropic, perplexity, perplexity_agent, openai_chat,
+                                     openai_compatible)
 }

@@ -25,11 +25,11 @@ def _cjk(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
-def render(answer: SimulatedAnswer) -> dict:
-    """A Sonar body: the answer with [n] markers after each cited sentence, `citations` numbering the
-    sources, and `search_results` in the same order with two extra pages retrieved but never cited."""
-    segments, scenario, prompt, model, ident = (answer.segments, answer.scenario, answer.prompt, answer.model,
-                                                answer.ident)
+def numbered_answer(answer: SimulatedAnswer) -> tuple[str, list[dict]]:
+    """The answer text with [n] markers after each cited sentence, and the numbered source list
+    (marker n is entry n-1), with two extra pages retrieved but never marked. Both Perplexity formats
+    write answers this way."""
+    segments, scenario, prompt = answer.segments, answer.scenario, answer.prompt
     numbers: dict[str, int] = {}
     results: list[dict] = []
 
@@ -50,6 +50,14 @@ def render(answer: SimulatedAnswer) -> dict:
 
     joiner = "" if _cjk(prompt) else " "
     text = sentences[0] + ("\n\n" + joiner.join(sentences[1:]) if len(sentences) > 1 else "")
+    return text, results
+
+
+def render(answer: SimulatedAnswer) -> dict:
+    """A Sonar body: the numbered answer, `citations` numbering the sources, and `search_results` in the
+    same order."""
+    prompt, model, ident = answer.prompt, answer.model, answer.ident
+    text, results = numbered_answer(answer)
     digest = hashlib.sha256(ident.encode()).hexdigest()
     prompt_tokens, completion_tokens = 8 + len(prompt) // 4, len(text) // 4
     return {

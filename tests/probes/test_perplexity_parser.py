@@ -50,8 +50,8 @@ def test_parser_version_is_an_int() -> None:
 
 
 def test_parser_imports_only_stdlib_and_pure_helpers() -> None:
-    assert imports_of(perplexity) <= {"__future__", "json", "re", "typing", "probes.base",
-                                            "probes.parsers.common"}
+    assert imports_of(perplexity) <= {"__future__", "json", "typing", "probes.base", "probes.parsers.common",
+                                      "probes.parsers.markers"}
 
 
 def test_fixtures_carry_every_top_level_key_of_a_real_response() -> None:
