@@ -100,28 +100,31 @@ def engine_kpis(observations: Sequence[ObservationFact], citations: Sequence[Cit
             "brand_found_rate": ratio(len(brand_found), len(successful)),
             "brand_found_not_cited_rate": ratio(len(brand_found - set(brand_best)), len(successful)),
         },
-        "visibility": visibility_share(owned, visibility_totals or {}, ids, entities),
-        "brand_content_types": brand_content_types(owned, brand, len(successful)),
+        "visibility": visibility_share([c for c in sources if c.cited], visibility_totals or {}, ids, entities),
+        "brand_content_types": brand_content_types(owned, brand, answered),
         "cost": sum(o.cost for o in observations),
     }
 
 
 def brand_content_types(owned: dict[tuple[int, str], CitationFact], brand: str,
-                        successful: int) -> dict[str, float | None]:
-    """Per content type, the share of successful answers citing a brand asset of that type."""
+                        answered: set[int]) -> dict[str, float | None]:
+    """Per content type, the share of answers citing a brand asset of that type (DESIGN.md: "share of
+    answers", the same denominator as the mention rate)."""
     answers: dict[str, set[int]] = defaultdict(set)
     for (observation_id, _), citation in owned.items():
-        if citation.owner == brand:
+        if citation.owner == brand and observation_id in answered:
             answers[citation.content_type].add(observation_id)
-    return {kind: ratio(len(ids), successful) for kind, ids in sorted(answers.items())}
+    return {kind: ratio(len(ids), len(answered)) for kind, ids in sorted(answers.items())}
 
 
-def visibility_share(owned: dict[tuple[int, str], CitationFact], totals: dict[int, float], ids: set[int],
+def visibility_share(cited: Sequence[CitationFact], totals: dict[int, float], ids: set[int],
                      entities: Sequence[str]) -> dict[str, float | None]:
-    """Each entity's share of the position-adjusted word count of all cited sources (GEO visibility)."""
+    """Each entity's share of the position-adjusted word count of all cited sources (GEO visibility).
+    Every cited row counts, as in the total: two citations that normalize to one page (Gemini's
+    redirects) both carry visibility, and dropping one would leave it in the total only."""
     total = sum(value for observation_id, value in totals.items() if observation_id in ids)
     scores = {e: 0.0 for e in entities}
-    for citation in owned.values():
+    for citation in cited:
         if citation.owner in scores and citation.visibility is not None:
             scores[citation.owner] += citation.visibility
     return {e: ratio(scores[e], total) for e in entities}

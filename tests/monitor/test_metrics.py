@@ -63,3 +63,24 @@ def test_positions_share_of_voice_and_content_types() -> None:
     # the brand page retrieved but not cited in answer 2 shows in the search pool
     assert kpis["search_pool"]["brand_found_rate"] == pytest.approx(2 / 3)
     assert kpis["search_pool"]["brand_found_not_cited_rate"] == pytest.approx(1 / 3)
+
+
+def test_visibility_counts_every_cited_row_as_its_total_does() -> None:
+    # Gemini: two redirect citations resolving to one site both carry visibility
+    facts = PeriodFacts(
+        observations=[obs(1)],
+        citations=[cite(1, "Brand", "https://b.com/", 2, visibility=35.0), cite(1, "Brand", "https://b.com/", 3,
+                                                                               visibility=3.0),
+                   cite(1, "Rival", "https://r.com/", 1, visibility=12.0)],
+        mentions=[], planned={}, visibility_totals={1: 35.0 + 3.0 + 12.0 + 10.0})  # 10 from an untracked site
+    kpis = compute(facts, ENTITIES)["overall"]
+    assert kpis["visibility"] == {"Brand": pytest.approx(38 / 60), "Rival": pytest.approx(12 / 60)}
+
+
+def test_brand_content_types_are_shares_of_answers() -> None:
+    facts = PeriodFacts(
+        observations=[obs(1), obs(2, status="no_answer"), obs(3)],
+        citations=[cite(1, "Brand", "https://b.com/blog/a", 1, "blog"),
+                   cite(2, "Brand", "https://b.com/p", 1, "product")],  # a refusal citing the brand: no answer
+        mentions=[], planned={})
+    assert compute(facts, ENTITIES)["overall"]["brand_content_types"] == {"blog": 0.5}
