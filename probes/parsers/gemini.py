@@ -30,11 +30,11 @@ import json
 from typing import Any
 
 from probes.base import Answer, ParseError
-from probes.parsers.common import SourceList, int_or_none, load_json_object, text_or_none
+from probes.parsers.common import SourceList, citation_key, int_or_none, load_json_object, text_or_none
 
 # Bump when the output for the same raw payload changes, so old observations
 # can be found and re-parsed.
-PARSER_VERSION = 1
+PARSER_VERSION = 2  # 2: output tokens include thinking tokens
 
 # finishReasons that mean the model (or its safety layer) declined to answer.
 REFUSAL_FINISH_REASONS = frozenset({
@@ -93,7 +93,7 @@ def parse(raw: bytes) -> Answer:
     text = "".join(_answer_texts(parts))
     sources = SourceList()
     _cite(sources, text, grounding, chunks)
-    citations = sources.citations()
+    citations = sources.citations(_chunk_ranks(chunks).get)
 
     finish = candidate.get("finishReason") if isinstance(candidate.get("finishReason"), str) else None
     has_text = bool(text.strip())
@@ -136,7 +136,10 @@ def _error_reason(body: dict[str, Any]) -> str | None:
 def _usage(usage: Any) -> tuple[int | None, int | None]:
     if not isinstance(usage, dict):
         return None, None
-    return int_or_none(usage.get("promptTokenCount")), int_or_none(usage.get("candidatesTokenCount"))
+    # thinking tokens are billed at the output rate but counted outside candidatesTokenCount
+    answer, thoughts = int_or_none(usage.get("candidatesTokenCount")), int_or_none(usage.get("thoughtsTokenCount"))
+    output = None if answer is None and thoughts is None else (answer or 0) + (thoughts or 0)
+    return int_or_none(usage.get("promptTokenCount")), output
 
 
 def _parts(candidate: dict[str, Any]) -> list[dict[str, Any]]:
@@ -216,9 +219,20 @@ def _chunk_source(chunk: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
+def _chunk_ranks(chunks: list[Any]) -> dict[str, int]:
+    """Each source's place in groundingChunks: a cited source's position (DESIGN.md: "in the order the
+    engine lists its sources"), keyed as `SourceList` keys pages."""
+    ranks: dict[str, int] = {}
+    for index, chunk in enumerate(chunks):
+        uri, _ = _chunk_source(chunk)
+        if uri:
+            ranks.setdefault(citation_key(uri), index)
+    return ranks
+
+
 def _cite(sources: SourceList, text: str, grounding: dict[str, Any], chunks: list[Any]) -> None:
-    """Chunks in order of their first use by a support (supports in text order); unused chunks are
-    retrieved-only."""
+    """Chunks some support uses are cited, with the spans of those supports (in text order); unused chunks
+    are retrieved-only."""
     supports = grounding.get("groundingSupports")
     resolved: list[tuple[int, tuple[int, int] | None, list[int]]] = []  # (sort key, span, chunk indices)
     if isinstance(supports, list):

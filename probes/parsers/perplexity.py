@@ -50,7 +50,7 @@ from probes.parsers.markers import MarkerGroup, apology_refusal, cite_marked, ma
 
 # Bump when the output for the same raw payload changes, so old observations
 # can be found and re-parsed.
-PARSER_VERSION = 1
+PARSER_VERSION = 2  # 2: positions in the order of the source list
 
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 
@@ -100,7 +100,7 @@ def parse(raw: bytes) -> Answer:
         sources.retrieve(url, title)
     for url, title in _step_pages(reasoning_steps):
         sources.retrieve(url, title)
-    citations = sources.citations()
+    citations = sources.citations(listed.rank_of)
 
     if refusal is not None:
         return Answer(text=text, citations=citations, status="no_answer", status_reason=f"refusal: {refusal}", **base)
@@ -209,6 +209,12 @@ class _Listed:
 
     def title_of(self, url: str | None) -> str | None:
         return self._titles.get(citation_key(url)) if url else None
+
+    def rank_of(self, url: str) -> int | None:
+        """The number of the source in the list (its first entry, where a page is listed twice)."""
+        key = citation_key(url)
+        return next((n for n, listed in enumerate(self.urls, start=1) if listed and citation_key(listed) == key),
+                    None)
 
 
 def _entry_url(entry: Any) -> str | None:

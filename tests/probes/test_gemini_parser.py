@@ -51,7 +51,7 @@ def chunk_uri(body: dict[str, Any], index: int) -> str:
 
 def test_parser_version_is_an_int() -> None:
     assert isinstance(PARSER_VERSION, int) and not isinstance(PARSER_VERSION, bool)
-    assert PARSER_VERSION == 1
+    assert PARSER_VERSION == 2
 
 
 def test_parser_imports_only_stdlib_and_pure_helpers() -> None:
@@ -82,26 +82,26 @@ def test_grounded_answer_sources_positions_and_spans() -> None:
     answer = parse_fixture("hengda_api6d_grounded.json")
     assert answer.status == "ok" and answer.status_reason is None and answer.has_answer
     assert answer.model == "gemini-2.5-flash"
-    assert (answer.input_tokens, answer.output_tokens) == (24, 187)
+    assert (answer.input_tokens, answer.output_tokens) == (24, 187 + 412)  # answer + thinking tokens
     assert answer.features == ["web_search"]
     # deduplicated, the empty string skipped
     assert answer.search_queries == ["API 6D trunnion ball valve manufacturers", "Hengda Valve API 607 fire safe"]
     assert answer.text.startswith("Several Chinese and European manufacturers")
     assert "Finding API 6D ball valve makers" not in answer.text  # the thought part is not the answer
 
-    # Positions follow the first use by a support in text order; the first sentence's support lists
+    # Positions follow the chunk list (issue 3 and DESIGN.md), though the first sentence's support names
     # chunk 3 (NorthStar) before chunk 0 (Hengda); chunk 6 repeats chunk 0's URI; chunk 7 is never used.
     assert [(c.position, c.cited, c.title) for c in answer.citations] == [
-        (1, True, "northstarvalves.de"), (2, True, "hengdavalve.com"), (3, True, "hengdavalve.com"),
-        (4, True, "apexflow.com"), (5, True, "northstarvalves.de"), (6, True, "google.com"),
+        (1, True, "hengdavalve.com"), (2, True, "hengdavalve.com"), (3, True, "apexflow.com"),
+        (4, True, "northstarvalves.de"), (5, True, "northstarvalves.de"), (6, True, "google.com"),
         (7, False, "valvemagazine.com")]
     urls = [c.url for c in answer.citations]
-    assert urls == [chunk_uri(body, i) for i in (3, 0, 1, 2, 4, 5, 7)]
+    assert urls == [chunk_uri(body, i) for i in (0, 1, 2, 3, 4, 5, 7)]
     assert all(u.startswith(REDIRECT) for i, u in enumerate(urls) if i != 5)
     assert urls[5] == "https://www.google.com/search?q=API+6D+ball+valve+lead+time"
 
     first = "Several Chinese and European manufacturers supply API 6D trunnion-mounted ball valves for pipeline service."
-    northstar, hengda, hengda_news, apex, northstar_news, google, magazine = answer.citations
+    hengda, hengda_news, apex, northstar, northstar_news, google, magazine = answer.citations
     assert northstar.spans[0] == (0, len(first))  # startIndex omitted: 0
     assert span_texts(answer, northstar) == [first, "**NorthStar Valves** focuses on cryogenic service down to −196 °C."]
     assert span_texts(answer, hengda) == [
@@ -123,7 +123,7 @@ def test_grounded_answer_sources_positions_and_spans() -> None:
 
 def test_spans_are_code_points_after_multibyte_text_not_bytes() -> None:
     answer = parse_fixture("hengda_api6d_grounded.json")
-    apex = answer.citations[3]
+    apex = answer.citations[2]
     start, end = apex.spans[0]
     prefix = answer.text[:start]
     assert "恒达阀门" in prefix and "°" in prefix and "–" in prefix
@@ -134,14 +134,14 @@ def test_spans_are_code_points_after_multibyte_text_not_bytes() -> None:
 def test_redirect_chunk_is_owned_through_its_domain_title() -> None:
     answer = parse_fixture("hengda_api6d_grounded.json")
     owners = [owner_of_source(c.url, c.title, ENTITIES) for c in answer.citations]
-    assert owners == ["NorthStar Valves", "Hengda Valve", "Hengda Valve", "Apex Flow Controls", "NorthStar Valves",
+    assert owners == ["Hengda Valve", "Hengda Valve", "Apex Flow Controls", "NorthStar Valves", "NorthStar Valves",
                       None, None]
-    hengda = answer.citations[1]
+    hengda = answer.citations[0]
     assert hengda.url.startswith(REDIRECT) and hengda.title == "hengdavalve.com"
     assert owner_of_source(hengda.url, hengda.title, ENTITIES) == "Hengda Valve"
 
 
-def test_position_follows_the_text_not_the_support_or_chunk_order() -> None:
+def test_position_follows_the_chunk_list_not_the_support_order() -> None:
     body = load("hengda_api6d_grounded.json")
     expected = parse_obj(body)
     grounding(body)["groundingSupports"].reverse()
@@ -156,16 +156,17 @@ def test_position_follows_the_text_not_the_support_or_chunk_order() -> None:
     for support in grounding(body)["groundingSupports"]:
         support["groundingChunkIndices"] = [order.index(i) for i in support["groundingChunkIndices"]]
     remapped = parse_obj(body)
-    assert [(c.url, c.position, c.spans) for c in remapped.citations] == \
-           [(c.url, c.position, c.spans) for c in expected.citations]
+    # the reversed list: chunk 6 (Hengda's URI again) now comes first among the cited, chunk 7 is unused
+    assert [c.url for c in cited(remapped)] == [chunk_uri(body, i) for i in (1, 2, 3, 4, 5, 6)]
+    assert {c.url: c.spans for c in remapped.citations} == {c.url: c.spans for c in expected.citations}
 
 
 def test_first_non_empty_title_wins_for_a_repeated_uri() -> None:
     body = load("hengda_api6d_grounded.json")
     grounding(body)["groundingChunks"][0]["web"]["title"] = ""
     answer = parse_obj(body)
-    assert answer.citations[1].title == "hengdavalve.com"  # from chunk 6, the same URI
-    assert answer.citations[1].url == chunk_uri(body, 0)
+    assert answer.citations[0].title == "hengdavalve.com"  # from chunk 6, the same URI
+    assert answer.citations[0].url == chunk_uri(body, 0)
 
 
 def test_offsets_alone_give_the_same_spans_when_segment_text_is_missing() -> None:
@@ -195,7 +196,7 @@ def test_segment_text_not_found_falls_back_to_offsets() -> None:
     support = grounding(body)["groundingSupports"][3]  # Apex
     support["segment"]["text"] = "**Apex Flow Controls** offers forged steel ball valves"  # differs from the text
     answer = parse_obj(body)
-    assert span_texts(answer, answer.citations[3]) == [
+    assert span_texts(answer, answer.citations[2]) == [
         "**Apex Flow Controls** offers forged-steel ball valves with a 36‑month warranty."]
 
 
@@ -235,7 +236,7 @@ def test_gemini3_drifting_offsets_are_resolved_by_segment_text() -> None:
     body = load("hengda_zh_gemini3_drift.json")
     answer = parse_fixture("hengda_zh_gemini3_drift.json")
     assert answer.status == "ok" and answer.model == "gemini-3-flash-preview"
-    assert (answer.input_tokens, answer.output_tokens) == (19, 236)
+    assert (answer.input_tokens, answer.output_tokens) == (19, 924)
     assert answer.text.startswith("🔧 **恒达阀门（Hengda Valve）**")
     assert "梳理球阀供应商" not in answer.text and "比较结果" not in answer.text
     # webSearchQueries first, then the tool call's extra query; blanks and repeats skipped
@@ -295,7 +296,7 @@ def test_answer_without_search_has_no_citations_or_feature() -> None:
     answer = parse_fixture("hengda_no_search.json")
     assert answer.status == "ok" and answer.has_answer
     assert answer.citations == [] and answer.features == [] and answer.search_queries == []
-    assert (answer.input_tokens, answer.output_tokens) == (15, 44)
+    assert (answer.input_tokens, answer.output_tokens) == (15, 195)
 
 
 def test_empty_grounding_metadata_is_no_search() -> None:
@@ -436,7 +437,7 @@ def test_odd_but_valid_shapes_do_not_crash() -> None:
 # (title, number of spans), the first span's text, and the character span of the first citation.
 REAL_EXPECTED: dict[str, dict[str, Any]] = {
     "generate_content_grounding_gemini2.5flash_two_queries.json": {
-        "model": "gemini-2.5-flash", "tokens": (11, 105),
+        "model": "gemini-2.5-flash", "tokens": (11, 236),
         "queries": ["current time in San Francisco", "weather in San Francisco right now"],
         "cited": [("Current time information in San Francisco, CA, US.", 1),
                   ("Weather information for San Francisco, CA, US", 1)],
@@ -444,7 +445,7 @@ REAL_EXPECTED: dict[str, dict[str, Any]] = {
         "first_text": "There is a 19% chance of rain, and the humidity is around 94%.",
     },
     "generate_content_grounding_gemini2.5pro_mexico_city.json": {
-        "model": "gemini-2.5-pro", "tokens": (209, 206),
+        "model": "gemini-2.5-pro", "tokens": (209, 337),
         "queries": ["current weather in Mexico City"],
         "cited": [("theweathernetwork.com", 1), ("wunderground.com", 2), ("wunderground.com", 2)],
         "first_span": (383, 539),  # bytes 386-542
@@ -452,7 +453,7 @@ REAL_EXPECTED: dict[str, dict[str, Any]] = {
                       "of precipitation, especially from mid-afternoon into the evening.",
     },
     "generate_content_grounding_gemini2.5pro_sf_weather.json": {
-        "model": "gemini-2.5-pro", "tokens": (17, 201),
+        "model": "gemini-2.5-pro", "tokens": (17, 414),
         "queries": ["weather in San Francisco today"],
         "cited": [("Weather information for San Francisco, CA, US", 3), ("weather.gov", 2), ("wunderground.com", 1)],
         "first_span": (55, 215),
@@ -460,7 +461,7 @@ REAL_EXPECTED: dict[str, dict[str, Any]] = {
                       "Tuesday, with partly cloudy skies and temperatures hovering around 69°F.",
     },
     "generate_content_grounding_gemini3flash_thoughts_toolcall.json": {
-        "model": "gemini-3-flash-preview", "tokens": (13, 573),
+        "model": "gemini-3-flash-preview", "tokens": (13, 573 + 554),
         "queries": ["top news stories today June 9 2026", "breaking news June 9 2026",
                     "world news headlines June 9 2026"],
         "cited": [("wng.org", 2), ("bernama.com", 1), ("euneighbourseast.eu", 2), ("aa.com", 1), ("news.az", 2),
@@ -472,7 +473,7 @@ REAL_EXPECTED: dict[str, dict[str, Any]] = {
         "last_span": (2544, 2762),
     },
     "vertex_generate_content_grounding_gemini3flash.json": {
-        "model": "gemini-3-flash-preview", "tokens": (125, 250),
+        "model": "gemini-3-flash-preview", "tokens": (125, 706),
         "queries": ["weather San Francisco July 28 2026"],
         "cited": [("google.com", 5), ("wunderground.com", 9), ("weather25.com", 1), ("youtube.com", 1)],
         "first_span": (114, 178),

@@ -46,7 +46,7 @@ def with_content(name: str, content: Any) -> dict[str, Any]:
 
 def test_parser_version_is_an_int() -> None:
     assert isinstance(PARSER_VERSION, int) and not isinstance(PARSER_VERSION, bool)
-    assert PARSER_VERSION == 1
+    assert PARSER_VERSION == 2
 
 
 def test_parser_imports_only_stdlib_and_pure_helpers() -> None:
@@ -116,14 +116,15 @@ def test_markers_give_positions_spans_and_titles() -> None:
     assert (mic.spans, mic.origin) == ([], "search_result")
 
 
-def test_position_follows_the_first_marker_not_the_list_order() -> None:
+def test_position_follows_the_source_list_not_the_first_marker() -> None:
     body = with_content("hengda_ball_valve_dup_markers.json",
                         "NorthStar Valves leads on cryogenic service.[4] Hengda Valve is cheaper.[1] "
                         "Apex Flow Controls and NorthStar both stock Class 2500.[3][4]")
     answer = parse_obj(body)
-    assert [c.url for c in cited(answer)] == [NORTHSTAR_CRYO, HENGDA_6D, APEX_BALL]
+    # DESIGN.md: "in the order the engine lists its sources" ([1] Hengda, [3] Apex, [4] NorthStar)
+    assert [c.url for c in cited(answer)] == [HENGDA_6D, APEX_BALL, NORTHSTAR_CRYO]
     assert [c.position for c in answer.citations] == list(range(1, len(answer.citations) + 1))
-    northstar = answer.citations[0]
+    northstar = answer.citations[2]
     assert span_texts(answer, northstar) == ["NorthStar Valves leads on cryogenic service.",
                                              "Apex Flow Controls and NorthStar both stock Class 2500."]
     # the four other listed sources stay retrieved-only, in list order
@@ -434,12 +435,13 @@ REAL_EXPECTED: dict[str, dict[str, Any]] = {
         # markers: [2][3][5][7] [2][3][5] [7] [6] [1] [1][2] [5]; [4] never used
         "tokens": (10, 251),
         "cited": [
+            # in the order of `citations` (wfin.com, [4], is never marked)
+            ("https://populationstat.com/united-states/san-francisco", 2),
             ("https://en.wikipedia.org/wiki/San_Francisco", 3),
             ("https://www.california-demographics.com/cities_by_population", 2),
             ("https://fred.stlouisfed.org/series/CASANF0POP", 3),
-            ("https://worldpopulationreview.com/us-counties/california/san-francisco-county", 2),
             ("https://worldpopulationreview.com/us-cities/california/san-francisco", 1),
-            ("https://populationstat.com/united-states/san-francisco", 2),
+            ("https://worldpopulationreview.com/us-counties/california/san-francisco-county", 2),
         ],
         "retrieved": ["https://wfin.com/fox-sports/pat-mcafee-says-san-francisco-wasnt-the-s-hole-he-thought-it-"
                       "may-be-during-super-bowl-week/"],
