@@ -52,12 +52,13 @@ async def post_json(client: httpx.AsyncClient, url: str, body: dict[str, Any], *
     except httpx.TimeoutException:
         raise ProbeError(f"timeout after {client.timeout.read:g}s", retryable=True) from None
     except httpx.TransportError as exc:
-        raise ProbeError(redact(f"connection failed: {short(str(exc) or type(exc).__name__)}",
-                                _client_secrets(client)), retryable=True) from None
+        raise ProbeError(f"connection failed: {short(redact(str(exc) or type(exc).__name__, _client_secrets(client)))}",
+                         retryable=True) from None
     if not response.is_success:  # a redirect is not an answer either: it would be stored as garbage
         status = response.status_code
         raise ProbeError(
-            redact(f"HTTP {status}: {short(response.text)}", _client_secrets(client)),
+            # masked before shortened: a cut through the key would leave a piece no mask matches
+            f"HTTP {status}: {short(redact(response.text, _client_secrets(client)))}",
             retryable=status == 429 or status >= 500,
             retry_after=retry_after_seconds(response.headers.get("retry-after")),
         )

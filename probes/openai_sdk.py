@@ -45,9 +45,9 @@ def probe_error(exc: openai.APIStatusError | openai.APIConnectionError, timeout:
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         return ProbeError(
-            redact(f"HTTP {status}: {short(exc.message)}", [secret]),
+            f"HTTP {status}: {short(redact(exc.message, [secret]))}",  # masked before shortened
             retryable=status == 429 or status >= 500,
             retry_after=retry_after_seconds(exc.response.headers.get("retry-after")),
         )
-    return ProbeError(redact(f"connection failed: {short(str(exc.__cause__ or exc))}", [secret]),
+    return ProbeError(f"connection failed: {short(redact(str(exc.__cause__ or exc), [secret]))}",
                       retryable=True)
