@@ -229,8 +229,8 @@ def save_observation(target: Engine | Connection, ids: ProjectIds, record: Obser
     """Store one observation with all its parts in a single transaction.
 
     `target` is an engine (a pooled connection for this one write) or a
-    connection that a writer keeps open for a whole batch, which saves
-    PostgreSQL a checkout ping per observation. Core inserts rather than ORM
+    connection a writer reuses for several writes, which saves PostgreSQL a
+    checkout ping per observation. Core inserts rather than ORM
     objects: this runs once per probe, and the ORM's unit of work cost more
     than the probe's own overhead."""
     if isinstance(target, Engine):

@@ -41,6 +41,13 @@ def text_or_none(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
+def usage_tokens(usage: Any) -> tuple[int | None, int | None]:
+    """(input, output) tokens of a Responses-shaped `usage`: OpenAI's and the Perplexity Agent API's."""
+    if not isinstance(usage, dict):
+        return None, None
+    return int_or_none(usage.get("input_tokens")), int_or_none(usage.get("output_tokens"))
+
+
 def citation_key(url: str) -> str:
     """Two URLs with the same key are the same source (tracking parameters, fragment, case of host...).
 

@@ -34,7 +34,7 @@ from probes.parsers.common import SourceList, citation_key, int_or_none, load_js
 
 # Bump when the output for the same raw payload changes, so old observations
 # can be found and re-parsed.
-PARSER_VERSION = 2  # 2: output tokens include thinking tokens
+PARSER_VERSION = 2  # 2: positions follow groundingChunks; output tokens include thinking tokens
 
 # finishReasons that mean the model (or its safety layer) declined to answer.
 REFUSAL_FINISH_REASONS = frozenset({

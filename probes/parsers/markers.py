@@ -49,16 +49,27 @@ def marker_groups(text: str, is_source: Callable[[int], bool]) -> list[MarkerGro
     return groups
 
 
-def cite_marked(sources: SourceList, text: str, groups: list[MarkerGroup],
-                url_of: Callable[[int], str | None], title_of: Callable[[str | None], str | None]) -> None:
+UrlOf = Callable[[int], str | None]
+TitleOf = Callable[[str | None], str | None]
+
+
+def cite_marked(sources: SourceList, text: str, groups: list[MarkerGroup], url_of: UrlOf, title_of: TitleOf) -> None:
     """Cite each marked source, with the words its group supports as the span."""
     floor = 0
-    for start, end, numbers in groups:
-        span = span_before(text, floor, start)
-        for number in numbers:
-            url = url_of(number)
-            sources.cite(url, title_of(url), span)
-        floor = end
+    for group in groups:
+        floor = cite_group(sources, text, floor, group, url_of, title_of)
+
+
+def cite_group(sources: SourceList, text: str, floor: int, group: MarkerGroup, url_of: UrlOf,
+               title_of: TitleOf) -> int:
+    """Cite the sources of one marker group with the words before it (back no further than `floor`, the
+    previous group's end); returns this group's end, the next group's floor."""
+    start, end, numbers = group
+    span = span_before(text, floor, start)
+    for number in numbers:
+        url = url_of(number)
+        sources.cite(url, title_of(url), span)
+    return end
 
 
 def span_before(text: str, floor: int, end: int) -> tuple[int, int] | None:

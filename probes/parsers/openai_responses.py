@@ -20,7 +20,7 @@ import json
 from typing import Any
 
 from probes.base import Answer, ParseError
-from probes.parsers.common import SourceList, int_or_none, load_json_object
+from probes.parsers.common import SourceList, int_or_none, load_json_object, usage_tokens
 
 # Bump when the output for the same raw payload changes, so old observations
 # can be found and re-parsed.
@@ -35,7 +35,7 @@ def parse(raw: bytes) -> Answer:
     output: list[Any] = body["output"]
 
     model = body.get("model") if isinstance(body.get("model"), str) else None
-    input_tokens, output_tokens = _usage(body.get("usage"))
+    input_tokens, output_tokens = usage_tokens(body.get("usage"))
     searches = [item for item in output if _item_type(item) == "web_search_call"]
     base = dict(
         model=model,
@@ -120,12 +120,6 @@ def _incomplete_reason(body: dict[str, Any]) -> str:
     if isinstance(details, dict) and details.get("reason"):
         return str(details["reason"])
     return "unknown reason"
-
-
-def _usage(usage: Any) -> tuple[int | None, int | None]:
-    if not isinstance(usage, dict):
-        return None, None
-    return int_or_none(usage.get("input_tokens")), int_or_none(usage.get("output_tokens"))
 
 
 # --- text and annotations --------------------------------------------------

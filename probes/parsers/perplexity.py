@@ -203,6 +203,10 @@ class _Listed:
         self.urls = urls  # index n-1 is marker [n]; None where the entry names no URL
         self._titles = titles
         self.extra = extra
+        self._ranks: dict[str, int] = {}  # a page listed twice keeps its first number
+        for number, url in enumerate(urls, start=1):
+            if url:
+                self._ranks.setdefault(citation_key(url), number)
 
     def url_of(self, number: int) -> str | None:
         return self.urls[number - 1] if 1 <= number <= len(self.urls) else None
@@ -211,10 +215,8 @@ class _Listed:
         return self._titles.get(citation_key(url)) if url else None
 
     def rank_of(self, url: str) -> int | None:
-        """The number of the source in the list (its first entry, where a page is listed twice)."""
-        key = citation_key(url)
-        return next((n for n, listed in enumerate(self.urls, start=1) if listed and citation_key(listed) == key),
-                    None)
+        """The number of the source in the list."""
+        return self._ranks.get(citation_key(url))
 
 
 def _entry_url(entry: Any) -> str | None:

@@ -41,8 +41,15 @@ from __future__ import annotations
 from typing import Any
 
 from probes.base import Answer, ParseError
-from probes.parsers.common import SourceList, citation_key, int_or_none, load_json_object, text_or_none
-from probes.parsers.markers import MarkerGroup, apology_refusal, marker_groups, one_line, span_before
+from probes.parsers.common import (
+    SourceList,
+    citation_key,
+    int_or_none,
+    load_json_object,
+    text_or_none,
+    usage_tokens,
+)
+from probes.parsers.markers import MarkerGroup, apology_refusal, cite_group, marker_groups, one_line
 from probes.parsers.perplexity import error_reason
 
 # Bump when the output for the same raw payload changes, so old observations
@@ -58,7 +65,7 @@ _UNFINISHED = {"queued", "in_progress"}
 def parse(raw: bytes) -> Answer:
     """Parse one Agent API response body into an `Answer`; raise `ParseError` on garbage."""
     body = load_json_object(raw, "a Perplexity Agent API response")
-    input_tokens, output_tokens = _usage(body.get("usage"))
+    input_tokens, output_tokens = usage_tokens(body.get("usage"))
     base: dict[str, Any] = dict(model=text_or_none(body.get("model")), input_tokens=input_tokens,
                                 output_tokens=output_tokens)
     status = body.get("status")
@@ -66,8 +73,9 @@ def parse(raw: bytes) -> Answer:
     if status in ("failed", "cancelled") or (failure is not None and not isinstance(body.get("output"), list)):
         # an error envelope, or a run that failed behind an HTTP 200: never "not cited"
         reason = failure or f"run {status}"
-        return Answer(text="", status="error", status_reason=reason if status in (None, "failed") else
-                      f"run {status}: {reason}", **base)
+        if status == "cancelled":
+            reason = f"run cancelled: {reason}"
+        return Answer(text="", status="error", status_reason=reason, **base)
     _check_shape(body)
     if status in _UNFINISHED:
         return Answer(text="", status="error", status_reason=f"run not finished (status {status})", **base)
@@ -114,12 +122,6 @@ def _check_shape(body: dict[str, Any]) -> None:
         raise ParseError(f"Agent API response has no 'output' list (got {type(body.get('output')).__name__})")
 
 
-def _usage(usage: Any) -> tuple[int | None, int | None]:
-    if not isinstance(usage, dict):
-        return None, None
-    return int_or_none(usage.get("input_tokens")), int_or_none(usage.get("output_tokens"))
-
-
 def _billed_search(usage: Any) -> bool:
     details = usage.get("tool_calls_details") if isinstance(usage, dict) else None
     return isinstance(details, dict) and isinstance(details.get("search_web"), dict)
@@ -134,11 +136,15 @@ def _incomplete_reason(body: dict[str, Any]) -> str:
 # --- answer text -----------------------------------------------------------------------------
 
 
-def _message_text(items: list[dict[str, Any]]) -> tuple[str, list[tuple[int, int, str | None, str | None]], str | None]:
-    """The answer: every message's output_text parts joined, their url_citation annotations shifted to
-    offsets in the joined text as (start, end, url, title), and a refusal part's words if any."""
+Annotation = tuple[tuple[int, int] | None, str | None, str | None]  # (span in the joined text, url, title)
+
+
+def _message_text(items: list[dict[str, Any]]) -> tuple[str, list[Annotation], str | None]:
+    """The answer: every message's output_text parts joined, their url_citation annotations with spans
+    shifted into the joined text (None where the indices do not fit the part), and a refusal part's
+    words if any."""
     text = ""
-    annotations: list[tuple[int, int, str | None, str | None]] = []
+    annotations: list[Annotation] = []
     refusal = None
     for item in items:
         if item.get("type") != "message":
@@ -156,9 +162,10 @@ def _message_text(items: list[dict[str, Any]]) -> tuple[str, list[tuple[int, int
             for note in part.get("annotations") or []:
                 if isinstance(note, dict) and note.get("type") == "url_citation":
                     start, end = int_or_none(note.get("start_index")), int_or_none(note.get("end_index"))
-                    valid = start is not None and end is not None and 0 <= start < end <= len(part["text"])
-                    annotations.append((offset + start if valid else -1, offset + end if valid else -1,  # type: ignore[operator]
-                                        text_or_none(note.get("url")), text_or_none(note.get("title"))))
+                    span = None
+                    if start is not None and end is not None and 0 <= start < end <= len(part["text"]):
+                        span = (offset + start, offset + end)
+                    annotations.append((span, text_or_none(note.get("url")), text_or_none(note.get("title"))))
             text += part["text"]
     return text, annotations, refusal
 
@@ -208,21 +215,16 @@ class _Pages:
         return self._ranks.get(citation_key(url))
 
 
-def _cite_in_text_order(sources: SourceList, text: str, groups: list[MarkerGroup],
-                        annotations: list[tuple[int, int, str | None, str | None]], pages: _Pages) -> None:
-    """Markers and annotations together, by where they end in the text, so that a page's spans and
-    its first citation follow the reading."""
-    events = [(end, 0, group) for group in groups for end in (group[0],)]
-    events += [(end if end >= 0 else len(text), 1, note) for note in annotations for end in (note[1],)]
+def _cite_in_text_order(sources: SourceList, text: str, groups: list[MarkerGroup], annotations: list[Annotation],
+                        pages: _Pages) -> None:
+    """Markers and annotations together, by where they end in the text (a spanless annotation last), so
+    that a page's spans follow the reading."""
+    events: list[tuple[int, int, Any]] = [(group[0], 0, group) for group in groups]
+    events += [(span[1] if span else len(text), 1, (span, url, title)) for span, url, title in annotations]
     floor = 0  # a marker's span starts no earlier than the previous marker group's end
     for _, kind, event in sorted(events, key=lambda e: (e[0], e[1])):
         if kind == 0:
-            start, end, numbers = event
-            span = span_before(text, floor, start)
-            for number in numbers:
-                url = pages.url_of(number)
-                sources.cite(url, pages.title_of(url), span)
-            floor = end
+            floor = cite_group(sources, text, floor, event, pages.url_of, pages.title_of)
         else:
-            start, end, url, title = event
-            sources.cite(url, title or pages.title_of(url), (start, end) if start >= 0 else None)
+            span, url, title = event
+            sources.cite(url, title or pages.title_of(url), span)
