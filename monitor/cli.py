@@ -1,7 +1,8 @@
 """The `citewatch` command: parses arguments, calls the library, turns errors into messages and exit codes.
 
-Exit codes: 0 done (a batch with failed probes is still done), 1 unexpected
-failure, 2 bad config or arguments, 3 storage problem.
+Exit codes (README, "Exit codes"): 0 done (a batch with some failed probes is done), 1 unexpected
+failure (a bug: the traceback is printed), 2 bad command-line input or config, 3 storage problem,
+4 a batch ran but every probe in it failed, 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -9,44 +10,82 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from monitor.errors import CitewatchError, UsageError
+from citewatch.errors import BatchFailed, CitewatchError, ConfigError, StorageError, UsageError
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from monitor.config import Config
+
+EXIT_CODES: dict[type[CitewatchError], int] = {UsageError: 2, ConfigError: 2, StorageError: 3, BatchFailed: 4}
+
+# rich_markup_mode=None: usage errors and help come out as click prints them, plain text a script can read
 app = typer.Typer(help="citewatch: AI search visibility monitor.", no_args_is_help=True, add_completion=False,
-                  pretty_exceptions_enable=False)
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+                  pretty_exceptions_enable=False, rich_markup_mode=None)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(db_app, name="db")
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Path to config.yaml.")]
 
 
-def _load(config_path: Path):  # type: ignore[no-untyped-def]
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"citewatch {version('citewatch')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Print the version and exit.")] = False) -> None:
+    """citewatch: AI search visibility monitor."""
+
+
+def _load(config_path: Path) -> Config:
     from monitor.config import load_config
 
     return load_config(config_path)
 
 
-def _open(config):  # type: ignore[no-untyped-def]
+def _open(config: Config, *, read_only: bool = False) -> Engine:
     from storage.db import open_database
 
-    return open_database(config.storage.url)
+    return open_database(config.storage.url, read_only=read_only)
+
+
+def _open_project(config: Config) -> Engine:
+    """The database opened read-only, for a command that reads the config's project."""
+    from storage import repository
+
+    db = _open(config, read_only=True)
+    projects = repository.project_names(db)
+    if config.project_name not in projects:
+        db.dispose()
+        held = ", ".join(repr(name) for name in projects) or "no project yet"
+        raise ConfigError(f"project {config.project_name!r} has nothing stored in this database ({held}); "
+                          "check `project:` (or brand.name) in the config, or run `citewatch run` first")
+    return db
 
 
 @app.command("check-config")
 def check_config(config: ConfigOption = Path("config.yaml")) -> None:
-    """Validate a config file, its engine kinds and the API key variables it names (values never printed)."""
-    from monitor.pipeline import check_runnable, keyless_engines
+    """Validate a config file, its engine kinds, its storage URL and the API key variables it names (values
+    never printed)."""
+    from monitor.checks import config_notes
+    from monitor.pipeline import check_runnable
 
     loaded = _load(config)
     check_runnable(loaded)
-    for engine_id in keyless_engines(loaded):
-        typer.echo(f"note: engines[{engine_id}] names no api_key_env: requests go without a key "
-                   f"(right for a local simulator or a keyless gateway)", err=True)
+    for note in config_notes(loaded):
+        typer.echo(f"note: {note}", err=True)
     typer.echo(f"{config}: OK — project {loaded.project_name!r}, {len(loaded.keywords)} keywords, "
                f"{len(loaded.engines)} engines")
 
@@ -54,22 +93,17 @@ def check_config(config: ConfigOption = Path("config.yaml")) -> None:
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = Path("config.yaml")) -> None:
     """Create the database or migrate it to the newest schema."""
+    from storage.db import redacted
+
     loaded = _load(config)
-    _open(loaded)
-    from storage.db import normalize_url
-
-    typer.echo(f"database at newest schema: {_redact(normalize_url(loaded.storage.url))}")
-
-
-def _redact(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
+    _open(loaded).dispose()
+    typer.echo(f"database at newest schema: {redacted(loaded.storage.url)}")
 
 
 @app.command()
 def run(config: ConfigOption = Path("config.yaml")) -> None:
-    """Run one batch now: every keyword on every engine, `samples` times each."""
+    """Run one batch now: every keyword on every engine, `samples` times each. Exits 4 when every probe
+    failed."""
     from monitor.pipeline import run_batch
 
     loaded = _load(config)
@@ -79,23 +113,31 @@ def run(config: ConfigOption = Path("config.yaml")) -> None:
     typer.echo(f"run {summary.run_id}: {summary.stored}/{summary.planned} observations stored ({statuses}); "
                f"{summary.failed} failed, {summary.skipped} skipped by budget; cost {summary.cost:.4f}")
     for engine_id, failures in sorted(summary.failures_by_engine.items()):
-        typer.echo(f"  {engine_id}: {failures} failed probe(s) — see `citewatch metrics` coverage", err=True)
+        typer.echo(f"  {engine_id}: {failures} of {summary.stored_by_engine[engine_id]} probes failed; "
+                   f"most common reasons:", err=True)
+        for reason, count in summary.top_reasons(engine_id):
+            typer.echo(f"    {count}× {reason}", err=True)
+    if summary.all_failed:
+        raise BatchFailed(f"every probe of run {summary.run_id} failed: nothing was observed "
+                          "(the reasons are above, and stored on each observation)")
 
 
 @app.command()
 def daemon(config: ConfigOption = Path("config.yaml")) -> None:
-    """Run batches on the config's schedule (cron) until stopped."""
+    """Run batches on the config's schedule (cron) until stopped (SIGTERM or Ctrl-C)."""
     import logging
 
     from monitor.pipeline import check_runnable
     from monitor.scheduler import run_forever
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for chatty in ("httpx", "httpx2", "httpcore", "httpcore2", "openai"):
+    for chatty in ("httpx", "httpcore", "openai"):
         logging.getLogger(chatty).setLevel(logging.WARNING)  # they log full request URLs
+    for noisy in ("alembic", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)  # migrations and job bookkeeping at every start
     loaded = _load(config)
     check_runnable(loaded)
-    run_forever(loaded, _open(loaded))
+    run_forever(loaded, _open(loaded), say=lambda line: typer.echo(line, err=True))
 
 
 @app.command()
@@ -107,9 +149,16 @@ def reparse(
 ) -> None:
     """Re-parse stored raw payloads with the current parsers (history kept, figures refreshed)."""
     from monitor.reparse import reparse as reparse_stored
+    from storage import repository
 
     loaded = _load(config)
-    summary = reparse_stored(loaded, _open(loaded), engine_id=engine, everything=all_)
+    db = _open(loaded)
+    if engine is not None:
+        known = sorted({e.id for e in loaded.engines} | set(repository.stored_engine_ids(db, loaded.project_name)))
+        if engine not in known:
+            raise UsageError(f"--engine {engine!r}: no engine of that id in {config} or in the stored history; "
+                             f"known: {', '.join(known) or 'none'}")
+    summary = reparse_stored(loaded, db, engine_id=engine, everything=all_)
     typer.echo(f"re-parsed {summary.reparsed} observation(s)")
     for (before, after), count in sorted(summary.status_changes.items()):
         typer.echo(f"  {count} changed status: {before} -> {after}")
@@ -131,7 +180,7 @@ def metrics(
     until: Annotated[str, typer.Option(help="Last day (UTC), inclusive, YYYY-MM-DD.")] = ...,  # type: ignore[assignment]
     format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
-    """KPIs per engine and overall for a period (DESIGN.md definitions)."""
+    """KPIs per engine and overall for a period (DESIGN.md definitions). Reads the database only."""
     from monitor.metrics import period_metrics
 
     if format not in ("table", "json"):
@@ -140,7 +189,8 @@ def metrics(
     if end < start:
         raise UsageError("--until is before --since")
     loaded = _load(config)
-    result = period_metrics(_open(loaded), loaded.project_name, [e.name for e in loaded.entities], start, end)
+    result = period_metrics(_open_project(loaded), loaded.project_name, [e.name for e in loaded.entities], start,
+                            end)
     if format == "json":
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
     else:
@@ -173,7 +223,7 @@ def report(
     out: Annotated[Path, typer.Option(help="Folder for report.html, report.md and report.json.")] = Path("report"),
     lang: Annotated[str | None, typer.Option(help="Label language: en or zh (default: config).")] = None,
 ) -> None:
-    """Write the weekly visibility report."""
+    """Write the weekly visibility report. Reads the database only."""
     from monitor.report import build_report, parse_iso_week, write_report
     from monitor.report.i18n import LANGUAGES
 
@@ -182,18 +232,27 @@ def report(
     language = lang or loaded.report.language
     if language not in LANGUAGES:
         raise UsageError(f"--lang {language!r}: expected one of {', '.join(LANGUAGES)}")
-    data = build_report(_open(loaded), loaded.project_name, [e.name for e in loaded.entities], year, week_number)
+    data = build_report(_open_project(loaded), loaded.project_name, [e.name for e in loaded.entities], year,
+                        week_number)
+    overall = data["metrics"]["overall"]
+    if overall["successful"] == 0:
+        attempted = overall["failed"] + overall["skipped"]
+        typer.echo(f"note: {data['week']} has no successful observation for {loaded.project_name!r} "
+                   f"({attempted} stored, none successful): the report's rates are empty", err=True)
     for path in write_report(data, out, language):
         typer.echo(f"wrote {path}")
 
 
 @app.command()
 def demo(out: Annotated[Path, typer.Option(help="Folder for the demo config, database and report.")] = Path("demo"),
+         force: Annotated[bool, typer.Option("--force", help="Write into a folder that holds other files, "
+                                             "overwriting the demo's own file names.")] = False,
          ) -> None:
-    """Offline demo: simulated engines on 127.0.0.1, two weeks of back-dated runs, and the weekly report."""
+    """Offline demo: simulated engines on 127.0.0.1, two weeks of back-dated runs, and the weekly report.
+    Refuses a folder holding anything it did not write, unless --force."""
     from monitor.demo import run_demo
 
-    result = run_demo(out)
+    result = run_demo(out, force=force)
     stored = sum(r.stored for r in result.runs)
     typer.echo(f"demo: {len(result.runs)} runs, {stored} observations in {result.database}")
     for path in result.report_files:
@@ -204,36 +263,32 @@ def demo(out: Annotated[Path, typer.Option(help="Folder for the demo config, dat
 @app.command()
 def parse(
     file: Annotated[Path, typer.Argument(help="A saved raw payload (the response body).", metavar="FILE")],
-    kind: Annotated[str, typer.Option(help="Engine kind that produced the payload, e.g. openai.")] = "openai",
+    kind: Annotated[str | None, typer.Option(help="Engine kind that produced the payload, e.g. openai "
+                                             "(default: detected from the payload).")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="Resolve owners and mentions.")] = None,
 ) -> None:
-    """Print the Answer parsed from a saved raw payload, as JSON."""
+    """Print the Answer parsed from a saved raw payload (a whole, non-streamed response body), as JSON."""
     from monitor.payloads import parse_payload
 
     try:
         raw = file.read_bytes()
     except OSError as exc:
         raise UsageError(f"{file}: cannot read: {exc.strerror or exc}") from None
-    typer.echo(json.dumps(parse_payload(raw, kind, _load(config) if config else None, str(file)),
-                          ensure_ascii=False, indent=2))
+    answer = parse_payload(raw, kind, _load(config) if config else None, str(file))
+    if kind is None:
+        typer.echo(f"{file}: detected kind {answer['kind']}", err=True)
+    typer.echo(json.dumps(answer, ensure_ascii=False, indent=2))
 
 
-def main() -> None:
+def exit_code(error: CitewatchError) -> int:
+    return next((EXIT_CODES[cls] for cls in type(error).__mro__ if cls in EXIT_CODES), 1)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """The console script. Click reports usage errors itself (exit 2); citewatch's own errors are
+    printed here as one message with their exit code, never as a traceback."""
     try:
-        app(standalone_mode=False)
+        app(args=list(argv) if argv is not None else None, prog_name="citewatch")
     except CitewatchError as exc:
         typer.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except (typer.Exit, typer.Abort) as exc:
-        sys.exit(getattr(exc, "exit_code", 1))
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        sys.exit(130)
-    except Exception as exc:  # click usage errors come through here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
-
+        sys.exit(exit_code(exc))

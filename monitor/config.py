@@ -17,22 +17,12 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from citewatch.errors import ConfigError
 from monitor.analysis.content_types import rules_from_config
-from monitor.errors import ConfigError
+from probes import registry
+from storage.urls import check_database_url
 
 _KEY_PARAM = re.compile(r"(?:^|&)(?:key|api[-_]?key|token|access_token|secret)=", re.IGNORECASE)
-ENGINE_KINDS = (
-    "openai",
-    "openai_chat",
-    "perplexity",
-    "perplexity_agent",
-    "gemini",
-    "anthropic",
-    "openai_compatible",
-    "serpapi",
-    "dataforseo",
-    "google_browser",
-)
 
 
 class _Strict(BaseModel):
@@ -100,8 +90,8 @@ class EngineConfig(_Strict):
     @field_validator("kind")
     @classmethod
     def _known_kind(cls, value: str) -> str:
-        if value not in ENGINE_KINDS:
-            raise ValueError(f"unknown engine kind {value!r}; known kinds: {', '.join(ENGINE_KINDS)}")
+        if value not in registry.KINDS:
+            raise ValueError(f"unknown engine kind {value!r}; known kinds: {', '.join(registry.KINDS)}")
         return value
 
     @field_validator("base_url")
@@ -119,15 +109,21 @@ class EngineConfig(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _compatible_needs_endpoint(self) -> EngineConfig:
-        # an OpenAI-compatible server has no default address or model to fall back on
-        if self.kind == "openai_compatible" and (not self.base_url or not self.model):
-            raise ValueError("kind openai_compatible needs base_url and model (e.g. http://127.0.0.1:11434/v1, qwen3)")
+    def _kind_requirements(self) -> EngineConfig:
+        problems = registry.KINDS[self.kind].requirement_problems(self.base_url, self.model)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
 
 class StorageConfig(_Strict):
     url: str = "sqlite:///citewatch.db"
+
+    @field_validator("url")
+    @classmethod
+    def _usable_database(cls, value: str) -> str:
+        check_database_url(value)  # storage owns what a usable database URL is
+        return value.strip()
 
 
 class ContentRuleConfig(_Strict):
@@ -171,10 +167,11 @@ class Config(_Strict):
     competitors: list[EntityConfig] = []
     keywords: list[KeywordConfig] = Field(min_length=1)
     engines: list[EngineConfig] = Field(min_length=1)
-    storage: StorageConfig = StorageConfig()
+    storage: StorageConfig = Field(default_factory=StorageConfig)
     content_types: list[ContentRuleConfig] = []
-    schedule: ScheduleConfig = ScheduleConfig()
-    report: ReportConfig = ReportConfig()
+    # a factory, not an instance: validating the default cron loads APScheduler, which only configs need
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
 
     @property
     def project_name(self) -> str:
@@ -221,6 +218,10 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise ConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    duplicates = duplicate_keys(root)
+    if duplicates:
+        raise ConfigError(f"{path}: {len(duplicates)} duplicate key(s): YAML would silently keep only the last",
+                          duplicates)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the config must be a mapping of keys (brand, keywords, engines, ...)")
     try:
@@ -229,6 +230,27 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         problems = [_describe(error, root) for error in exc.errors()]
         raise ConfigError(f"{path}: {len(problems)} problem(s) in the config", problems) from None
     return _resolve_paths(config, path.parent)
+
+
+def duplicate_keys(node: yaml.Node | None, path: str = "") -> list[str]:
+    """Problems for every key written twice in one mapping, with the key path and both lines."""
+    problems: list[str] = []
+    if isinstance(node, yaml.MappingNode):
+        first_line: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            line = key_node.start_mark.line + 1
+            child = f"{path}.{key}" if path else str(key)
+            if key is not None and key_node.tag != "tag:yaml.org,2002:merge":
+                if key in first_line:
+                    problems.append(f"line {line}: {child}: duplicate key (first written at line {first_line[key]})")
+                else:
+                    first_line[key] = line
+            problems.extend(duplicate_keys(value_node, child))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            problems.extend(duplicate_keys(item, f"{path}[{index}]"))
+    return problems
 
 
 def _describe(error: Any, root: yaml.Node | None) -> str:

@@ -1,24 +1,45 @@
 """The offline demo: a local simulator, a demo config and database, two weeks of back-dated batches, a report.
 
-Needs no API key and no network: every engine points at the simulator on 127.0.0.1.
+Needs no API key and no network: every engine points at the simulator on 127.0.0.1. The engines are
+the registry's kinds whose simulator format says how the demo shows them (its `DEMO`).
+
+The demo writes only into a folder that is empty or that holds what an earlier demo wrote, unchanged
+(a manifest keeps the hash of every file it wrote), so it never overwrites a user's own config or
+report; `force` lets it overwrite its own file names anyway, and it never deletes anything else.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+from citewatch.errors import UsageError
 from monitor.clock import fixed_clock
 from monitor.config import load_config
+from monitor.output import prepare_folder, write_text
 from monitor.pipeline import RunSummary, run_batch
 from monitor.report import build_report, write_report
 from probes.simulator import Simulator, demo_scenario
+from probes.simulator.formats import FORMATS
+from probes.simulator.scenario import DemoEngine
 from storage.db import open_database
 
 DEMO_DB = "citewatch-demo.db"
-DEMO_KINDS = ("openai", "perplexity_agent", "gemini", "anthropic", "openai_compatible")
+DB_FILES = (DEMO_DB, f"{DEMO_DB}-wal", f"{DEMO_DB}-shm", f"{DEMO_DB}-journal")
+MANIFEST = ".citewatch-demo.json"
+ENGINE = """\
+  - id: {id}
+    kind: {kind}
+    model: {model}
+    base_url: {base_url}
+    samples: 3
+    concurrency: 8
+    timeout: 20
+"""
 
 DEMO_CONFIG = """\
 # citewatch demo config, written by `citewatch demo`. Every engine points at the
@@ -58,46 +79,7 @@ keywords:
     tags: [ball-valve, zh]
     locale: {{country: cn, language: zh}}
 engines:
-  - id: chatgpt
-    kind: openai
-    model: gpt-5-mini
-    base_url: {openai}
-    samples: 3
-    concurrency: 8
-    timeout: 20
-    price: {{input_per_million: 0.25, output_per_million: 2.0}}
-  - id: perplexity
-    kind: perplexity_agent
-    model: perplexity/sonar
-    base_url: {perplexity_agent}
-    samples: 3
-    concurrency: 8
-    timeout: 20
-    price: {{per_call: 0.005, input_per_million: 0.25, output_per_million: 2.5}}
-  - id: gemini
-    kind: gemini
-    model: gemini-2.5-flash
-    base_url: {gemini}
-    samples: 3
-    concurrency: 8
-    timeout: 20
-    price: {{input_per_million: 0.30, output_per_million: 2.50}}
-  - id: claude
-    kind: anthropic
-    model: claude-sonnet-4-5
-    base_url: {anthropic}
-    samples: 3
-    concurrency: 8
-    timeout: 20
-    price: {{per_call: 0.01, input_per_million: 3.0, output_per_million: 15.0}}
-  - id: deepseek
-    kind: openai_compatible
-    model: deepseek-chat
-    base_url: {openai_compatible}
-    samples: 3
-    concurrency: 8
-    timeout: 20
-storage:
+{engines}storage:
   url: sqlite:///{db}
 """
 
@@ -121,20 +103,69 @@ def demo_days(today: date) -> list[date]:
     return [first + timedelta(days=i) for i in range(14)]
 
 
-def run_demo(out: str | Path, today: date | None = None, seed: int = 7) -> DemoResult:
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob(DEMO_DB + "*"):  # start from an empty demo database
-        stale.unlink()
+def demo_engines() -> dict[str, DemoEngine]:
+    """The kinds the demo shows, by kind name."""
+    return {kind: wire.DEMO for kind, wire in FORMATS.items() if hasattr(wire, "DEMO")}
+
+
+def engines_yaml(base_url_for: dict[str, str]) -> str:
+    lines = []
+    for kind, demo in demo_engines().items():
+        lines.append(ENGINE.format(id=demo.engine_id, kind=kind, model=demo.model, base_url=base_url_for[kind]))
+        if demo.price:
+            price = ", ".join(f"{key}: {value:g}" for key, value in demo.price.items())
+            lines.append(f"    price: {{{price}}}\n")
+    return "".join(lines)
+
+
+def foreign_files(out: Path) -> list[str]:
+    """What in `out` the demo did not write, or changed since it did (named for the user)."""
+    try:
+        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        manifest = None
+    foreign = []
+    for entry in sorted(out.iterdir()):
+        name = entry.name
+        if manifest is not None and (name == MANIFEST or name in DB_FILES):
+            continue
+        if manifest is not None and name in manifest and entry.is_file() and _digest(entry) == manifest[name]:
+            continue
+        changed = manifest is not None and name in manifest
+        foreign.append(f"{name} (changed since the demo wrote it)" if changed else name)
+    return foreign
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _record(out: Path, files: list[Path]) -> None:
+    """Write the manifest: the hash of every file the demo wrote, so a rerun knows them for its own."""
+    manifest = {"written_by": "citewatch demo", "files": {path.name: _digest(path) for path in files}}
+    write_text(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+
+
+def run_demo(out: str | Path, today: date | None = None, seed: int = 7, *, force: bool = False) -> DemoResult:
+    out = prepare_folder(Path(out), "demo --out")
+    foreign = foreign_files(out)
+    if foreign and not force:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise UsageError(f"demo --out {out}: the folder holds what the demo did not write ({shown}); "
+                         "give an empty or new folder, or add --force to overwrite the demo's own file names "
+                         "(config.yaml, report.*, citewatch-demo.db)")
+    for name in DB_FILES:  # start from an empty demo database
+        (out / name).unlink(missing_ok=True)
     today = today or datetime.now(UTC).date()
     scenario = demo_scenario(seed)
     # the engines trust the brand differently, as real ones do
-    scenario.engine_bias.update({"perplexity_agent": 0.1, "gemini": -0.1, "anthropic": 0.05, "openai_compatible": -0.2})
+    scenario.engine_bias.update({kind: demo.brand_bias for kind, demo in demo_engines().items()})
     runs = []
     with Simulator(scenario) as simulator:
         config_path = out / "config.yaml"
-        urls = {kind: simulator.base_url_for(kind) for kind in DEMO_KINDS}
-        config_path.write_text(DEMO_CONFIG.format(port=simulator.port, db=DEMO_DB, **urls), encoding="utf-8")
+        urls = {kind: simulator.base_url_for(kind) for kind in demo_engines()}
+        write_text(config_path, DEMO_CONFIG.format(port=simulator.port, db=DEMO_DB, engines=engines_yaml(urls)))
+        _record(out, [config_path])
         config = load_config(config_path)
         db = open_database(config.storage.url)
         days = demo_days(today)
@@ -148,5 +179,6 @@ def run_demo(out: str | Path, today: date | None = None, seed: int = 7) -> DemoR
     entities = [e.name for e in config.entities]
     report = build_report(db, config.project_name, entities, year, week)
     files = write_report(report, out, config.report.language)
+    _record(out, [config_path, *files])
     db.dispose()
     return DemoResult(out, config_path, out / DEMO_DB, f"{year}-W{week:02d}", days[0], days[-1], runs, files)

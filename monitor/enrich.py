@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from monitor.analysis import (
     ContentRule,
@@ -20,9 +21,11 @@ from monitor.analysis import (
     source_url,
 )
 from monitor.analysis.visibility import visibility_scores
-from monitor.config import Config
 from probes.base import Answer
-from storage.repository import CitationRecord, MentionRecord, OrganicRecord
+from storage.records import CitationRecord, MentionRecord, OrganicRecord
+
+if TYPE_CHECKING:
+    from monitor.config import Config
 
 
 @dataclass(frozen=True)

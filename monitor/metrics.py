@@ -1,6 +1,6 @@
 """KPI definitions (DESIGN.md) over the rows storage returns for a period.
 
-`compute(facts, entities)` is pure: it takes `storage.repository.PeriodFacts`
+`compute(facts, entities)` is pure: it takes `storage.records.PeriodFacts`
 and returns the JSON-ready structure that `citewatch metrics` prints and the
 report renders. `period_metrics` is the I/O edge that fetches the rows.
 """
@@ -14,11 +14,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from citewatch.status import SKIPPED, SUCCESSFUL
 from monitor.stats import mean, median, ratio, wilson_interval
 from storage import repository
-from storage.models import SKIPPED_STATUS, SUCCESSFUL_STATUSES
-from storage.repository import CitationFact, MentionFact, ObservationFact, PeriodFacts
-
+from storage.records import CitationFact, MentionFact, ObservationFact, PeriodFacts
 
 
 def period_bounds(since: date, until: date) -> tuple[datetime, datetime]:
@@ -64,8 +63,8 @@ def engine_kpis(observations: Sequence[ObservationFact], citations: Sequence[Cit
                 visibility_totals: dict[int, float] | None = None) -> dict[str, Any]:
     """Every KPI over one set of observations (one engine, one keyword, or all)."""
     brand = entities[0]
-    successful = [o for o in observations if o.status in SUCCESSFUL_STATUSES]
-    skipped = sum(o.status == SKIPPED_STATUS for o in observations)
+    successful = [o for o in observations if o.status in SUCCESSFUL]
+    skipped = sum(o.status == SKIPPED for o in observations)
     ids = {o.id for o in successful}
     answered = {o.id for o in successful if o.has_answer}
     sources = [c for c in citations if c.observation_id in ids]

@@ -2,22 +2,64 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from monitor.config import Config
+from citewatch.errors import ParseError, UnknownEngineKind, UsageError
 from monitor.enrich import Tracking, citation_records, mention_records
-from monitor.errors import UsageError
 from probes import registry
-from probes.base import ParseError
+
+if TYPE_CHECKING:
+    from monitor.config import Config
 
 
-def parse_payload(raw: bytes, kind: str, config: Config | None, source: str) -> dict[str, Any]:
-    """The parsed Answer as a dict; owners, content types and mentions filled in when a config is given."""
+def streamed_format(raw: bytes) -> str | None:
+    """What kind of stream a saved body is ("server-sent events", "JSON lines"), or None for a whole body."""
+    lines = [line.strip() for line in raw.splitlines() if line.strip()]
+    if not lines:
+        return None
+    if lines[0].startswith((b"data:", b"event:", b"id:", b":")):
+        return "server-sent events"
+    if len(lines) > 1:
+        try:
+            json.loads(lines[0]), json.loads(lines[1])
+        except ValueError:
+            return None
+        return "JSON lines, one chunk each"
+    return None
+
+
+def detect_kind(raw: bytes, source: str) -> str:
+    """The engine kind a payload comes from, where only one kind's parser recognizes it."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        body = None
+    if not isinstance(body, dict):
+        raise UsageError(f"{source}: not a JSON object, so no engine kind can be detected; give --kind")
+    matches = registry.recognizing(body)
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise UsageError(f"{source}: the payload could come from {' or '.join(matches)}; say which with --kind")
+    raise UsageError(f"{source}: no engine kind recognizes the payload; say which with --kind "
+                     f"(available: {', '.join(registry.available_names())})")
+
+
+def parse_payload(raw: bytes, kind: str | None, config: Config | None, source: str) -> dict[str, Any]:
+    """The parsed Answer as a dict; owners, content types and mentions filled in when a config is given.
+    Without a kind, it is detected from the payload (the dict's "kind" says which)."""
+    stream = streamed_format(raw)
+    if stream is not None:
+        raise UsageError(f"{source}: a streamed response ({stream}); citewatch parses only whole, non-streamed "
+                         "response bodies, which is what its probes request: save the body of a request made "
+                         "without stream: true")
+    kind = kind or detect_kind(raw, source)
     try:
         engine_kind = registry.kind(kind)
-    except KeyError as exc:
-        raise UsageError(f"--kind: {exc.args[0]}") from None
+    except UnknownEngineKind as exc:
+        raise UsageError(f"--kind: {exc}") from None
     try:
         answer = engine_kind.parse(raw)
     except ParseError as exc:

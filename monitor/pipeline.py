@@ -2,41 +2,51 @@
 
 A batch is keywords x engines x samples. Each observation is stored in its own
 transaction as soon as it is known; a failed probe (timeout, HTTP error,
-refused connection, unparseable payload, even a bug in the analysis) is stored
-with status `error` and the reason, and the batch goes on. Only a failing
-database stops the batch, which is then marked interrupted.
+refused connection, unparseable payload, even a bug in a probe or in the
+analysis) is stored with status `error` and the reason, and the batch goes on.
+Only a failing database stops the batch, which is then marked interrupted.
+
+    run_batch
+    ├── check_runnable          every enabled engine can be probed (kind available, key set)
+    ├── start_batch             sync config to storage, close runs a crash left, plan, open the run
+    ├── open_lanes              per engine: its probe, concurrency limit and rate limiter
+    ├── DailyBudget             (monitor.throttle) what each engine may still spend today
+    ├── probe_one               one (keyword, engine, sample) -> ObservationRecord, never raises for a probe
+    ├── ObservationWriter       (monitor.writer) stores records on a worker thread, in order
+    └── finish or interrupt     the run's end in storage
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
-import time
+import contextlib
 from collections import Counter
-from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
 
 from sqlalchemy import Engine
 
+from citewatch.errors import CitewatchError, ConfigError, ParseError, ProbeError, StorageError
+from citewatch.status import ERROR, FAILED, SKIPPED, SUCCESSFUL
 from monitor.clock import Clock, system_clock
 from monitor.config import Config, EngineConfig, KeywordConfig, api_key, missing_api_keys
 from monitor.enrich import Tracking, citation_records, mention_records, organic_records
-from monitor.errors import ConfigError
 from monitor.heap import fewer_collections
+from monitor.throttle import DailyBudget, RateLimiter, Sleep, fetch_with_retries
+from monitor.writer import ObservationWriter
 from probes import registry
-from probes.base import Answer, Locale, ParseError, Probe, ProbeError, ProbeRequest, ProbeSettings
+from probes.base import Answer, Locale, Probe, ProbeRequest, ProbeSettings
 from storage import repository
-from storage.models import FAILED_STATUSES, SKIPPED_STATUS, SUCCESSFUL_STATUSES
-from storage.repository import EntityRow, KeywordRow, ObservationRecord, ProjectIds
+from storage.records import EntityRow, KeywordRow, ObservationRecord, ProjectIds
 
-Sleep = Callable[[float], Awaitable[None]]
-MAX_BACKOFF_S = 60.0
 # a run still 'running' with nothing stored for this long was killed
 STALE_RUN = timedelta(hours=1)
+# How many of an engine's most common failure reasons a summary keeps.
+TOP_REASONS = 3
+
+ProbeFactory = Callable[[EngineConfig], Probe]
 
 
 @dataclass(frozen=True)
@@ -52,19 +62,38 @@ class RunSummary:
     planned: int
     statuses: Counter[str] = field(default_factory=Counter)
     cost: float = 0.0
+    stored_by_engine: Counter[str] = field(default_factory=Counter)
     failures_by_engine: Counter[str] = field(default_factory=Counter)
+    # per engine, how often each failure reason was stored
+    failure_reasons: dict[str, Counter[str]] = field(default_factory=dict)
 
     @property
     def skipped(self) -> int:
-        return self.statuses[SKIPPED_STATUS]
+        return self.statuses[SKIPPED]
 
     @property
     def failed(self) -> int:
-        return sum(self.statuses[status] for status in FAILED_STATUSES)
+        return sum(self.statuses[status] for status in FAILED)
 
     @property
     def stored(self) -> int:
         return sum(self.statuses.values())
+
+    @property
+    def all_failed(self) -> bool:
+        """Every probe that was attempted failed (probes skipped by a budget were not attempted)."""
+        return self.failed > 0 and self.failed == self.stored - self.skipped
+
+    def count(self, record: ObservationRecord) -> None:
+        self.statuses[record.status] += 1
+        self.stored_by_engine[record.engine_id] += 1
+        self.cost += record.cost
+        if record.status in FAILED:
+            self.failures_by_engine[record.engine_id] += 1
+            self.failure_reasons.setdefault(record.engine_id, Counter())[record.error or "no reason given"] += 1
+
+    def top_reasons(self, engine_id: str) -> list[tuple[str, int]]:
+        return self.failure_reasons.get(engine_id, Counter()).most_common(TOP_REASONS)
 
 
 def plan(config: Config) -> list[ProbeTask]:
@@ -82,21 +111,13 @@ def plan(config: Config) -> list[ProbeTask]:
 def check_runnable(config: Config) -> None:
     """Fail before anything is stored when an engine cannot be probed at all."""
     problems = missing_api_keys(config)
+    available = registry.available_names()
     for engine in config.engines:
-        if engine.enabled and engine.kind not in registry.KINDS:
+        if engine.enabled and engine.kind not in available:
             problems.append(f"engines[{engine.id}]: kind {engine.kind!r} is not available in this version; "
-                            f"available: {', '.join(registry.KINDS)}")
+                            f"available: {', '.join(available)}")
     if problems:
         raise ConfigError("cannot run this config", problems)
-
-
-def keyless_engines(config: Config) -> list[str]:
-    """Enabled engines whose service normally wants a key but whose config names no key variable."""
-    return [
-        engine.id for engine in config.engines
-        if engine.enabled and engine.api_key_env is None and engine.kind in registry.KINDS
-        and registry.KINDS[engine.kind].needs_api_key
-    ]
 
 
 def sync_config(config: Config, db: Engine, clock: Clock) -> ProjectIds:
@@ -113,75 +134,6 @@ def sync_config(config: Config, db: Engine, clock: Clock) -> ProjectIds:
     )
 
 
-class DailyBudget:
-    """Stops probing an engine once its spend for the UTC day reaches its `daily_budget`.
-
-    Probes already in flight when the budget is reached still finish, so the
-    spend can pass the budget by at most `concurrency` calls."""
-
-    def __init__(self, engines: dict[str, EngineConfig], spent_today: dict[str, float]) -> None:
-        self._limits = {i: e.daily_budget for i, e in engines.items() if e.daily_budget is not None}
-        self._spent = {i: spent_today.get(i, 0.0) for i in engines}
-
-    def exhausted(self, engine_id: str) -> str | None:
-        limit = self._limits.get(engine_id)
-        if limit is not None and self._spent[engine_id] >= limit:
-            return f"skipped: daily budget {limit:g} spent ({self._spent[engine_id]:.4f} so far today)"
-        return None
-
-    def add(self, engine_id: str, cost: float) -> None:
-        self._spent[engine_id] += cost
-
-
-class RateLimiter:
-    """Spaces request starts so that an engine never sees more than `per_minute` of them."""
-
-    def __init__(self, per_minute: float | None) -> None:
-        self._interval = 60.0 / per_minute if per_minute else 0.0
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        if not self._interval:
-            return
-        async with self._lock:
-            now = time.monotonic()
-            delay = self._next - now
-            self._next = max(now, self._next) + self._interval
-        if delay > 0:
-            await asyncio.sleep(delay)
-
-
-def backoff_seconds(attempt: int, retry_after: float | None) -> float:
-    """Honour Retry-After; otherwise exponential backoff with jitter (0.5 s, 1 s, 2 s, ...)."""
-    if retry_after is not None:
-        return min(retry_after, MAX_BACKOFF_S)
-    return min(0.5 * 2**attempt, MAX_BACKOFF_S) * random.uniform(0.8, 1.2)
-
-
-async def fetch_with_retries(probe: Probe, request: ProbeRequest, engine: EngineConfig, limiter: RateLimiter,
-                             sleep: Sleep = asyncio.sleep) -> tuple[bytes, int]:
-    """One probe call with the engine's retry policy: (raw payload, latency in ms of the attempt that
-    answered). Raises the last ProbeError when retries run out."""
-    attempt = 0
-    while True:
-        await limiter.wait()
-        started = time.monotonic()
-        try:
-            raw = await probe.fetch(request)
-            return raw, round((time.monotonic() - started) * 1000)
-        except ProbeError as exc:
-            too_long = exc.retry_after is not None and exc.retry_after > MAX_BACKOFF_S
-            if not exc.retryable or attempt >= engine.retries or too_long:
-                if too_long:
-                    exc.reason = f"{exc.reason} (Retry-After {exc.retry_after:g}s: longer than a run waits)"
-                if attempt:
-                    exc.reason = f"{exc.reason} (after {attempt + 1} attempts)"
-                raise
-            await sleep(backoff_seconds(attempt, exc.retry_after))
-            attempt += 1
-
-
 def build_record(task: ProbeTask, run_id: int, tracking: Tracking, raw: bytes | None, error: ProbeError | None,
                  latency_ms: int | None, clock: Clock) -> ObservationRecord:
     """Parse and analyse one probe's outcome into what storage keeps. Pure but for the clock."""
@@ -192,7 +144,7 @@ def build_record(task: ProbeTask, run_id: int, tracking: Tracking, raw: bytes | 
         engine_kind=task.engine.kind,
         sample_index=task.sample_index,
         observed_at=clock(),
-        status="error",
+        status=ERROR,
         raw=raw,
         latency_ms=latency_ms,
         cost=task.engine.price.per_call if raw is not None else 0.0,
@@ -215,7 +167,7 @@ def apply_payload(record: ObservationRecord, raw: bytes, kind_name: str, trackin
     try:
         answer = kind.parse(raw)
     except ParseError as exc:
-        record.status, record.error = "error", f"unparseable payload: {exc}"
+        record.status, record.error = ERROR, f"unparseable payload: {exc}"
         return None
     record.status = answer.status
     record.error = answer.status_reason
@@ -225,7 +177,7 @@ def apply_payload(record: ObservationRecord, raw: bytes, kind_name: str, trackin
     record.search_queries = answer.search_queries
     record.features = answer.features
     record.input_tokens, record.output_tokens = answer.input_tokens, answer.output_tokens
-    if answer.status in SUCCESSFUL_STATUSES:
+    if answer.status in SUCCESSFUL:
         record.citations = citation_records(answer, tracking)
         record.mentions = mention_records(answer, tracking.entities)
         record.organic = organic_records(answer, tracking)
@@ -236,18 +188,38 @@ def skipped_record(task: ProbeTask, run_id: int, reason: str, clock: Clock) -> O
     """A probe not attempted (budget): stored so the gap is visible, never counted as a failure."""
     return ObservationRecord(run_id=run_id, keyword=task.keyword.text, engine_id=task.engine.id,
                              engine_kind=task.engine.kind, sample_index=task.sample_index, observed_at=clock(),
-                             status=SKIPPED_STATUS, error=reason)
+                             status=SKIPPED, error=reason)
 
 
-def _request(keyword: KeywordConfig) -> ProbeRequest:
+def probe_request(keyword: KeywordConfig) -> ProbeRequest:
     locale = Locale(keyword.locale.country, keyword.locale.language, keyword.locale.city, keyword.locale.region)
     return ProbeRequest(keyword=keyword.text, prompt=keyword.question, locale=locale)
 
 
-async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, progress: bool = False,
-                    sleep: Sleep = asyncio.sleep) -> RunSummary:
-    """Run one batch now and store every observation; returns what happened."""
-    check_runnable(config)
+def make_probe(engine: EngineConfig) -> Probe:
+    """The real probe for an engine: its kind's probe with the key read from the environment."""
+    settings = ProbeSettings(engine.model, engine.base_url, api_key(engine), engine.timeout)
+    return registry.kind(engine.kind).make_probe(settings)
+
+
+@dataclass
+class Batch:
+    """One batch being run: its run row, what it plans and what it has done so far."""
+
+    config: Config
+    ids: ProjectIds
+    run_id: int
+    tasks: list[ProbeTask]
+    tracking: Tracking
+    summary: RunSummary
+
+    @property
+    def engines(self) -> dict[str, EngineConfig]:
+        return {task.engine.id: task.engine for task in self.tasks}
+
+
+def start_batch(config: Config, db: Engine, clock: Clock) -> Batch:
+    """Sync the config to storage, close runs a killed process left open, plan the batch and open its run."""
     ids = sync_config(config, db, clock)
     repository.mark_stale_runs(db, ids.project_id, clock() - STALE_RUN)
     tasks = plan(config)
@@ -255,121 +227,120 @@ async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, 
     for task in tasks:
         planned.setdefault(task.engine.id, Counter())[str(ids.keyword_ids[task.keyword.text])] += 1
     run_id = repository.start_run(db, ids.project_id, {e: dict(c) for e, c in planned.items()}, clock())
-    summary = RunSummary(run_id=run_id, planned=len(tasks))
-    tracking = Tracking.from_config(config)
-    engines = {t.engine.id: t.engine for t in tasks}
-    probes = {
-        engine_id: registry.kind(engine.kind).make_probe(
-            ProbeSettings(engine.model, engine.base_url, api_key(engine), engine.timeout)
-        )
+    return Batch(config, ids, run_id, tasks, Tracking.from_config(config), RunSummary(run_id, len(tasks)))
+
+
+@dataclass
+class Lane:
+    """What every probe of one engine shares: the probe, its concurrency limit and its rate limiter."""
+
+    probe: Probe
+    slots: asyncio.Semaphore
+    limiter: RateLimiter
+
+
+def open_lanes(engines: dict[str, EngineConfig], factory: ProbeFactory) -> dict[str, Lane]:
+    return {
+        engine_id: Lane(factory(engine), asyncio.Semaphore(engine.concurrency),
+                        RateLimiter(engine.requests_per_minute))
         for engine_id, engine in engines.items()
     }
-    limits = {engine_id: asyncio.Semaphore(engine.concurrency) for engine_id, engine in engines.items()}
-    limiters = {engine_id: RateLimiter(engine.requests_per_minute) for engine_id, engine in engines.items()}
-    day_start = datetime.combine(clock().date(), dt_time(), UTC)
-    budget = DailyBudget(engines, repository.spend_by_engine(db, config.project_name, day_start,
-                                                             day_start + timedelta(days=1)))
-    writer = ObservationWriter(db, ids)
-    bar = _progress_bar(len(tasks)) if progress else None
 
-    async def one(task: ProbeTask) -> None:
-        engine_id = task.engine.id
-        raw: bytes | None = None
-        error: ProbeError | None = None
-        latency_ms: int | None = None
-        async with limits[engine_id]:
-            skip_reason = budget.exhausted(engine_id)
-            if skip_reason is None:
-                try:
-                    raw, latency_ms = await fetch_with_retries(probes[engine_id], _request(task.keyword),
-                                                               task.engine, limiters[engine_id], sleep)
-                except ProbeError as exc:
-                    error = exc
+
+async def probe_one(task: ProbeTask, batch: Batch, lane: Lane, budget: DailyBudget, clock: Clock,
+                    sleep: Sleep) -> ObservationRecord:
+    """One probe's observation. Whatever goes wrong in the probe, the parser or the analysis becomes a
+    failed observation with its reason; only cancellation passes through."""
+    engine = task.engine
+    raw: bytes | None = None
+    error: ProbeError | None = None
+    latency_ms: int | None = None
+    async with lane.slots:
+        skip_reason = budget.exhausted(engine.id)
         if skip_reason is not None:
-            record = skipped_record(task, run_id, skip_reason, clock)
-        else:
-            try:
-                record = build_record(task, run_id, tracking, raw, error, latency_ms, clock)
-            except Exception as exc:  # noqa: BLE001 (a bug in analysis must not cost the batch)
-                # stored as a failed probe with its raw payload, which a fixed version can reparse
-                record = build_record(task, run_id, tracking, raw,
-                                      ProbeError(f"analysis failed: {type(exc).__name__}: {exc}"), latency_ms, clock)
-            budget.add(engine_id, record.cost)
-        writer.put(record)
-        summary.statuses[record.status] += 1
-        summary.cost += record.cost
-        if record.status in FAILED_STATUSES:
-            summary.failures_by_engine[engine_id] += 1
-        if bar is not None:
-            bar[0].advance(bar[1])
+            return skipped_record(task, batch.run_id, skip_reason, clock)
+        try:
+            raw, latency_ms = await fetch_with_retries(lane.probe, probe_request(task.keyword), engine.retries,
+                                                       lane.limiter, sleep)
+        except ProbeError as exc:
+            error = exc
+        except Exception as exc:  # noqa: BLE001 (a bug in one probe must not cost the batch)
+            error = ProbeError(f"probe failed: {type(exc).__name__}: {exc}")
+    try:
+        record = build_record(task, batch.run_id, batch.tracking, raw, error, latency_ms, clock)
+    except Exception as exc:  # noqa: BLE001 (a bug in analysis must not cost the batch)
+        # stored as a failed probe with its raw payload, which a fixed version can reparse
+        record = build_record(task, batch.run_id, batch.tracking, raw,
+                              ProbeError(f"analysis failed: {type(exc).__name__}: {exc}"), latency_ms, clock)
+    budget.add(engine.id, record.cost)
+    return record
 
-    async def probe_all() -> None:
+
+async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, progress: bool = False,
+                    sleep: Sleep = asyncio.sleep, probes: ProbeFactory = make_probe) -> RunSummary:
+    """Run one batch now and store every observation; returns what happened.
+
+    Raises StorageError (the run marked interrupted) when the database fails under the batch."""
+    check_runnable(config)
+    batch = start_batch(config, db, clock)
+    lanes = open_lanes(batch.engines, probes)
+    day_start = datetime.combine(clock().date(), dt_time(), UTC)
+    spent = repository.spend_by_engine(db, config.project_name, day_start, day_start + timedelta(days=1))
+    budget = DailyBudget({engine_id: e.daily_budget for engine_id, e in batch.engines.items()}, spent)
+    writer = ObservationWriter(db, batch.ids)
+
+    async def probe_all(advance: Callable[[], None]) -> None:
+        async def one(task: ProbeTask) -> None:
+            record = await probe_one(task, batch, lanes[task.engine.id], budget, clock, sleep)
+            writer.put(record)
+            batch.summary.count(record)
+            advance()
+
         async with asyncio.TaskGroup() as group:
-            for task in tasks:
+            for task in batch.tasks:
                 group.create_task(one(task))
         writer.close()
 
     try:
-        with bar[0] if bar else nullcontext(), fewer_collections():
+        with _progress(len(batch.tasks), progress) as advance, fewer_collections():
             # A failed write (database gone) cancels every probe; a failed probe is just an observation.
             async with asyncio.TaskGroup() as group:
                 group.create_task(writer.run())
-                group.create_task(probe_all())
+                group.create_task(probe_all(advance))
     except BaseException as exc:
-        repository.mark_run_interrupted(db, run_id)
-        if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
-            raise exc.exceptions[0] from None
-        raise
+        raise _interrupted(db, batch.run_id, exc) from None
     finally:
-        for probe in probes.values():
-            await probe.aclose()
-    repository.finish_run(db, run_id, clock())
-    return summary
+        for lane in lanes.values():
+            await lane.probe.aclose()
+    repository.finish_run(db, batch.run_id, clock())
+    return batch.summary
 
 
-class ObservationWriter:
-    """Stores observations one at a time, in order, on a worker thread: a slow database (another
-    writer holding SQLite's lock, PostgreSQL round trips) never stalls the probes in flight.
-
-    Each observation is stored in its own transaction. One writer keeps up: on the benchmark's
-    2 cores, more threads on PostgreSQL cost more in contention than they saved in waiting."""
-
-    _DONE = None
-
-    def __init__(self, db: Engine, ids: ProjectIds) -> None:
-        self._db, self._ids = db, ids
-        self._queue: asyncio.Queue[ObservationRecord | None] = asyncio.Queue()
-
-    def put(self, record: ObservationRecord) -> None:
-        self._queue.put_nowait(record)
-
-    def close(self) -> None:
-        self._queue.put_nowait(self._DONE)
-
-    async def run(self) -> None:
-        loop = asyncio.get_running_loop()
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="citewatch-writer") as thread:
-            done = False
-            while not done:
-                # one hand-off to the thread per batch of waiting records, each still its own transaction
-                batch = [await self._queue.get()]
-                while not self._queue.empty():
-                    batch.append(self._queue.get_nowait())
-                done = self._DONE in batch
-                records = [record for record in batch if record is not self._DONE]
-                await loop.run_in_executor(thread, self._save_all, records)
-
-    def _save_all(self, records: list[ObservationRecord]) -> None:
-        # one pool checkout (and liveness ping) per hand-off: a database restarted between
-        # observations costs nothing, and a busy batch pays the ping once for many observations
-        with self._db.connect() as connection:
-            for record in records:
-                repository.save_observation(connection, self._ids, record)
+def _interrupted(db: Engine, run_id: int, exc: BaseException) -> BaseException:
+    """Mark the run interrupted and return the error to raise: the one cause, not a task group."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    try:
+        repository.mark_run_interrupted(db, run_id)
+    except StorageError as marking:
+        if isinstance(exc, StorageError):
+            return StorageError(f"run {run_id} stopped: {exc}; it could not be marked interrupted either "
+                                f"({marking}); the next run marks it")
+        return exc
+    if isinstance(exc, CitewatchError) and not isinstance(exc, ProbeError):
+        return type(exc)(f"run {run_id} stopped and marked interrupted: {exc}")
+    return exc
 
 
-def _progress_bar(total: int):  # type: ignore[no-untyped-def]
+@contextlib.contextmanager
+def _progress(total: int, show: bool) -> Iterator[Callable[[], None]]:
+    """A progress bar on a terminal (rich, gone when done); elsewhere a no-op."""
+    if not show:
+        yield lambda: None
+        return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    progress = Progress(TextColumn("probing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        transient=True)
-    return progress, progress.add_task("probes", total=total)
+    with Progress(TextColumn("probing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  transient=True) as bar:
+        task = bar.add_task("probes", total=total)
+        yield lambda: bar.advance(task)

@@ -18,7 +18,7 @@ from monitor.enrich import Tracking
 from monitor.pipeline import apply_payload, sync_config
 from probes import registry
 from storage import repository
-from storage.repository import ObservationRecord
+from storage.records import ObservationRecord
 
 
 @dataclass
@@ -33,7 +33,7 @@ def reparse(config: Config, db: Engine, *, engine_id: str | None = None, everyth
     """Re-parse observations whose parser is older than the current one (all of them with `everything`)."""
     ids = sync_config(config, db, clock)
     tracking = Tracking.from_config(config)
-    versions = {name: kind.parser_version for name, kind in registry.KINDS.items()}
+    versions = {name: registry.kind(name).parser_version for name in registry.available_names()}
     summary = ReparseSummary()
     for stored in repository.payloads_to_reparse(db, config.project_name, versions, engine_id, everything):
         raw = repository.load_raw(db, stored.raw_hash)

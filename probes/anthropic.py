@@ -24,7 +24,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from probes.base import ProbeError, ProbeRequest, ProbeSettings
+from citewatch.errors import ProbeError
+from probes.base import ProbeRequest, ProbeSettings
 from probes.http import make_client, post_json
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -39,8 +40,6 @@ MULTI_TURN_KEY = "citewatch_multi_turn"
 
 
 class AnthropicProbe:
-    kind = "anthropic"
-
     def __init__(self, settings: ProbeSettings) -> None:
         self.model = settings.model or DEFAULT_MODEL
         self.url = (settings.base_url or DEFAULT_BASE_URL).rstrip("/") + "/v1/messages"

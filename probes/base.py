@@ -9,9 +9,9 @@ observation, so history can be re-parsed when a parser improves.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Protocol
 
-Status = Literal["ok", "no_answer", "blocked", "error"]
+from citewatch.status import OK, AnswerStatus
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class Answer:
     search_queries: list[str] = field(default_factory=list)
     input_tokens: int | None = None
     output_tokens: int | None = None
-    status: Status = "ok"
+    status: AnswerStatus = OK
     status_reason: str | None = None
 
     @property
@@ -82,26 +82,14 @@ class Answer:
         return self.status == "ok" and bool(self.text.strip())
 
 
-class ParseError(ValueError):
-    """The payload is not what the parser understands (garbage, wrong shape)."""
-
-
-class ProbeError(Exception):
-    """A probe could not get a usable payload: timeout, HTTP error, refused connection."""
-
-    def __init__(self, reason: str, *, retryable: bool = False, retry_after: float | None = None,
-                 status: Status = "error") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retryable = retryable
-        self.retry_after = retry_after
-        self.status = status
-
-
 class Probe(Protocol):
-    """Network side of an engine. Implementations live in `probes/<kind>.py`."""
+    """Network side of an engine. Implementations live in `probes/<kind>.py`; `probes.fake.FakeProbe`
+    stands in for one in tests. `url` is where `fetch` sends its (first) request, with the body
+    `request_body(request)`: the benchmark's bare-client floor sends the same."""
 
-    kind: str
+    url: str
+
+    def request_body(self, request: ProbeRequest) -> dict[str, Any]: ...
 
     async def fetch(self, request: ProbeRequest) -> bytes: ...
 

@@ -29,8 +29,6 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 
 
 class GeminiProbe:
-    kind = "gemini"
-
     def __init__(self, settings: ProbeSettings) -> None:
         model = settings.model or DEFAULT_MODEL
         self.model = model.removeprefix("models/")  # "models/gemini-2.5-flash" is the API's own spelling

@@ -13,19 +13,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from citewatch.errors import ConfigError
 from probes.base import ProbeRequest, ProbeSettings
 from probes.openai_sdk import SDK_ERRORS, make_client, post_json, probe_error
 
 DEFAULT_CHAT_MODEL = "gpt-4o-search-preview"
 DEFAULT_CHAT_BASE_URL = "https://api.openai.com/v1"
+PATH = "/chat/completions"
 
 
 class _ChatCompletionsProbe:
-    kind = ""
-
     def __init__(self, settings: ProbeSettings, model: str, base_url: str) -> None:
         self.model = model
-        self.base_url = base_url
+        self.url = f"{base_url.rstrip('/')}{PATH}"
         # Retries are the runner's job (one policy for every engine), so the SDK makes exactly one call.
         self._client = make_client(settings, base_url)
         self._timeout = settings.timeout
@@ -37,7 +37,7 @@ class _ChatCompletionsProbe:
 
     async def fetch(self, request: ProbeRequest) -> bytes:
         try:
-            return await post_json(self._client, "/chat/completions", self.request_body(request))
+            return await post_json(self._client, PATH, self.request_body(request))
         except SDK_ERRORS as exc:
             raise probe_error(exc, self._timeout, self._secret) from None
 
@@ -47,8 +47,6 @@ class _ChatCompletionsProbe:
 
 class OpenAIChatProbe(_ChatCompletionsProbe):
     """OpenAI's search models through Chat Completions (``web_search_options``)."""
-
-    kind = "openai_chat"
 
     def __init__(self, settings: ProbeSettings) -> None:
         super().__init__(settings, settings.model or DEFAULT_CHAT_MODEL, settings.base_url or DEFAULT_CHAT_BASE_URL)
@@ -65,13 +63,10 @@ class OpenAIChatProbe(_ChatCompletionsProbe):
 class OpenAICompatibleProbe(_ChatCompletionsProbe):
     """Any OpenAI-compatible Chat Completions endpoint; no search options are sent."""
 
-    kind = "openai_compatible"
-
     def __init__(self, settings: ProbeSettings) -> None:
-        if not settings.base_url:
-            raise ValueError("engine kind openai_compatible needs base_url: the server's OpenAI-compatible root, "
-                             "e.g. https://api.deepseek.com/v1 or http://localhost:11434/v1")
-        if not settings.model:
-            raise ValueError("engine kind openai_compatible needs model: the model name the server expects, "
-                             "e.g. deepseek-chat, qwen-plus or llama3.1:8b")
+        from probes.registry import KINDS  # the kind's requirements are declared once, there
+
+        problems = KINDS["openai_compatible"].requirement_problems(settings.base_url, settings.model)
+        if problems or not settings.base_url or not settings.model:
+            raise ConfigError("cannot probe an OpenAI-compatible endpoint", problems)
         super().__init__(settings, settings.model, settings.base_url)

@@ -9,14 +9,14 @@ from probes.base import ProbeRequest, ProbeSettings
 from probes.openai_sdk import SDK_ERRORS, make_client, post_json, probe_error
 
 DEFAULT_MODEL = "gpt-5-mini"
+PATH = "/responses"
 
 
 class OpenAIResponsesProbe:
-    kind = "openai"
-
     def __init__(self, settings: ProbeSettings) -> None:
         self.model = settings.model or DEFAULT_MODEL
         self._client = make_client(settings, settings.base_url)
+        self.url = f"{str(self._client.base_url).rstrip('/')}{PATH}"
         self._timeout = settings.timeout
         self._secret = settings.api_key
 
@@ -35,7 +35,7 @@ class OpenAIResponsesProbe:
 
     async def fetch(self, request: ProbeRequest) -> bytes:
         try:
-            return await post_json(self._client, "/responses", self.request_body(request))
+            return await post_json(self._client, PATH, self.request_body(request))
         except SDK_ERRORS as exc:
             raise probe_error(exc, self._timeout, self._secret) from None
 

@@ -45,8 +45,6 @@ def bearer_client(settings: ProbeSettings) -> httpx.AsyncClient:
 
 
 class PerplexityProbe:
-    kind = "perplexity"
-
     def __init__(self, settings: ProbeSettings) -> None:
         self.model = settings.model or DEFAULT_MODEL
         self.url = (settings.base_url or DEFAULT_BASE_URL).rstrip("/") + "/chat/completions"

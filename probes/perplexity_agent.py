@@ -24,8 +24,6 @@ PRESETS = frozenset({"fast", "low", "medium", "high", "xhigh",
 
 
 class PerplexityAgentProbe:
-    kind = "perplexity_agent"
-
     def __init__(self, settings: ProbeSettings) -> None:
         self.model = settings.model or DEFAULT_MODEL
         self.url = (settings.base_url or DEFAULT_BASE_URL).rstrip("/") + "/v1/agent"

@@ -1,46 +1,137 @@
-"""Which probe and which parser serve each engine kind: capabilities as data."""
+"""The one list of engine kinds: what serves each (probe, parser, simulator) and what it can do, as data.
+
+Config validation, `check-config`, the pipeline, `parse`, `reparse`, the
+simulator, the demo and the benchmark all read this list, so a new kind needs
+its own modules and one entry here. Modules are named, not imported: a kind's
+probe (and the HTTP or SDK stack under it) is loaded only when that kind is
+used, so `citewatch parse` never loads the openai SDK, and `import
+probes.registry` costs nothing.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
+from importlib import import_module
+from types import ModuleType
+from typing import Any
 
-from probes.anthropic import AnthropicProbe
+from citewatch.errors import UnknownEngineKind
 from probes.base import Answer, Probe, ProbeSettings
-from probes.gemini import GeminiProbe
-from probes.openai_chat import OpenAIChatProbe, OpenAICompatibleProbe
-from probes.openai_responses import OpenAIResponsesProbe
-from probes.parsers import anthropic, gemini, openai_chat, openai_responses, perplexity, perplexity_agent
-from probes.perplexity import PerplexityProbe
-from probes.perplexity_agent import PerplexityAgentProbe
+
+# The fields of a keyword's locale a probe can send (what the engine's API takes).
+LOCATION = frozenset({"country", "region", "city"})
+LANGUAGE = frozenset({"language", "country"})  # the country only beside a language: zh-CN
 
 
 @dataclass(frozen=True)
 class EngineKind:
+    """One engine kind. `probe` is "module:Class"; `parser` is the kind's parser module, which holds
+    `parse(raw)`, `PARSER_VERSION` and `recognizes(body)` (for `citewatch parse` without --kind).
+    A kind with no probe is planned: config accepts it, `run` refuses it."""
+
     name: str
-    make_probe: Callable[[ProbeSettings], Probe]
-    parse: Callable[[bytes], Answer]
-    parser_version: int
+    service: str
+    probe: str | None = None
+    parser: str | None = None
+    simulator: str | None = None  # module speaking the wire format (`probes.simulator`), if any
     needs_api_key: bool = True
+    needs_base_url: bool = False  # no default address to fall back on
+    needs_model: bool = False
+    spans: bool = False  # ties citations to the text they support
+    retrieved_sources: bool = False  # lists pages searched but not cited
+    locale: frozenset[str] = frozenset()
+
+    @property
+    def available(self) -> bool:
+        return self.probe is not None and self.parser is not None
+
+    def make_probe(self, settings: ProbeSettings) -> Probe:
+        self._require_available()
+        probe_class: Callable[[ProbeSettings], Probe] = _load(self.probe)  # type: ignore[arg-type]
+        return probe_class(settings)
+
+    @cached_property
+    def parser_module(self) -> ModuleType:
+        self._require_available()
+        return import_module(str(self.parser))
+
+    @property
+    def parse(self) -> Callable[[bytes], Answer]:
+        return self.parser_module.parse  # type: ignore[no-any-return]
+
+    @property
+    def parser_version(self) -> int:
+        return int(self.parser_module.PARSER_VERSION)
+
+    def recognizes(self, body: dict[str, Any]) -> bool:
+        """Whether a decoded JSON body looks like this kind's payload (for `parse` without --kind)."""
+        return bool(self.parser_module.recognizes(body))
+
+    def requirement_problems(self, base_url: str | None, model: str | None) -> list[str]:
+        """What an engine of this kind lacks in config (kinds with no default address or model)."""
+        problems = []
+        if self.needs_base_url and not base_url:
+            problems.append(f"kind {self.name} needs base_url (the server's root, e.g. http://127.0.0.1:11434/v1)")
+        if self.needs_model and not model:
+            problems.append(f"kind {self.name} needs model (the name the server expects, e.g. qwen3)")
+        return problems
+
+    def _require_available(self) -> None:
+        if not self.available:
+            raise UnknownEngineKind(self.name, available_names())
 
 
-KINDS: dict[str, EngineKind] = {
-    "openai": EngineKind("openai", OpenAIResponsesProbe, openai_responses.parse, openai_responses.PARSER_VERSION),
-    "gemini": EngineKind("gemini", GeminiProbe, gemini.parse, gemini.PARSER_VERSION),
-    "anthropic": EngineKind("anthropic", AnthropicProbe, anthropic.parse, anthropic.PARSER_VERSION),
-    "perplexity": EngineKind("perplexity", PerplexityProbe, perplexity.parse, perplexity.PARSER_VERSION),
-    "perplexity_agent": EngineKind("perplexity_agent", PerplexityAgentProbe, perplexity_agent.parse,
-                                   perplexity_agent.PARSER_VERSION),
-    "openai_chat": EngineKind("openai_chat", OpenAIChatProbe, openai_chat.parse, openai_chat.PARSER_VERSION),
-    "openai_compatible": EngineKind("openai_compatible", OpenAICompatibleProbe, openai_chat.parse_compatible,
-                                    openai_chat.PARSER_VERSION, needs_api_key=False),
-}
+def _load(spec: str) -> Any:
+    module, _, attribute = spec.partition(":")
+    return getattr(import_module(module), attribute)
+
+
+_ENTRIES = (
+    EngineKind("openai", "OpenAI Responses API, web_search tool",
+               probe="probes.openai_responses:OpenAIResponsesProbe", parser="probes.parsers.openai_responses",
+               simulator="probes.simulator.openai_responses", spans=True, retrieved_sources=True, locale=LOCATION),
+    EngineKind("openai_chat", "Chat Completions with OpenAI's search models",
+               probe="probes.openai_chat:OpenAIChatProbe", parser="probes.parsers.openai_chat",
+               simulator="probes.simulator.openai_chat", spans=True, locale=LOCATION),
+    EngineKind("perplexity_agent", "Perplexity Agent API, web_search tool",
+               probe="probes.perplexity_agent:PerplexityAgentProbe", parser="probes.parsers.perplexity_agent",
+               simulator="probes.simulator.perplexity_agent", spans=True, retrieved_sources=True, locale=LOCATION),
+    EngineKind("perplexity", "Perplexity Sonar chat completions (replaced by the Agent API)",
+               probe="probes.perplexity:PerplexityProbe", parser="probes.parsers.perplexity",
+               simulator="probes.simulator.perplexity", spans=True, retrieved_sources=True, locale=LOCATION),
+    EngineKind("gemini", "Gemini generateContent, google_search tool",
+               probe="probes.gemini:GeminiProbe", parser="probes.parsers.gemini",
+               simulator="probes.simulator.gemini", spans=True, retrieved_sources=True, locale=LANGUAGE),
+    EngineKind("anthropic", "Anthropic Messages API, web search server tool",
+               probe="probes.anthropic:AnthropicProbe", parser="probes.parsers.anthropic",
+               simulator="probes.simulator.anthropic", spans=True, retrieved_sources=True, locale=LOCATION),
+    EngineKind("openai_compatible", "any OpenAI-compatible chat endpoint (DeepSeek, Qwen, Kimi, Ollama, vLLM)",
+               probe="probes.openai_chat:OpenAICompatibleProbe", parser="probes.parsers.openai_compatible",
+               simulator="probes.simulator.openai_compatible", needs_api_key=False, needs_base_url=True,
+               needs_model=True),
+    # planned: accepted by config, refused by `run` and `check-config` until they land
+    EngineKind("serpapi", "Google through SerpApi"),
+    EngineKind("dataforseo", "Google through DataForSEO"),
+    EngineKind("google_browser", "Google in a real browser"),
+)
+
+KINDS: dict[str, EngineKind] = {entry.name: entry for entry in _ENTRIES}
+
+
+def available_names() -> list[str]:
+    return [name for name, entry in KINDS.items() if entry.available]
 
 
 def kind(name: str) -> EngineKind:
-    try:
-        return KINDS[name]
-    except KeyError:
-        raise KeyError(
-            f"engine kind {name!r} is not available in this version; available: {', '.join(sorted(KINDS))}"
-        ) from None
+    """The kind called `name`, if this version can run it; else UnknownEngineKind naming those it can."""
+    entry = KINDS.get(name)
+    if entry is None or not entry.available:
+        raise UnknownEngineKind(name, available_names())
+    return entry
+
+
+def recognizing(body: dict[str, Any]) -> list[str]:
+    """The available kinds whose parser recognizes a decoded JSON payload (one, where it is unambiguous)."""
+    return [name for name in available_names() if KINDS[name].recognizes(body)]

@@ -11,12 +11,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-
-# Observation statuses. Successful ones count in every rate; failed ones only lower coverage;
-# skipped ones (daily budget spent) were never attempted.
-SUCCESSFUL_STATUSES = ("ok", "no_answer")
-FAILED_STATUSES = ("error", "blocked")
-SKIPPED_STATUS = "skipped"
+from citewatch.status import RUN_RUNNING
 
 
 class Project(SQLModel, table=True):
@@ -61,12 +56,9 @@ class Run(SQLModel, table=True):
     project_id: int = Field(foreign_key="project.id", index=True)
     started_at: datetime = Field(index=True)
     finished_at: datetime | None = None
-    status: str = "running"  # running | finished | interrupted
+    status: str = RUN_RUNNING  # citewatch.status: running | finished | interrupted
     # observations planned, per engine id and keyword id (as text): the denominator of coverage
     planned: dict[str, dict[str, int]] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    ok_count: int = 0
-    failed_count: int = 0
-    cost: float = 0.0
 
 
 class RawPayload(SQLModel, table=True):
@@ -91,7 +83,7 @@ class Observation(SQLModel, table=True):
     engine_kind: str
     sample_index: int
     observed_at: datetime
-    status: str  # ok | no_answer | blocked | error | skipped (daily budget spent: not a failure)
+    status: str  # citewatch.status.OBSERVATION_STATUSES
     error: str | None = None
     raw_hash: str | None = Field(default=None, foreign_key="raw_payload.hash")
     parser_version: int | None = None

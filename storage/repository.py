@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
+from dataclasses import asdict
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
@@ -20,9 +20,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
+from citewatch.status import RUN_FINISHED, RUN_INTERRUPTED, RUN_RUNNING
 from storage.models import (
-    FAILED_STATUSES,
-    SUCCESSFUL_STATUSES,
     Citation,
     Keyword,
     Mention,
@@ -33,106 +32,27 @@ from storage.models import (
     Run,
     TrackedEntity,
 )
-
-
-@dataclass(frozen=True)
-class EntityRow:
-    name: str
-    kind: str
-    aliases: Sequence[str] = ()
-    domains: Sequence[str] = ()
-    people: Sequence[str] = ()
-    titles: Sequence[str] = ()
-
-
-@dataclass(frozen=True)
-class KeywordRow:
-    text: str
-    prompt: str | None = None
-    tags: Sequence[str] = ()
-    weight: float = 1.0
-    country: str | None = None
-    language: str | None = None
-
-
-@dataclass(frozen=True)
-class ProjectIds:
-    project_id: int
-    entity_ids: dict[str, int]
-    keyword_ids: dict[str, int]
-
-
-@dataclass
-class CitationRecord:
-    position: int
-    url: str
-    normalized_url: str
-    domain: str | None
-    title: str | None
-    visible: bool
-    cited: bool
-    origin: str
-    owner: str | None
-    content_type: str
-    spans: list[tuple[int, int]] = field(default_factory=list)
-    visibility: float | None = None
-
-
-@dataclass
-class MentionRecord:
-    entity: str
-    alias: str
-    count: int
-    first_offset: int
-    rank: int
-
-
-@dataclass
-class OrganicRecord:
-    rank: int
-    url: str
-    domain: str | None
-    owner: str | None
-    title: str | None
-
-
-@dataclass
-class ObservationRecord:
-    """Everything known about one probe call, ready to store."""
-
-    run_id: int
-    keyword: str
-    engine_id: str
-    engine_kind: str
-    sample_index: int
-    observed_at: datetime
-    status: str
-    error: str | None = None
-    raw: bytes | None = None
-    parser_version: int | None = None
-    answer_text: str | None = None
-    has_answer: bool = False
-    model: str | None = None
-    search_queries: list[str] = field(default_factory=list)
-    features: list[str] = field(default_factory=list)
-    latency_ms: int | None = None
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    cost: float = 0.0
-    citations: list[CitationRecord] = field(default_factory=list)
-    mentions: list[MentionRecord] = field(default_factory=list)
-    organic: list[OrganicRecord] = field(default_factory=list)
+from storage.records import (
+    CitationFact,
+    EntityRow,
+    KeywordRow,
+    MentionFact,
+    ObservationFact,
+    ObservationRecord,
+    PeriodFacts,
+    ProjectIds,
+    StoredPayload,
+)
 
 
 def payload_hash(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def sync_project(
-    engine: Engine, name: str, entities: Iterable[EntityRow], keywords: Iterable[KeywordRow], now: datetime
+def sync_project(db: Engine, name: str, entities: Iterable[EntityRow], keywords: Iterable[KeywordRow], now: datetime
 ) -> ProjectIds:
     """Create or update the project's tracked entities and keywords; those gone from config become inactive."""
-    with Session(engine) as session, session.begin():
+    with Session(db) as session, session.begin():
         project = session.exec(select(Project).where(Project.name == name)).scalars().first()  # type: ignore[call-overload]
         if project is None:
             project = Project(name=name, created_at=now)
@@ -178,51 +98,38 @@ def _sync_rows(session: Session, model: type[TrackedEntity] | type[Keyword], pro
     return {name: row.id for name, row in existing.items() if name in wanted}
 
 
-def mark_stale_runs(engine: Engine, project_id: int, quiet_since: datetime) -> int:
+def mark_stale_runs(db: Engine, project_id: int, quiet_since: datetime) -> int:
     """Runs still 'running' that stored nothing since `quiet_since` were killed: say so. Returns how many.
     (A run of another process on a shared database that is still storing is left alone.)"""
-    with Session(engine) as session, session.begin():
+    with Session(db) as session, session.begin():
         last_activity = func.coalesce(
             select(func.max(Observation.observed_at)).where(Observation.run_id == Run.id).scalar_subquery(),
             Run.started_at,
         )
         result = session.execute(
             update(Run)
-            .where(Run.project_id == project_id, Run.status == "running", last_activity < quiet_since)
-            .values(status="interrupted")
+            .where(Run.project_id == project_id, Run.status == RUN_RUNNING, last_activity < quiet_since)
+            .values(status=RUN_INTERRUPTED)
         )
         return result.rowcount or 0
 
 
-def mark_run_interrupted(engine: Engine, run_id: int) -> None:
-    with Session(engine) as session, session.begin():
-        session.execute(update(Run).where(Run.id == run_id).values(status="interrupted"))
+def mark_run_interrupted(db: Engine, run_id: int) -> None:
+    with Session(db) as session, session.begin():
+        session.execute(update(Run).where(Run.id == run_id).values(status=RUN_INTERRUPTED))
 
 
-def start_run(engine: Engine, project_id: int, planned: dict[str, int], now: datetime) -> int:
-    with Session(engine) as session, session.begin():
+def start_run(db: Engine, project_id: int, planned: dict[str, int], now: datetime) -> int:
+    with Session(db) as session, session.begin():
         run = Run(project_id=project_id, started_at=now, planned=planned)
         session.add(run)
         session.flush()
         return run.id  # type: ignore[return-value]
 
 
-def finish_run(engine: Engine, run_id: int, now: datetime) -> Run:
-    """Close the run with counts and cost summed from its stored observations."""
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        ok, failed, cost = session.execute(
-            select(
-                func.count().filter(Observation.status.in_(SUCCESSFUL_STATUSES)),
-                func.count().filter(Observation.status.in_(FAILED_STATUSES)),  # "skipped" is neither
-                func.coalesce(func.sum(Observation.cost), 0.0),
-            ).where(Observation.run_id == run_id)
-        ).one()
-        run = session.get(Run, run_id)
-        assert run is not None
-        run.finished_at = now
-        run.status = "finished"
-        run.ok_count, run.failed_count, run.cost = ok, failed, float(cost)
-        return run
+def finish_run(db: Engine, run_id: int, now: datetime) -> None:
+    with Session(db) as session, session.begin():
+        session.execute(update(Run).where(Run.id == run_id).values(status=RUN_FINISHED, finished_at=now))
 
 
 def save_observation(target: Engine | Connection, ids: ProjectIds, record: ObservationRecord) -> int:
@@ -289,20 +196,10 @@ def _insert_parts(connection: Connection, ids: ProjectIds, observation_id: int, 
             connection.execute(insert(table.__table__), rows)  # type: ignore[attr-defined]
 
 
-@dataclass(frozen=True)
-class StoredPayload:
-    observation_id: int
-    keyword: str
-    engine_id: str
-    engine_kind: str
-    raw_hash: str
-    parser_version: int | None
-
-
-def payloads_to_reparse(engine: Engine, project: str, current_versions: dict[str, int], engine_id: str | None,
+def payloads_to_reparse(db: Engine, project: str, current_versions: dict[str, int], engine_id: str | None,
                         everything: bool) -> list[StoredPayload]:
     """Observations with a stored raw payload parsed by an older parser (or all of them)."""
-    with Session(engine) as session:
+    with Session(db) as session:
         rows = session.execute(
             select(Observation.id, Keyword.text, Observation.engine_id, Observation.engine_kind,
                    Observation.raw_hash, Observation.parser_version)
@@ -319,10 +216,10 @@ def payloads_to_reparse(engine: Engine, project: str, current_versions: dict[str
         ]
 
 
-def replace_parsed(engine: Engine, ids: ProjectIds, observation_id: int, record: ObservationRecord) -> str:
+def replace_parsed(db: Engine, ids: ProjectIds, observation_id: int, record: ObservationRecord) -> str:
     """Swap an observation's parsed content for a new parse, in one transaction; identity, time,
     latency and cost stay as they were. Returns the status it had before."""
-    with engine.begin() as connection:
+    with db.begin() as connection:
         before = connection.execute(select(Observation.status).where(Observation.id == observation_id)).scalar_one()
         for table in (Citation, Mention, OrganicResult):
             connection.execute(delete(table).where(table.observation_id == observation_id))  # type: ignore[attr-defined]
@@ -336,9 +233,9 @@ def replace_parsed(engine: Engine, ids: ProjectIds, observation_id: int, record:
         return str(before)
 
 
-def spend_by_engine(engine: Engine, project: str, start: datetime, end: datetime) -> dict[str, float]:
+def spend_by_engine(db: Engine, project: str, start: datetime, end: datetime) -> dict[str, float]:
     """What each engine's observations cost in [start, end), for daily budgets."""
-    with Session(engine) as session:
+    with Session(db) as session:
         rows = session.execute(
             select(Observation.engine_id, func.coalesce(func.sum(Observation.cost), 0.0))
             .join(Run, Run.id == Observation.run_id)
@@ -359,67 +256,13 @@ def _store_raw(connection: Connection, raw: bytes, now: datetime) -> str:
     return digest
 
 
-def load_raw(engine: Engine, digest: str) -> bytes | None:
-    with Session(engine) as session:
+def load_raw(db: Engine, digest: str) -> bytes | None:
+    with Session(db) as session:
         payload = session.get(RawPayload, digest)
         return zlib.decompress(payload.data) if payload else None
 
 
 # --- reads for metrics and reports -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ObservationFact:
-    id: int
-    engine_id: str
-    keyword: str
-    weight: float
-    status: str
-    has_answer: bool
-    cost: float = 0.0
-
-
-@dataclass(frozen=True)
-class CitationFact:
-    observation_id: int
-    owner: str
-    normalized_url: str
-    url: str
-    title: str | None
-    position: int
-    visible: bool
-    content_type: str
-    cited: bool = True
-    visibility: float | None = None
-
-
-@dataclass(frozen=True)
-class MentionFact:
-    observation_id: int
-    entity: str
-    count: int
-
-
-@dataclass
-class PeriodFacts:
-    """The rows behind every KPI of one period, for one project's active keywords.
-
-    `citations` are the tracked entities' sources (cited and retrieved-only);
-    `visibility_totals` is, per observation, the visibility of all its cited sources."""
-
-    observations: list[ObservationFact]
-    citations: list[CitationFact]
-    mentions: list[MentionFact]
-    planned: dict[str, dict[str, int]]  # engine id -> keyword -> observations planned
-    visibility_totals: dict[int, float] = field(default_factory=dict)
-
-    def planned_count(self, engine_id: str | None = None, keyword: str | None = None) -> int:
-        """Observations planned, for one engine and/or one keyword, or in all."""
-        return sum(
-            count
-            for engine, per_keyword in self.planned.items() if engine_id in (None, engine)
-            for text, count in per_keyword.items() if keyword in (None, text)
-        )
 
 
 def _project_id(session: Session, name: str) -> int | None:
@@ -440,10 +283,10 @@ def _in_period(project_id: int, start: datetime, end: datetime):  # type: ignore
     )
 
 
-def period_facts(engine: Engine, project: str, start: datetime, end: datetime) -> PeriodFacts:
+def period_facts(db: Engine, project: str, start: datetime, end: datetime) -> PeriodFacts:
     """The observations of the runs started in [start, end) for the project's active keywords, with their
     owned citations and mentions, and what those runs planned for those keywords."""
-    with Session(engine) as session:
+    with Session(db) as session:
         pid = _project_id(session, project)
         if pid is None:
             return PeriodFacts([], [], [], {})
@@ -498,9 +341,9 @@ def period_facts(engine: Engine, project: str, start: datetime, end: datetime) -
                            visibility_totals)
 
 
-def content_type_mix(engine: Engine, project: str, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
+def content_type_mix(db: Engine, project: str, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
     """Cited URLs per engine and content type (all owners): what each engine trusts."""
-    with Session(engine) as session:
+    with Session(db) as session:
         pid = _project_id(session, project)
         if pid is None:
             return {}
@@ -516,3 +359,21 @@ def content_type_mix(engine: Engine, project: str, start: datetime, end: datetim
         for engine_id, content_type, count in rows:
             mix.setdefault(engine_id, {})[content_type] = count
         return mix
+
+
+def project_names(db: Engine) -> list[str]:
+    """Every project the database holds, by name."""
+    with Session(db) as session:
+        return list(session.execute(select(Project.name).order_by(Project.name)).scalars())
+
+
+def stored_engine_ids(db: Engine, project: str) -> list[str]:
+    """The engine ids the project's stored observations name (engines since removed from config included)."""
+    with Session(db) as session:
+        return list(session.execute(
+            select(Observation.engine_id).distinct()
+            .join(Run, Run.id == Observation.run_id)
+            .join(Project, Project.id == Run.project_id)
+            .where(Project.name == project)
+            .order_by(Observation.engine_id)
+        ).scalars())

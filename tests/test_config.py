@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import ENGINE_KINDS, api_key, load_config, missing_api_keys
-from monitor.errors import ConfigError
+from citewatch.errors import ConfigError
+from monitor.config import api_key, load_config, missing_api_keys
+from probes.registry import KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = """\
@@ -62,7 +63,7 @@ def test_unknown_key_is_named_with_its_line(tmp_path: Path) -> None:
 def test_unknown_engine_kind_lists_known_kinds(tmp_path: Path) -> None:
     (problem,) = problems_of(tmp_path, GOOD.replace("kind: openai", "kind: chatgpt"))
     assert problem.startswith("line 6: engines[0].kind: unknown engine kind 'chatgpt'")
-    for kind in ENGINE_KINDS:
+    for kind in KINDS:
         assert kind in problem
 
 
@@ -167,3 +168,67 @@ def test_bad_content_rule_is_named(tmp_path: Path, rule: str, message: str) -> N
 def test_base_url_is_plain_http_without_credentials(tmp_path: Path, base_url: str, message: str) -> None:
     (problem,) = problems_of(tmp_path, GOOD.replace("    kind: openai\n", f"    kind: openai\n    base_url: '{base_url}'\n"))
     assert problem.startswith("line 7: engines[0].base_url:") and message in problem
+
+
+def test_duplicate_keys_are_refused_with_both_lines(tmp_path: Path) -> None:
+    text = GOOD + "storage:\n  url: sqlite:///a.db\n  url: sqlite:///b.db\nproject: one\nproject: two\n"
+    problems = problems_of(tmp_path, text)
+    assert problems == ["line 10: storage.url: duplicate key (first written at line 9)",
+                        "line 12: project: duplicate key (first written at line 11)"]
+
+
+def test_duplicate_keys_inside_a_list_item_name_the_item(tmp_path: Path) -> None:
+    (problem,) = problems_of(tmp_path, GOOD + "    samples: 2\n    samples: 5\n")
+    assert problem == "line 9: engines[0].samples: duplicate key (first written at line 8)"
+
+
+def test_yaml_merge_keys_are_not_duplicates(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(GOOD + "  - <<: {kind: openai, api_key_env: CITEWATCH_TEST_KEY}\n    id: second\n",
+                    encoding="utf-8")
+    assert [e.id for e in load_config(path).engines] == ["chatgpt", "second"]
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("mysql://x", "is not a database URL citewatch can use"),
+    ("not-a-url", "is not a database URL citewatch can use"),
+    ("postgres://db/citewatch", "write postgresql://"),
+    ("sqlite://", "give the SQLite file"),
+    ("sqlite:///:memory:", "in-memory database would lose every observation"),
+    ("postgresql://ci@db:port/citewatch", "Port could not be cast"),
+    ("postgresql://ci:hunter22@db/citewatch", "a password does not belong in storage.url"),
+])
+def test_storage_url_is_checked_with_its_key_path(tmp_path: Path, url: str, message: str) -> None:
+    (problem,) = problems_of(tmp_path, GOOD + f"storage:\n  url: '{url}'\n")
+    assert problem.startswith("line 9: storage.url:") and message in problem
+    assert "hunter22" not in problem
+
+
+@pytest.mark.parametrize("url", ["sqlite:///citewatch.db", "sqlite:////var/lib/citewatch/c.db",
+                                 "postgresql://ci@127.0.0.1:5432/citewatch", "postgresql+psycopg://db/citewatch",
+                                 "postgresql:///citewatch?host=/run/postgresql"])
+def test_usable_storage_urls_pass(tmp_path: Path, url: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(GOOD + f"storage:\n  url: '{url}'\n", encoding="utf-8")
+    assert load_config(path).storage.url.startswith(url.split("///")[0])
+
+
+def test_check_config_refuses_a_bad_storage_url(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(GOOD + "storage: {url: 'mysql://x'}\n", encoding="utf-8")
+    result = run_cli("check-config", "--config", str(path), env={"CITEWATCH_TEST_KEY": "sk-test-123456",
+                                                                  "PATH": "/usr/bin"})
+    assert result.returncode == 2 and "OK" not in result.stdout
+    assert "line 8: storage.url: 'mysql://x' is not a database URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_config_notes_locales_an_engine_cannot_send(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(GOOD.replace("  - text: ball valve\n", "  - text: 球阀\n    locale: {country: cn, language: zh}\n")
+                    + "  - {id: gem, kind: gemini, api_key_env: CITEWATCH_TEST_KEY}\n", encoding="utf-8")
+    result = run_cli("check-config", "--config", str(path), env={"CITEWATCH_TEST_KEY": "sk-test-123456",
+                                                                  "PATH": "/usr/bin"})
+    assert result.returncode == 0, result.stderr
+    assert "keywords[0] ('球阀'): locale language not to chatgpt" in result.stderr
+    assert "gem" not in result.stderr.split("locale")[1]  # gemini takes a language (zh-CN)

@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from citewatch.errors import UsageError
+from citewatch.status import SUCCESSFUL
 from monitor import metrics
-from monitor.errors import UsageError
 from storage import repository
-from storage.models import SUCCESSFUL_STATUSES
-from storage.repository import CitationFact, PeriodFacts
+from storage.records import CitationFact, PeriodFacts
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -67,7 +67,7 @@ def build_report(db: Engine, project: str, entities: Sequence[str], year: int, w
 
 def cited_pages(facts: PeriodFacts, entities: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     """For each entity, its cited pages: answers citing each, best position, engines."""
-    successful = {o.id: o for o in facts.observations if o.status in SUCCESSFUL_STATUSES}
+    successful = {o.id: o for o in facts.observations if o.status in SUCCESSFUL}
     pages: dict[str, dict[str, dict[str, Any]]] = {e: {} for e in entities}
     seen: set[tuple[int, str]] = set()
     for citation in facts.citations:

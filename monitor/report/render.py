@@ -8,6 +8,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from monitor.output import prepare_folder, write_text
 from monitor.report.build import change, per_engine_rows
 from monitor.report.i18n import LABELS
 
@@ -53,14 +54,11 @@ def render(report: dict[str, Any], template: str, language: str = "en") -> str:
 
 
 def write_report(report: dict[str, Any], out_dir: str | Path, language: str = "en") -> list[Path]:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, template in (("report.html", "report.html"), ("report.md", "report.md")):
-        path = out / name
-        path.write_text(render(report, template, language), encoding="utf-8")
-        written.append(path)
-    path = out / "report.json"
-    path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-    written.append(path)
-    return written
+    """Write report.html, report.md and report.json into `out_dir` (made where missing); a folder that
+    cannot be written is a UsageError naming the path and why."""
+    out = prepare_folder(Path(out_dir), "report --out")
+    return [
+        write_text(out / "report.html", render(report, "report.html", language)),
+        write_text(out / "report.md", render(report, "report.md", language)),
+        write_text(out / "report.json", json.dumps(report, ensure_ascii=False, indent=2)),
+    ]

@@ -9,10 +9,12 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from probes.simulator.scenario import SimulatedAnswer
+from probes.simulator.scenario import DemoEngine, SimulatedAnswer
 
-KIND = "anthropic"
 BASE_SUFFIX = ""  # the probe appends /v1/messages itself
+# how the offline demo shows this kind (monitor.demo): engine id, model, list price, brand bias
+DEMO = DemoEngine("claude", "claude-sonnet-4-5",
+                  {"per_call": 0.01, "input_per_million": 3.0, "output_per_million": 15.0}, brand_bias=0.05)
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
 MODEL_DATE = "20250929"

@@ -1,23 +1,15 @@
-"""The wire formats the simulator speaks, by engine kind.
+"""The wire formats the simulator speaks, by engine kind: every kind of `probes.registry` that names one.
 
-Each module defines KIND, BASE_SUFFIX (appended to /KIND to form the probe's
-base_url), handles(path), prompt_of(path, body), model_of(path, body) and
-render(answer) -> the JSON body the real service would send.
+Each module defines BASE_SUFFIX (appended to /<kind> to form the probe's base_url), handles(path),
+prompt_of(path, body), model_of(path, body), render(answer) -> the JSON body the real service would
+send, and optionally DEMO (a `DemoEngine`: the kind appears in the offline demo).
 """
 
+from importlib import import_module
 from types import ModuleType
 
-from probes.simulator import (
-    anthropic,
-    gemini,
-    openai_chat,
-    openai_compatible,
-    openai_responses,
-    perplexity,
-    perplexity_agent,
-)
+from probes import registry
 
 FORMATS: dict[str, ModuleType] = {
-    module.KIND: module for module in (openai_responses, gemini, anthropic, perplexity, perplexity_agent, openai_chat,
-                                     openai_compatible)
+    name: import_module(kind.simulator) for name, kind in registry.KINDS.items() if kind.simulator
 }

@@ -12,10 +12,12 @@ import base64
 import hashlib
 import re
 
-from probes.simulator.scenario import SimulatedAnswer, domain_of
+from probes.simulator.scenario import DemoEngine, SimulatedAnswer, domain_of
 
-KIND = "gemini"
 BASE_SUFFIX = "/v1beta"  # the probe's base_url is http://127.0.0.1:PORT/gemini/v1beta
+# how the offline demo shows this kind (monitor.demo): engine id, model, list price, brand bias
+DEMO = DemoEngine("gemini", "gemini-2.5-flash",
+                  {"input_per_million": 0.30, "output_per_million": 2.50}, brand_bias=-0.1)
 DEFAULT_MODEL = "gemini-2.5-flash"
 REDIRECT_PREFIX = "https://vertexaisearch.cloud.google.com/grounding-api-redirect/"
 

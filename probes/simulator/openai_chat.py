@@ -13,7 +13,6 @@ from typing import Any
 
 from probes.simulator.scenario import SimulatedAnswer, domain_of
 
-KIND = "openai_chat"
 BASE_SUFFIX = "/v1"  # the probe's base_url is http://127.0.0.1:PORT/openai_chat/v1
 DEFAULT_MODEL = "gpt-4o-search-preview"
 _DATED = re.compile(r"-\d{4}-\d{2}-\d{2}$")

@@ -8,13 +8,15 @@ links ``([title](url))`` after the sentence that cites them, which is how the
 from __future__ import annotations
 
 from probes.simulator.openai_chat import chat_completion, handles, prompt_of
-from probes.simulator.scenario import SimulatedAnswer
+from probes.simulator.scenario import DemoEngine, SimulatedAnswer
 
-KIND = "openai_compatible"
 BASE_SUFFIX = "/v1"  # the probe's base_url is http://127.0.0.1:PORT/openai_compatible/v1
+# how the offline demo shows this kind (monitor.demo): engine id, model, list price, brand bias
+DEMO = DemoEngine("deepseek", "deepseek-chat",
+                  {}, brand_bias=-0.2)
 DEFAULT_MODEL = "deepseek-chat"
 
-__all__ = ["BASE_SUFFIX", "KIND", "handles", "model_of", "prompt_of", "render"]
+__all__ = ["BASE_SUFFIX", "DEMO", "handles", "model_of", "prompt_of", "render"]
 
 
 def model_of(path: str, body: dict) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from probes.simulator.scenario import SimulatedAnswer, domain_of
+from probes.simulator.scenario import DemoEngine, SimulatedAnswer, domain_of
 
-KIND = "openai"
 BASE_SUFFIX = "/v1"  # the probe's base_url is http://127.0.0.1:PORT/openai/v1
+# how the offline demo shows this kind (monitor.demo): engine id, model, list price, brand bias
+DEMO = DemoEngine("chatgpt", "gpt-5-mini",
+                  {"input_per_million": 0.25, "output_per_million": 2.0})
 
 
 def handles(path: str) -> bool:

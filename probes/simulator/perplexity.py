@@ -11,10 +11,9 @@ import hashlib
 from probes.simulator.openai_chat import handles, prompt_of
 from probes.simulator.scenario import SimulatedAnswer
 
-KIND = "perplexity"
 BASE_SUFFIX = ""  # the probe's base_url is http://127.0.0.1:PORT/perplexity, like https://api.perplexity.ai
 
-__all__ = ["BASE_SUFFIX", "KIND", "handles", "model_of", "prompt_of", "render"]
+__all__ = ["BASE_SUFFIX", "handles", "model_of", "prompt_of", "render"]
 
 
 def model_of(path: str, body: dict) -> str:

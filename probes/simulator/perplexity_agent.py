@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from probes.simulator.openai_responses import prompt_of
 from probes.simulator.perplexity import numbered_answer
-from probes.simulator.scenario import SimulatedAnswer
+from probes.simulator.scenario import DemoEngine, SimulatedAnswer
 
-KIND = "perplexity_agent"
 BASE_SUFFIX = ""  # the probe's base_url is http://127.0.0.1:PORT/perplexity_agent, like https://api.perplexity.ai
+# how the offline demo shows this kind (monitor.demo): engine id, model, list price, brand bias
+DEMO = DemoEngine("perplexity", "perplexity/sonar",
+                  {"per_call": 0.005, "input_per_million": 0.25, "output_per_million": 2.5}, brand_bias=0.1)
 PRESET_MODEL = "openai/gpt-5.1"
 
-__all__ = ["BASE_SUFFIX", "KIND", "handles", "model_of", "prompt_of", "render"]
+__all__ = ["BASE_SUFFIX", "DEMO", "handles", "model_of", "prompt_of", "render"]
 
 
 def handles(path: str) -> bool:

@@ -21,6 +21,18 @@ class Site:
     chinese_name: str | None = None  # used in answers to Chinese prompts
 
 
+@dataclass(frozen=True)
+class DemoEngine:
+    """How the offline demo shows one engine kind: the engine id and model it configures, the list price
+    it charges (keys of the config's `price`), and how much more (or less) often than the scenario's base
+    rate this engine cites the brand, as real engines trust it differently."""
+
+    engine_id: str
+    model: str
+    price: dict[str, float] = field(default_factory=dict)
+    brand_bias: float = 0.0
+
+
 @dataclass
 class Scenario:
     brand: Site

@@ -84,14 +84,14 @@ class Simulator:
             self.requests.append({"path": path, "body": body})
             if self.script:
                 return self.script.popleft()
-            wire = _format_for(path)
+            kind, wire = _format_for(path)
             if wire is None:
                 return ScriptedResponse(status=404, body=b'{"error": {"message": "unknown path"}}')
             prompt = wire.prompt_of(path, body)
-            key = (wire.KIND, self.scenario.day, prompt)
+            key = (kind, self.scenario.day, prompt)
             call_index = self._calls[key]
             self._calls[key] += 1
-        answer = simulated_answer(self.scenario, prompt, wire.model_of(path, body), call_index, wire.KIND)
+        answer = simulated_answer(self.scenario, prompt, wire.model_of(path, body), call_index, kind)
         payload = wire.render(answer)
         return ScriptedResponse(body=json.dumps(payload, ensure_ascii=False).encode(), delay=self.latency)
 
@@ -101,11 +101,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
-def _format_for(path: str) -> ModuleType | None:
-    """The wire format mounted at the path's first segment, if it serves that path."""
+def _format_for(path: str) -> tuple[str, ModuleType | None]:
+    """The kind mounted at the path's first segment, and its wire format if it serves that path."""
     kind, _, rest = path.lstrip("/").partition("/")
     wire = FORMATS.get(kind)
-    return wire if wire is not None and wire.handles("/" + rest) else None
+    return kind, (wire if wire is not None and wire.handles("/" + rest) else None)
 
 
 def _make_handler(sim: Simulator) -> type[BaseHTTPRequestHandler]:

@@ -1,44 +1,108 @@
-"""The thin CLI: help texts, `parse`, `db upgrade`, `run` summary and exit codes."""
+"""The thin CLI, as a user runs it: help texts, usage errors, exit codes, `parse`, `db upgrade`, `run`,
+`reparse`, `demo` and `daemon`. Usage errors are checked through `main()` in this process and through the
+installed console script."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select, text
+from sqlmodel import Session
 
-from probes.simulator import Simulator
-from storage.db import make_engine
+from monitor.cli import main
+from probes.simulator import ScriptedResponse, Simulator
+from storage.db import make_engine, open_database
+from storage.models import Observation, Run
 from tests.conftest import realdata, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "tests" / "fixtures" / "openai"
+FIXTURES = ROOT / "tests" / "fixtures"
+CONSOLE_SCRIPT = Path(sys.executable).with_name("citewatch")
 
 
-def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "monitor", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=120)
+def cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed console script, as a user runs it."""
+    return subprocess.run([str(CONSOLE_SCRIPT), *args], capture_output=True, text=True, cwd=cwd, timeout=120,
+                          env=env)
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """`main()` in this process: (exit code, stdout, stderr)."""
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return int(exited.value.code or 0), out, err
+
+
+# --- usage errors: a message and exit 2, never a traceback --------------------------------------------
+
+
+USAGE_ERRORS = [
+    ((), "Usage: citewatch [OPTIONS] COMMAND [ARGS]..."),
+    (("frobnicate",), "No such command 'frobnicate'"),
+    (("metrics", "--config", "demo/config.yaml"), "Missing option '--since'"),
+    (("report", "--config", "demo/config.yaml"), "Missing option '--week'"),
+    (("run", "--colour"), "No such option: --colour"),
+    (("parse",), "Missing argument 'FILE'"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), USAGE_ERRORS)
+def test_usage_errors_through_main(capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str) -> None:
+    code, out, err = run_main(capsys, *args)
+    assert code == 2
+    assert message in out + err and "Traceback" not in out + err
+
+
+@pytest.mark.parametrize(("args", "message"), USAGE_ERRORS[:3])
+def test_usage_errors_through_the_console_script(args: tuple[str, ...], message: str) -> None:
+    result = cli(*args)
+    assert result.returncode == 2 and message in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    code, out, _ = run_main(capsys, "--version")
+    assert code == 0 and out.strip() == f"citewatch {version('citewatch')}"
+    assert cli("--version").stdout.strip() == out.strip()
+
+
+def test_citewatch_errors_are_one_line_with_their_exit_code(capsys: pytest.CaptureFixture[str],
+                                                             tmp_path: Path) -> None:
+    code, _, err = run_main(capsys, "check-config", "--config", str(tmp_path / "missing.yaml"))
+    missing = tmp_path / "missing.yaml"
+    assert (code, err) == (2, f"error: {missing}: cannot read config file: No such file or directory\n")
 
 
 @pytest.mark.parametrize(("command", "expected"), [
-    ((), ["check-config", "db", "run", "metrics", "report", "demo", "parse"]),
+    ((), ["check-config", "db", "run", "metrics", "report", "demo", "parse", "--version"]),
     (("run", "--help"), ["--config", "Run one batch now"]),
     (("metrics", "--help"), ["--since", "--until", "--format"]),
     (("report", "--help"), ["--week", "--out", "--lang"]),
-    (("parse", "--help"), ["--kind", "--config", "FILE"]),
+    (("parse", "--help"), ["--kind", "--config", "FILE", "detected"]),
+    (("demo", "--help"), ["--out", "--force"]),
 ])
 def test_help_texts_document_every_command(command: tuple[str, ...], expected: list[str]) -> None:
-    result = cli(*command, "--help") if command else cli("--help")
+    result = cli(*command, "--help")
     assert result.returncode == 0
     for word in expected:
         assert word in result.stdout
 
 
-def test_parse_prints_answer_json_with_owners(tmp_path: Path) -> None:
-    fixture = FIXTURES / "hengda_butterfly_3citations_dup_utm.json"
+# --- parse ---------------------------------------------------------------------------------------------
+
+
+def test_parse_prints_answer_json_with_owners() -> None:
+    fixture = FIXTURES / "openai" / "hengda_butterfly_3citations_dup_utm.json"
     result = cli("parse", "--kind", "openai", str(fixture), "--config", str(ROOT / "config.yaml"))
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
@@ -53,12 +117,12 @@ def test_parse_prints_answer_json_with_owners(tmp_path: Path) -> None:
     ("openai_chat", "openai_chat/chat_hengda_3citations_dup_utm.json"),
     ("openai_compatible", "openai_chat/deepseek_chat_zh_links.json"),
     ("perplexity", "perplexity/hengda_ball_valve_dup_markers.json"),
+    ("perplexity_agent", "perplexity_agent/hengda_zh_markers.json"),
     ("gemini", "gemini/hengda_api6d_grounded.json"),
     ("anthropic", "anthropic/hengda_ball_valve_dup_sources.json"),
 ])
 def test_parse_knows_every_assistant_kind(kind: str, fixture: str) -> None:
-    result = cli("parse", "--kind", kind, str(ROOT / "tests" / "fixtures" / fixture), "--config",
-                 str(ROOT / "config.yaml"))
+    result = cli("parse", "--kind", kind, str(FIXTURES / fixture), "--config", str(ROOT / "config.yaml"))
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["kind"] == kind and answer["status"] == "ok" and answer["model"]
@@ -67,6 +131,55 @@ def test_parse_knows_every_assistant_kind(kind: str, fixture: str) -> None:
     assert all(c["position"] > len(cited) for c in answer["citations"] if not c["cited"])
     assert any(c["owner"] == "Hengda Valve" for c in cited)
     assert any(m["entity"] == "Hengda Valve" for m in answer["mentions"])
+
+
+@pytest.mark.parametrize(("fixture", "kind"), [
+    ("openai/hengda_zh_cjk_emoji.json", "openai"),
+    ("openai_chat/chat_hengda_3citations_dup_utm.json", "openai_chat"),
+    ("perplexity/hengda_ball_valve_dup_markers.json", "perplexity"),
+    ("perplexity_agent/hengda_zh_markers.json", "perplexity_agent"),
+    ("gemini/hengda_api6d_grounded.json", "gemini"),
+    ("anthropic/hengda_ball_valve_dup_sources.json", "anthropic"),
+])
+def test_parse_detects_the_kind_where_the_payload_is_unambiguous(fixture: str, kind: str) -> None:
+    result = cli("parse", str(FIXTURES / fixture))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["kind"] == kind
+    assert f"detected kind {kind}" in result.stderr
+
+
+def test_parse_asks_for_the_kind_where_the_payload_is_ambiguous() -> None:
+    # a plain chat completion, no search fields: OpenAI's chat API or any compatible server
+    result = cli("parse", str(FIXTURES / "openai_chat" / "kimi_no_links.json"))
+    assert result.returncode == 2 and result.stdout == ""
+    assert "could come from openai_chat or openai_compatible; say which with --kind" in result.stderr
+
+
+def test_parse_refuses_a_streamed_body(tmp_path: Path) -> None:
+    stream = tmp_path / "answer.sse"
+    stream.write_text('event: response.created\ndata: {"type": "response.created"}\n\n'
+                      'data: {"type": "response.output_text.delta", "delta": "Hi"}\n\n', encoding="utf-8")
+    chunks = tmp_path / "answer.chunks.jsonl"
+    chunks.write_text('{"id": "1", "choices": [{"delta": {"content": "Hi"}}]}\n'
+                      '{"id": "1", "choices": [{"delta": {"content": "!"}}]}\n', encoding="utf-8")
+    for path, shape in ((stream, "server-sent events"), (chunks, "JSON lines")):
+        for args in ((str(path),), ("--kind", "openai", str(path))):
+            result = cli("parse", *args)
+            assert result.returncode == 2, result.stderr
+            assert f"{path}: a streamed response ({shape}" in result.stderr
+            assert "only whole, non-streamed response bodies" in result.stderr
+
+
+@pytest.mark.parametrize(("folder", "name"), [
+    ("openai_json", "responses_web_search_stream_events.sse"),
+    ("openai_json", "responses_web_search_gpt5mini_stream.chunks.jsonl"),
+    ("perplexity_json", "sonar_citations_sf_population_stream.chunks.jsonl"),
+    ("gemini_json", "stream_generate_content_grounding.sse"),
+])
+def test_parse_refuses_real_streams(folder: str, name: str) -> None:
+    sample = realdata(folder) / name
+    result = cli("parse", str(sample))
+    assert result.returncode == 2 and "a streamed response" in result.stderr
 
 
 def test_parse_real_sample_without_config() -> None:
@@ -84,7 +197,33 @@ def test_parse_garbage_and_unknown_kind_exit_2(tmp_path: Path) -> None:
     result = cli("parse", "--kind", "openai", str(garbage))
     assert result.returncode == 2 and f"{garbage}: not a openai payload" in result.stderr
     unknown = cli("parse", "--kind", "bing", str(garbage))
-    assert unknown.returncode == 2 and "engine kind 'bing'" in unknown.stderr
+    assert unknown.returncode == 2 and "engine kind 'bing' is not available" in unknown.stderr
+    undetectable = cli("parse", str(garbage))
+    assert undetectable.returncode == 2 and "not a JSON object" in undetectable.stderr
+
+
+LOADED = """
+import sys
+from monitor.cli import main
+try:
+    main(["parse", "--kind", "openai", sys.argv[1]])
+except SystemExit:
+    pass
+print(" ".join(sorted(m for m in sys.modules)), file=sys.stderr)
+"""
+
+
+def test_parse_loads_no_database_scheduler_or_network_stack() -> None:
+    fixture = FIXTURES / "openai" / "hengda_zh_cjk_emoji.json"
+    result = subprocess.run([sys.executable, "-c", LOADED, str(fixture)], capture_output=True, text=True,
+                            cwd=ROOT, timeout=60)
+    assert json.loads(result.stdout)["status"] == "ok"
+    loaded = set(result.stderr.split())
+    for heavy in ("sqlalchemy", "apscheduler", "alembic", "openai", "httpx", "sqlmodel", "psycopg", "apprise"):
+        assert heavy not in loaded, f"`citewatch parse` imported {heavy}"
+
+
+# --- db upgrade, run ----------------------------------------------------------------------------------
 
 
 def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
@@ -94,12 +233,158 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     assert "observation" in inspect(make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")).get_table_names()
 
 
-def test_run_reports_failures_and_exits_0(tmp_path: Path, simulator: Simulator) -> None:
-    from probes.simulator import ScriptedResponse
-
-    simulator.enqueue(ScriptedResponse(status=500, body=b"{}"))
+def test_run_reports_failures_with_reasons_and_exits_0(tmp_path: Path, simulator: Simulator) -> None:
+    simulator.enqueue(ScriptedResponse(status=500, body=b'{"error": {"message": "upstream overloaded"}}'))
     config = write_config(tmp_path / "c.yaml", simulator.base_url, "sqlite:///run.db", samples=1)
     result = cli("run", "--config", str(config))
     assert result.returncode == 0, result.stderr
     assert "3/3 observations stored" in result.stdout and "1 failed" in result.stdout
-    assert "chatgpt: 1 failed probe(s)" in result.stderr
+    assert "chatgpt: 1 of 3 probes failed" in result.stderr
+    assert "    1× HTTP 500: " in result.stderr and "upstream overloaded" in result.stderr
+
+
+def test_run_where_every_probe_fails_exits_4_with_the_reasons(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1", "sqlite:///dead.db", samples=2)
+    result = cli("run", "--config", str(config))
+    assert result.returncode == 4, result.stderr
+    assert "6/6 observations stored (6 error)" in result.stdout
+    assert "chatgpt: 6 of 6 probes failed" in result.stderr and "6× connection failed" in result.stderr
+    assert "error: every probe of run 1 failed" in result.stderr and "Traceback" not in result.stderr
+
+
+def dropping_table_once_stored(stored: int, db_url: str, table: str):  # type: ignore[no-untyped-def]
+    """A FakeProbe factory answering with a real payload; once `stored` observations are in the database,
+    the next fetch drops `table` under the batch."""
+    from probes.fake import FakeProbe
+
+    payload = (FIXTURES / "openai" / "hengda_zh_cjk_emoji.json").read_bytes()
+    engine = make_engine(db_url)
+    dropped = []
+
+    async def answer(_request):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0.05)
+        with engine.begin() as connection:
+            if not dropped and connection.execute(text("SELECT count(*) FROM observation")).scalar_one() >= stored:
+                connection.execute(text(f"DROP TABLE {table}"))
+                dropped.append(table)
+        return payload
+
+    return lambda _settings: FakeProbe(answer)
+
+
+def test_database_lost_mid_run_exits_3_and_marks_the_run_interrupted(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str) -> None:
+    from probes.registry import EngineKind
+
+    config = write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1", db_url, samples=4)
+    factory = dropping_table_once_stored(2, db_url, "mention")
+    monkeypatch.setattr(EngineKind, "make_probe", lambda self, settings: factory(settings))
+    code, out, err = run_main(capsys, "run", "--config", str(config))
+    assert code == 3, err
+    assert err.startswith("error: run 1 stopped and marked interrupted: database ")
+    assert "mention" in err and "Traceback" not in err and "INSERT" not in err
+    db = make_engine(db_url)
+    with Session(db) as session:
+        assert session.execute(select(Run.status)).scalar_one() == "interrupted"
+        stored = session.execute(select(Observation)).scalars().all()
+    assert 0 < len(stored) < 12 and all(o.status == "ok" for o in stored)
+    db.dispose()
+
+
+def test_reparse_names_the_known_engines_for_an_unknown_one(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1", "sqlite:///r.db")
+    result = cli("reparse", "--config", str(config), "--engine", "nosuch")
+    assert result.returncode == 2
+    assert "error: --engine 'nosuch': no engine of that id" in result.stderr and "known: chatgpt" in result.stderr
+
+
+# --- demo ---------------------------------------------------------------------------------------------
+
+
+def test_demo_refuses_a_folder_with_files_it_did_not_write(tmp_path: Path) -> None:
+    from monitor.demo import MANIFEST, run_demo
+
+    mine = tmp_path / "config.yaml"
+    mine.write_text("# my own config\n", encoding="utf-8")
+    result = cli("demo", "--out", str(tmp_path))
+    assert result.returncode == 2
+    assert f"demo --out {tmp_path}: the folder holds what the demo did not write (config.yaml)" in result.stderr
+    assert mine.read_text(encoding="utf-8") == "# my own config\n"
+
+    fresh = tmp_path / "fresh"
+    run_demo(fresh)
+    run_demo(fresh)  # its own, unchanged files: a rerun is fine
+    report = fresh / "report.md"
+    report.write_text(report.read_text(encoding="utf-8") + "\nmy notes\n", encoding="utf-8")
+    with pytest.raises(Exception, match=r"report.md \(changed since the demo wrote it\)"):
+        run_demo(fresh)
+    run_demo(fresh, force=True)
+    assert "my notes" not in report.read_text(encoding="utf-8")
+    assert (fresh / MANIFEST).is_file()
+
+
+# --- read-only and unwritable places ------------------------------------------------------------------
+
+
+def test_report_out_that_cannot_be_written_names_the_path(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1", "sqlite:///x.db")
+    cli("run", "--config", str(config))
+    a_file = tmp_path / "report.html"
+    a_file.write_text("x")
+    for out, why in ((a_file, "is a file, not a folder"), (Path("/proc/x"), "cannot create the folder")):
+        result = cli("report", "--config", str(config), "--week", "2026-W47", "--out", str(out))
+        assert result.returncode == 2, result.stderr
+        assert f"error: report --out {out}: {why}" in result.stderr and "Traceback" not in result.stderr
+
+
+DAEMON_CONFIG_TAIL = "schedule:\n  cron: '0 6 * * *'\n  timezone: Asia/Shanghai\n"
+
+
+def test_daemon_starts_quietly_says_the_next_run_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1", "sqlite:///d.db")
+    config.write_text(config.read_text(encoding="utf-8") + DAEMON_CONFIG_TAIL, encoding="utf-8")
+    daemon = subprocess.Popen([str(CONSOLE_SCRIPT), "daemon", "--config", str(config)], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert daemon.stderr is not None
+        first = daemon.stderr.readline()
+        time.sleep(0.5)
+        daemon.send_signal(signal.SIGTERM)
+        out, rest = daemon.communicate(timeout=30)
+    finally:
+        daemon.kill()
+    assert daemon.returncode == 0, first + rest
+    assert first.startswith("citewatch daemon: schedule '0 6 * * *' (Asia/Shanghai); next run at 20")
+    assert first.rstrip().endswith("+08:00")
+    assert rest.strip() == "citewatch daemon: SIGTERM received; stopped cleanly"
+    assert "alembic" not in first + rest and out == ""
+
+
+def test_reading_commands_read_a_database_in_a_read_only_folder(tmp_path: Path) -> None:
+    from tests.monitor.read_only import read_only_folder
+
+    config = write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1", "sqlite:///data/ro.db")
+    (tmp_path / "data").mkdir()
+    cli("run", "--config", str(config))
+    args = ("metrics", "--config", str(config), "--since", "2026-01-01", "--until", "2026-12-31", "--format", "json")
+    with read_only_folder(tmp_path / "data") as run_there:
+        result = run_there(str(CONSOLE_SCRIPT), *args)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["overall"]["failed"] == 6
+
+
+def test_reading_commands_say_when_a_migration_is_pending(tmp_path: Path) -> None:
+    from alembic import command
+
+    from storage.db import alembic_config
+
+    config = write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1", "sqlite:///old.db")
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    command.upgrade(alembic_config(engine), "0002")
+    engine.dispose()
+    result = cli("metrics", "--config", str(config), "--since", "2026-11-16", "--until", "2026-11-22")
+    assert result.returncode == 3
+    assert "is at schema 0002, this version reads" in result.stderr and "citewatch db upgrade" in result.stderr
+    open_database(f"sqlite:///{tmp_path / 'old.db'}").dispose()  # a writing command migrates it
+    after = cli("metrics", "--config", str(config), "--since", "2026-11-16", "--until", "2026-11-22")
+    assert after.returncode == 2 and "has nothing stored in this database (no project yet)" in after.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.metrics import compute
-from storage.repository import CitationFact, MentionFact, ObservationFact, PeriodFacts
+from storage.records import CitationFact, MentionFact, ObservationFact, PeriodFacts
 
 ENTITIES = ["Brand", "Rival"]
 

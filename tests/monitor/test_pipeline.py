@@ -14,10 +14,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from citewatch.errors import ConfigError
 from monitor.clock import fixed_clock
 from monitor.config import load_config
-from monitor.errors import ConfigError
-from monitor.pipeline import backoff_seconds, plan, run_batch
+from monitor.pipeline import plan, run_batch
+from monitor.throttle import backoff_seconds
+from probes.base import ProbeRequest, ProbeSettings
 from probes.simulator import ScriptedResponse, Simulator
 from storage.db import open_database
 from storage.models import Citation, Mention, Observation, RawPayload, Run
@@ -50,7 +52,7 @@ async def test_batch_stores_every_sample_with_citations_mentions_and_raw(tmp_pat
         assert session.execute(select(func.count()).select_from(Citation)).scalar() > 0
         assert session.execute(select(func.count()).select_from(Mention)).scalar() > 0
         run = session.execute(select(Run)).scalar_one()
-    assert (run.status, run.ok_count) == ("finished", 6)
+    assert run.status == "finished" and len(stored) == 6
     assert sorted(run.planned["chatgpt"].values()) == [2, 2, 2]
     # the request carried the keyword's locale to the web_search tool
     zh = [r["body"] for r in simulator.requests if r["body"]["input"] == "球阀 制造商"]
@@ -301,3 +303,75 @@ async def test_retry_after_longer_than_a_run_waits_gives_up(tmp_path: Path, simu
     assert summary.failed == 1
     assert observations(db)[0].error.endswith("(Retry-After 3600s: longer than a run waits)")
     db.dispose()
+
+
+# --- FakeProbe: pipeline behaviour without an HTTP server --------------------------------------------------
+
+
+def fixture_payload(name: str) -> bytes:
+    return (ROOT / "tests" / "fixtures" / "openai" / name).read_bytes()
+
+
+async def test_fake_probe_outcomes_become_observations_in_order(tmp_path: Path) -> None:
+    from citewatch.errors import ProbeError
+    from probes.fake import FakeProbe
+
+    config = load_config(write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1", f"sqlite:///{tmp_path}/t.db",
+                                      samples=1))
+    config = config.model_copy(update={"engines": [config.engines[0].model_copy(update={"concurrency": 1})]})
+    probe = FakeProbe(fixture_payload("hengda_zh_cjk_emoji.json"), ProbeError("HTTP 503: busy"),
+                      b"<html>not json</html>")
+    db = open_database(config.storage.url)
+    summary = await run_batch(config, db, fixed_clock(T0), probes=lambda engine: probe)
+    stored = observations(db)
+    assert [(o.status, o.error) for o in stored] == [
+        ("ok", None), ("error", "HTTP 503: busy"),
+        ("error", "unparseable payload: body is not JSON (JSONDecodeError: Expecting value: line 1 column 1 "
+                  "(char 0)); starts with '<html>not json</html>'")]
+    assert [r.prompt for r in probe.requests] == [k.question for k in config.keywords]
+    assert probe.closed and summary.failure_reasons["chatgpt"]["HTTP 503: busy"] == 1
+    db.dispose()
+
+
+async def test_a_crashing_probe_is_a_failed_observation_and_the_batch_goes_on(tmp_path: Path) -> None:
+    from probes.fake import FakeProbe
+
+    config = load_config(write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1", f"sqlite:///{tmp_path}/t.db",
+                                      samples=2))
+    db = open_database(config.storage.url)
+    summary = await run_batch(config, db, fixed_clock(T0),
+                              probes=lambda engine: FakeProbe(TypeError("'NoneType' object is not iterable")))
+    assert (summary.stored, summary.failed, summary.all_failed) == (6, 6, True)
+    assert {o.error for o in observations(db)} == {"probe failed: TypeError: 'NoneType' object is not iterable"}
+    with Session(db) as session:
+        assert session.execute(select(Run.status)).scalar_one() == "finished"
+    db.dispose()
+
+
+async def test_a_new_kind_needs_only_its_module_and_one_registry_entry(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from monitor.cli import main
+    from probes import registry
+    from probes.registry import EngineKind
+
+    monkeypatch.setitem(registry.KINDS, "acme", EngineKind(
+        "acme", "a made-up engine", probe="tests.monitor.acme_kind:AcmeProbe", parser="tests.monitor.acme_kind",
+        needs_api_key=False))
+    path = write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1", f"sqlite:///{tmp_path}/t.db", samples=1)
+    path.write_text(path.read_text(encoding="utf-8").replace("kind: openai", "kind: acme"), encoding="utf-8")
+    config = load_config(path)  # config validation reads the registry
+    db = open_database(config.storage.url)
+    summary = await run_batch(config, db, fixed_clock(T0))
+    assert (summary.stored, summary.failed) == (3, 0)
+    with Session(db) as session:
+        owners = session.execute(select(Citation.owner_id).where(Citation.owner_id.is_not(None))).scalars().all()
+    assert len(owners) == 3 and {o.engine_kind for o in observations(db)} == {"acme"}
+    db.dispose()
+    payload = tmp_path / "acme.json"
+    payload.write_bytes(await registry.kind("acme").make_probe(ProbeSettings()).fetch(ProbeRequest("x", "x")))
+    with pytest.raises(SystemExit):
+        main(["parse", str(payload), "--config", str(path)])  # the kind is detected by its parser
+    out, err = capsys.readouterr()
+    assert "detected kind acme" in err and json.loads(out)["citations"][0]["owner"] == "Hengda Valve"

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from citewatch.errors import ParseError
 from monitor.clock import fixed_clock
 from monitor.config import load_config
 from monitor.pipeline import run_batch
 from monitor.reparse import reparse
 from probes import registry
-from probes.base import ParseError
 from probes.simulator import ScriptedResponse, Simulator
 from storage.db import open_database
 from storage.models import Citation, Observation
@@ -36,27 +36,31 @@ async def test_reparse_applies_a_newer_parser_and_only_once(tmp_path: Path, simu
     assert before > 0 and statuses == ["error", "ok", "ok"]
 
     # a "version 2" parser that finds no sources at all
-    old = registry.KINDS["openai"]
+    parser = registry.KINDS["openai"].parser_module
+    real_parse = parser.parse
 
     def no_sources(raw: bytes):  # type: ignore[no-untyped-def]
-        return dataclasses.replace(old.parse(raw), citations=[])
+        return dataclasses.replace(real_parse(raw), citations=[])
 
-    monkeypatch.setitem(registry.KINDS, "openai", dataclasses.replace(old, parse=no_sources, parser_version=2))
+    newer = parser.PARSER_VERSION + 1
+    monkeypatch.setattr(parser, "parse", no_sources)
+    monkeypatch.setattr(parser, "PARSER_VERSION", newer)
     summary = reparse(config, db, clock=fixed_clock(T0))
     assert summary.reparsed == 3  # the garbage payload too: it was stored, so it can be retried
     assert summary.status_changes == {}
     with Session(db) as session:
         assert session.execute(select(func.count()).select_from(Citation)).scalar() == 0
-        assert set(session.execute(select(Observation.parser_version)).scalars()) == {2}
+        assert set(session.execute(select(Observation.parser_version)).scalars()) == {newer}
         texts = session.execute(select(Observation.answer_text).where(Observation.status == "ok")).scalars().all()
         assert all(texts)
-    assert reparse(config, db, clock=fixed_clock(T0)).reparsed == 0  # nothing older than version 2 is left
+    assert reparse(config, db, clock=fixed_clock(T0)).reparsed == 0  # nothing older than `newer` is left
     assert reparse(config, db, everything=True, clock=fixed_clock(T0)).reparsed == 3
 
     def broken(raw: bytes):  # type: ignore[no-untyped-def]
         raise ParseError("layout changed")
 
-    monkeypatch.setitem(registry.KINDS, "openai", dataclasses.replace(old, parse=broken, parser_version=3))
+    monkeypatch.setattr(parser, "parse", broken)
+    monkeypatch.setattr(parser, "PARSER_VERSION", newer + 1)
     summary = reparse(config, db, clock=fixed_clock(T0))
     assert summary.status_changes == {("ok", "error"): 2}
     with Session(db) as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import subprocess
@@ -12,10 +13,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from monitor.errors import UsageError
+from citewatch.errors import UsageError
+from monitor.clock import fixed_clock
+from monitor.config import load_config
+from monitor.pipeline import run_batch
 from monitor.report import build_report, parse_iso_week, write_report
 from storage import repository
-from storage.repository import CitationRecord, EntityRow, KeywordRow, MentionRecord, ObservationRecord
+from storage.db import open_database
+from storage.records import CitationRecord, EntityRow, KeywordRow, MentionRecord, ObservationRecord
+from tests.conftest import write_config
 
 EVIL_TITLE = '<script>alert("x")</script> | [click](javascript:alert(1))'
 EVIL_URL = 'https://hengdavalve.com/p?q="><img src=x onerror=alert(1)>'
@@ -74,20 +80,26 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
                           timeout=120)
 
 
-def test_metrics_and_report_cli_on_an_empty_database(tmp_path: Path) -> None:
-    config = tmp_path / "c.yaml"
-    config.write_text((ROOT / "config.yaml").read_text(encoding="utf-8").replace(
-        "sqlite:///citewatch.db", "sqlite:///empty.db"), encoding="utf-8")
+def test_metrics_and_report_cli_on_a_database_with_only_failures(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1", "sqlite:///failed.db", samples=1)
+    missing = cli("metrics", "--config", str(config), "--since", "2026-11-16", "--until", "2026-11-22")
+    assert missing.returncode == 3 and f"no database at {tmp_path / 'failed.db'}" in missing.stderr
+    db = open_database(f"sqlite:///{tmp_path / 'failed.db'}")
+    asyncio.run(run_batch(load_config(config), db, fixed_clock(datetime(2026, 11, 17, 6, 0, tzinfo=UTC))))
+    db.dispose()
     result = cli("metrics", "--config", str(config), "--since", "2026-11-16", "--until", "2026-11-22",
                  "--format", "json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["period"] == {"since": "2026-11-16", "until": "2026-11-22", "project": "Hengda Valve"}
-    assert data["engines"] == {}
+    assert list(data["engines"]) == ["chatgpt"] and data["overall"]["failed"] == 3
     assert data["overall"]["inclusion_rate"] == {"value": None, "low": None, "high": None, "n": 0, "included": 0}
-    assert data["overall"]["coverage"] is None
+    assert data["overall"]["coverage"] == 0.0
     report = cli("report", "--config", str(config), "--week", "2026-W47", "--out", str(tmp_path / "r"))
     assert report.returncode == 0, report.stderr
-    assert "No observations in this period." in (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+    assert "note: 2026-W47 has no successful observation for 'Hengda Valve' (3 stored" in report.stderr
+    empty_week = cli("report", "--config", str(config), "--week", "2026-W40", "--out", str(tmp_path / "e"))
+    assert "note: 2026-W40 has no successful observation for 'Hengda Valve' (0 stored" in empty_week.stderr
+    assert "No observations in this period." in (tmp_path / "e" / "report.md").read_text(encoding="utf-8")
     bad = cli("metrics", "--config", str(config), "--since", "16/11/2026", "--until", "2026-11-22")
     assert bad.returncode == 2 and "--since '16/11/2026'" in bad.stderr

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from citewatch.errors import ConfigError
 from monitor.config import load_config
-from monitor.errors import ConfigError
 from monitor.scheduler import build_scheduler
 
 ROOT = Path(__file__).resolve().parents[2]

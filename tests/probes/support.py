@@ -12,13 +12,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from monitor.config import EngineConfig
-from monitor.pipeline import RateLimiter, fetch_with_retries
+from monitor.throttle import RateLimiter, fetch_with_retries
 from probes.base import Answer, Citation, Probe, ProbeRequest
 from tests.conftest import realdata
 
@@ -57,12 +56,6 @@ def span_texts(answer: Answer, citation: Citation) -> list[str]:
     return [answer.text[s:e] for s, e in citation.spans]
 
 
-def imports_of(module: ModuleType) -> set[str]:
-    """The modules named by a module's top-level ``import x`` and ``from x import ...`` lines."""
-    source = Path(str(module.__file__)).read_text(encoding="utf-8")
-    return {line.split()[1] for line in source.splitlines() if line.startswith(("import ", "from "))}
-
-
 # --- real public samples (read in place, never copied) ----------------------------------------
 
 
@@ -92,7 +85,7 @@ async def fetch_retrying(probe: Probe, request: ProbeRequest, engine: EngineConf
     """One fetch under the shared retry policy, with no rate limit and recorded waits; closes the probe.
     Returns the raw payload."""
     try:
-        raw, _latency_ms = await fetch_with_retries(probe, request, engine, RateLimiter(None),
+        raw, _latency_ms = await fetch_with_retries(probe, request, engine.retries, RateLimiter(None),
                                                     sleep or RecordingSleep())
         return raw
     finally:

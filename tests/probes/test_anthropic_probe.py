@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from citewatch.errors import ProbeError
 from monitor.config import EngineConfig
 from probes import anthropic as probe_module
 from probes.anthropic import DEFAULT_BASE_URL, DEFAULT_MODEL, AnthropicProbe
-from probes.base import Locale, ProbeError, ProbeRequest, ProbeSettings
+from probes.base import Locale, ProbeRequest, ProbeSettings
 from probes.parsers.anthropic import MULTI_TURN_KEY, parse
 from probes.simulator import ScriptedResponse, Simulator
 from probes.simulator import anthropic as sim_anthropic
@@ -89,7 +90,6 @@ def test_defaults_and_model_setting() -> None:
     probe = AnthropicProbe(ProbeSettings(model="claude-opus-4-1", base_url="https://gateway.example.com/claude/"))
     assert probe.url == "https://gateway.example.com/claude/v1/messages"
     assert probe.request_body(REQUEST)["model"] == "claude-opus-4-1"
-    assert AnthropicProbe.kind == "anthropic"
 
 
 # --- headers (a real local server that records them) -------------------------------------
@@ -254,7 +254,7 @@ async def test_unparseable_body_is_returned_as_is() -> None:
 
 async def test_simulator_answers_on_the_anthropic_mount(monkeypatch: pytest.MonkeyPatch) -> None:
     # Until formats.py registers the module, mount it for this test only.
-    monkeypatch.setitem(FORMATS, sim_anthropic.KIND, sim_anthropic)
+    monkeypatch.setitem(FORMATS, "anthropic", sim_anthropic)
     with Simulator() as sim:
         base_url = sim.base_url_for("anthropic")
         assert base_url == f"http://127.0.0.1:{sim.port}/anthropic"

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.analysis.ownership import EntitySpec, owner_of_source
+from citewatch.errors import ProbeError
+from monitor.analysis.ownership import EntitySpec, owner_of, source_url
 from monitor.config import EngineConfig
-from probes.base import Locale, ProbeError, ProbeRequest, ProbeSettings
+from probes.base import Locale, ProbeRequest, ProbeSettings
 from probes.gemini import API_KEY_HEADER, DEFAULT_BASE_URL, DEFAULT_MODEL, GeminiProbe, retry_delay_seconds
 from probes.parsers.gemini import parse
 from probes.simulator import ScriptedResponse, Simulator, demo_scenario
@@ -220,7 +221,7 @@ async def test_connection_refused_is_a_retryable_probe_error() -> None:
 
 
 def test_wire_format_paths() -> None:
-    assert (wire.KIND, wire.BASE_SUFFIX) == ("gemini", "/v1beta")
+    assert FORMATS["gemini"] is wire and wire.BASE_SUFFIX == "/v1beta"
     path = "/v1beta/models/gemini-2.5-flash:generateContent"
     assert wire.handles(path) and not wire.handles("/v1beta/models/gemini-2.5-flash:streamGenerateContent")
     assert not wire.handles("/v1/responses")
@@ -280,14 +281,14 @@ def test_rendered_sources_are_owned_through_their_title() -> None:
     for call in range(12):
         answer = simulated_answer(scenario, PROMPT, "gemini-2.5-flash", call)
         for citation in parse(json.dumps(wire.render(answer)).encode()).citations:
-            owners.add(owner_of_source(citation.url, citation.title, ENTITIES))
+            owners.add(owner_of(source_url(citation.url, citation.title), ENTITIES))
     assert {"Hengda Valve", "Apex Flow Controls", "NorthStar Valves", None} == owners
 
 
 @pytest.fixture
 def mounted(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Route /gemini/... to this wire format for the test (registration in formats.py is the integrator's)."""
-    monkeypatch.setitem(FORMATS, wire.KIND, wire)
+    monkeypatch.setitem(FORMATS, "gemini", wire)
     yield
 
 

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from citewatch.errors import ConfigError, ProbeError
 from monitor.config import EngineConfig
-from probes.base import Locale, ProbeError, ProbeRequest, ProbeSettings
+from probes.base import Locale, ProbeRequest, ProbeSettings
 from probes.openai_chat import (
     DEFAULT_CHAT_BASE_URL,
     DEFAULT_CHAT_MODEL,
@@ -110,7 +111,7 @@ async def test_openai_compatible_sends_no_search_options() -> None:
     (ProbeSettings(base_url="http://127.0.0.1:11434/v1"), "needs model"),
 ])
 def test_openai_compatible_requires_base_url_and_model(settings: ProbeSettings, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ConfigError, match=message):
         OpenAICompatibleProbe(settings)
 
 
@@ -122,7 +123,6 @@ async def test_openai_chat_defaults_to_the_openai_service_not_the_environment(
     assert DEFAULT_CHAT_BASE_URL == "https://api.openai.com/v1"
     assert str(probe._client.base_url).rstrip("/") == DEFAULT_CHAT_BASE_URL
     assert probe._client.api_key == "unset"  # keys come from config, never from stray variables
-    assert (probe.kind, OpenAICompatibleProbe.kind) == ("openai_chat", "openai_compatible")
     await probe.aclose()
 
 

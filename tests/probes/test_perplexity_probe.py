@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from citewatch.errors import ProbeError
 from monitor.config import EngineConfig
-from probes.base import Locale, ProbeError, ProbeRequest, ProbeSettings
+from probes.base import Locale, ProbeRequest, ProbeSettings
 from probes.parsers.perplexity import parse
 from probes.perplexity import DEFAULT_BASE_URL, DEFAULT_MODEL, PerplexityProbe
 from probes.simulator import ScriptedResponse, Simulator, demo_scenario
 from probes.simulator import perplexity as wire
+from probes.simulator.formats import FORMATS
 from probes.simulator.scenario import simulated_answer
 from tests.probes.support import RecordingSleep, fetch_retrying, raw_of, recording_server
 
@@ -26,7 +28,7 @@ def fixture_bytes(name: str) -> bytes:
 
 
 def base_url(sim: Simulator) -> str:
-    return f"http://127.0.0.1:{sim.port}/{wire.KIND}{wire.BASE_SUFFIX}"
+    return sim.base_url_for("perplexity")
 
 
 def engine(retries: int = 2) -> EngineConfig:
@@ -47,7 +49,7 @@ def header_server() -> Iterator[tuple[str, list[dict]]]:
 
 def test_defaults() -> None:
     probe = PerplexityProbe(ProbeSettings())
-    assert (probe.kind, probe.model, probe.url) == ("perplexity", "sonar", "https://api.perplexity.ai/chat/completions")
+    assert (probe.model, probe.url) == ("sonar", "https://api.perplexity.ai/chat/completions")
     assert (DEFAULT_BASE_URL, DEFAULT_MODEL) == ("https://api.perplexity.ai", "sonar")
 
 
@@ -180,7 +182,7 @@ async def test_connection_refused_is_a_retryable_probe_error() -> None:
 
 
 def test_wire_module_contract() -> None:
-    assert (wire.KIND, wire.BASE_SUFFIX) == ("perplexity", "")
+    assert FORMATS["perplexity"] is wire and wire.BASE_SUFFIX == ""
     assert wire.handles("/chat/completions") and not wire.handles("/v1/responses")
     body = {"model": "sonar-pro", "messages": [{"role": "system", "content": "Be precise."},
                                                {"role": "user", "content": "球阀 制造商"}]}

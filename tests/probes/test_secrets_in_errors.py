@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from citewatch.errors import ProbeError
 from probes.anthropic import AnthropicProbe
-from probes.base import ProbeError, ProbeRequest, ProbeSettings
+from probes.base import ProbeRequest, ProbeSettings
 from probes.gemini import GeminiProbe
 from probes.openai_chat import OpenAIChatProbe
 from probes.openai_responses import OpenAIResponsesProbe

@@ -33,5 +33,7 @@ def test_upgrade_from_first_revision_keeps_rows(db_url: str) -> None:
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
         name = connection.execute(text("SELECT name FROM project")).scalar_one()
     assert tuple(row) == ("https://hengdavalve.com/", None)
-    assert name == "恒达" and version == "0002"
+    run_columns = {c["name"] for c in inspect(upgraded).get_columns("run")}
+    assert name == "恒达" and version == "0003"
+    assert {"ok_count", "failed_count", "cost"}.isdisjoint(run_columns) and "planned" in run_columns
     upgraded.dispose()

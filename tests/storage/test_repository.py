@@ -7,19 +7,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, inspect, select
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from citewatch.errors import StorageError
 from storage import repository
 from storage.db import open_database
 from storage.models import Citation, Keyword, Mention, Observation, RawPayload, Run, TrackedEntity
-from storage.repository import (
+from storage.records import (
     CitationRecord,
     EntityRow,
     KeywordRow,
     MentionRecord,
     ObservationRecord,
     OrganicRecord,
+    ProjectIds,
 )
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
@@ -28,7 +29,7 @@ ENTITIES = [EntityRow("Hengda Valve", "brand", ("恒达阀门",), ("hengdavalve.
 KEYWORDS = [KeywordRow("ball valve", weight=2.0, country="us", language="en"), KeywordRow("球阀 制造商")]
 
 
-def planned(ids: repository.ProjectIds, per_keyword: int) -> dict[str, dict[str, int]]:
+def planned(ids: ProjectIds, per_keyword: int) -> dict[str, dict[str, int]]:
     return {"chatgpt": {str(keyword_id): per_keyword for keyword_id in ids.keyword_ids.values()}}
 
 
@@ -110,8 +111,12 @@ def test_failed_observation_keeps_reason_and_no_answer(db: Engine) -> None:
     repository.save_observation(db, ids, record(run_id, raw=None, status="error", error="HTTP 500: boom",
                                                 answer_text=None, has_answer=False, citations=[], mentions=[],
                                                 organic=[]))
-    run = repository.finish_run(db, run_id, T0 + timedelta(minutes=5))
-    assert (run.status, run.ok_count, run.failed_count) == ("finished", 0, 1)
+    repository.finish_run(db, run_id, T0 + timedelta(minutes=5))
+    with Session(db) as session:
+        run = session.get(Run, run_id)
+        stored = session.execute(select(Observation)).scalar_one()
+    assert run is not None and run.status == "finished" and run.finished_at is not None
+    assert (stored.status, stored.error, stored.has_answer) == ("error", "HTTP 500: boom", False)
 
 
 def test_a_failing_write_leaves_nothing_half_written(db: Engine) -> None:
@@ -120,7 +125,7 @@ def test_a_failing_write_leaves_nothing_half_written(db: Engine) -> None:
     repository.save_observation(db, ids, record(run_id, 0))
     with pytest.raises(KeyError):  # a mention of an entity that is not tracked fails mid-write
         repository.save_observation(db, ids, record(run_id, 1, mentions=[MentionRecord("Nobody", "x", 1, 0, 1)]))
-    with pytest.raises(IntegrityError):  # the same sample twice violates the unique key
+    with pytest.raises(StorageError, match="UNIQUE|unique"):  # the same sample twice violates the unique key
         repository.save_observation(db, ids, record(run_id, 0))
     with Session(db) as session:
         assert len(session.execute(select(Observation)).scalars().all()) == 1

@@ -1,0 +1,83 @@
+"""How often, how fast and how much an engine is called: rate limits, retries with backoff, daily budgets."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+
+from citewatch.errors import ProbeError
+from probes.base import Probe, ProbeRequest
+
+Sleep = Callable[[float], Awaitable[None]]
+MAX_BACKOFF_S = 60.0
+
+
+class RateLimiter:
+    """Spaces request starts so that an engine never sees more than `per_minute` of them."""
+
+    def __init__(self, per_minute: float | None) -> None:
+        self._interval = 60.0 / per_minute if per_minute else 0.0
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        if not self._interval:
+            return
+        async with self._lock:
+            now = time.monotonic()
+            delay = self._next - now
+            self._next = max(now, self._next) + self._interval
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+def backoff_seconds(attempt: int, retry_after: float | None) -> float:
+    """Honour Retry-After; otherwise exponential backoff with jitter (0.5 s, 1 s, 2 s, ...)."""
+    if retry_after is not None:
+        return min(retry_after, MAX_BACKOFF_S)
+    return min(0.5 * 2**attempt, MAX_BACKOFF_S) * random.uniform(0.8, 1.2)
+
+
+async def fetch_with_retries(probe: Probe, request: ProbeRequest, retries: int, limiter: RateLimiter,
+                             sleep: Sleep = asyncio.sleep) -> tuple[bytes, int]:
+    """One probe call with the engine's retry policy: (raw payload, latency in ms of the attempt that
+    answered). Raises the last ProbeError when retries run out."""
+    attempt = 0
+    while True:
+        await limiter.wait()
+        started = time.monotonic()
+        try:
+            raw = await probe.fetch(request)
+            return raw, round((time.monotonic() - started) * 1000)
+        except ProbeError as exc:
+            too_long = exc.retry_after is not None and exc.retry_after > MAX_BACKOFF_S
+            if not exc.retryable or attempt >= retries or too_long:
+                if too_long:
+                    exc.reason = f"{exc.reason} (Retry-After {exc.retry_after:g}s: longer than a run waits)"
+                if attempt:
+                    exc.reason = f"{exc.reason} (after {attempt + 1} attempts)"
+                raise
+            await sleep(backoff_seconds(attempt, exc.retry_after))
+            attempt += 1
+
+
+class DailyBudget:
+    """Stops probing an engine once its spend for the UTC day reaches its `daily_budget`.
+
+    Probes already in flight when the budget is reached still finish, so the
+    spend can pass the budget by at most `concurrency` calls."""
+
+    def __init__(self, limits: dict[str, float | None], spent_today: dict[str, float]) -> None:
+        self._limits = {engine_id: limit for engine_id, limit in limits.items() if limit is not None}
+        self._spent = {engine_id: spent_today.get(engine_id, 0.0) for engine_id in limits}
+
+    def exhausted(self, engine_id: str) -> str | None:
+        limit = self._limits.get(engine_id)
+        if limit is not None and self._spent[engine_id] >= limit:
+            return f"skipped: daily budget {limit:g} spent ({self._spent[engine_id]:.4f} so far today)"
+        return None
+
+    def add(self, engine_id: str, cost: float) -> None:
+        self._spent[engine_id] += cost

@@ -1,0 +1,42 @@
+"""A probe that answers from a script instead of the network, for pipeline tests that need no HTTP server.
+
+    probe = FakeProbe(payload_bytes, ProbeError("HTTP 500: boom", retryable=True), payload_bytes)
+
+Each `fetch` takes the next outcome: bytes are returned as the raw payload, an exception is raised, and a
+callable (or coroutine function) is called with the request and what it returns used the same way. The
+last outcome repeats once the script runs out. The requests it saw are kept in `requests`.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Union
+
+from probes.base import ProbeRequest
+
+Outcome = Union[bytes, BaseException, Callable[[ProbeRequest], "bytes | Awaitable[bytes]"]]
+
+
+class FakeProbe:
+    def __init__(self, *outcomes: Outcome) -> None:
+        if not outcomes:
+            raise ValueError("FakeProbe needs at least one outcome: a payload, an error or a callable")
+        self._outcomes = list(outcomes)
+        self.requests: list[ProbeRequest] = []
+        self.closed = False
+
+    async def fetch(self, request: ProbeRequest) -> bytes:
+        self.requests.append(request)
+        outcome = self._outcomes.pop(0) if len(self._outcomes) > 1 else self._outcomes[0]
+        if callable(outcome) and not isinstance(outcome, BaseException):
+            outcome = outcome(request)
+            if inspect.isawaitable(outcome):
+                outcome = await outcome
+        if isinstance(outcome, BaseException):
+            raise copy.copy(outcome)  # a fresh one each time: the runner adds to a ProbeError's reason
+        return outcome
+
+    async def aclose(self) -> None:
+        self.closed = True

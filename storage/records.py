@@ -1,0 +1,161 @@
+"""What storage takes and gives back, as plain dataclasses: no database library is imported here, so
+analysis and `citewatch parse` can build records without loading SQLAlchemy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class EntityRow:
+    name: str
+    kind: str
+    aliases: Sequence[str] = ()
+    domains: Sequence[str] = ()
+    people: Sequence[str] = ()
+    titles: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class KeywordRow:
+    text: str
+    prompt: str | None = None
+    tags: Sequence[str] = ()
+    weight: float = 1.0
+    country: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class ProjectIds:
+    project_id: int
+    entity_ids: dict[str, int]
+    keyword_ids: dict[str, int]
+
+
+@dataclass
+class CitationRecord:
+    position: int
+    url: str
+    normalized_url: str
+    domain: str | None
+    title: str | None
+    visible: bool
+    cited: bool
+    origin: str
+    owner: str | None
+    content_type: str
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    visibility: float | None = None
+
+
+@dataclass
+class MentionRecord:
+    entity: str
+    alias: str
+    count: int
+    first_offset: int
+    rank: int
+
+
+@dataclass
+class OrganicRecord:
+    rank: int
+    url: str
+    domain: str | None
+    owner: str | None
+    title: str | None
+
+
+@dataclass
+class ObservationRecord:
+    """Everything known about one probe call, ready to store."""
+
+    run_id: int
+    keyword: str
+    engine_id: str
+    engine_kind: str
+    sample_index: int
+    observed_at: datetime
+    status: str
+    error: str | None = None
+    raw: bytes | None = None
+    parser_version: int | None = None
+    answer_text: str | None = None
+    has_answer: bool = False
+    model: str | None = None
+    search_queries: list[str] = field(default_factory=list)
+    features: list[str] = field(default_factory=list)
+    latency_ms: int | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost: float = 0.0
+    citations: list[CitationRecord] = field(default_factory=list)
+    mentions: list[MentionRecord] = field(default_factory=list)
+    organic: list[OrganicRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StoredPayload:
+    observation_id: int
+    keyword: str
+    engine_id: str
+    engine_kind: str
+    raw_hash: str
+    parser_version: int | None
+
+
+@dataclass(frozen=True)
+class ObservationFact:
+    id: int
+    engine_id: str
+    keyword: str
+    weight: float
+    status: str
+    has_answer: bool
+    cost: float = 0.0
+
+
+@dataclass(frozen=True)
+class CitationFact:
+    observation_id: int
+    owner: str
+    normalized_url: str
+    url: str
+    title: str | None
+    position: int
+    visible: bool
+    content_type: str
+    cited: bool = True
+    visibility: float | None = None
+
+
+@dataclass(frozen=True)
+class MentionFact:
+    observation_id: int
+    entity: str
+    count: int
+
+
+@dataclass
+class PeriodFacts:
+    """The rows behind every KPI of one period, for one project's active keywords.
+
+    `citations` are the tracked entities' sources (cited and retrieved-only);
+    `visibility_totals` is, per observation, the visibility of all its cited sources."""
+
+    observations: list[ObservationFact]
+    citations: list[CitationFact]
+    mentions: list[MentionFact]
+    planned: dict[str, dict[str, int]]  # engine id -> keyword -> observations planned
+    visibility_totals: dict[int, float] = field(default_factory=dict)
+
+    def planned_count(self, engine_id: str | None = None, keyword: str | None = None) -> int:
+        """Observations planned, for one engine and/or one keyword, or in all."""
+        return sum(
+            count
+            for engine, per_keyword in self.planned.items() if engine_id in (None, engine)
+            for text, count in per_keyword.items() if keyword in (None, text)
+        )
