@@ -7,14 +7,9 @@ from typing import Any
 
 import httpx
 
-from probes.base import ProbeError
+from citewatch.errors import ProbeError
 from probes.errors import retry_after_seconds
-
-
-def short(text: str, limit: int = 300) -> str:
-    """One line of at most `limit` characters, for error reasons stored on observations."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+from probes.parsers.common import short  # pure: shared with the parsers' refusal reasons
 
 
 def make_client(timeout: float, headers: dict[str, str] | None = None) -> httpx.AsyncClient:

@@ -6,9 +6,12 @@ from __future__ import annotations
 import openai
 from openai import AsyncOpenAI
 
-from probes.base import ProbeError, ProbeSettings
+from citewatch.errors import ProbeError
+from probes.base import ProbeSettings
 from probes.errors import retry_after_seconds
-from probes.http import redact, short
+from probes.http import redact
+from probes.parsers.common import short
+
 
 def make_client(settings: ProbeSettings, base_url: str | None) -> AsyncOpenAI:
     return AsyncOpenAI(

@@ -2,8 +2,8 @@
 sentences. No network, database or notification imports here."""
 
 from .content_types import CONTENT_TYPES, ContentRule, classify_url, rules_from_config
-from .mentions import MentionHit, find_mentions, prose_mask
-from .ownership import EntitySpec, owner_of, owner_of_source, source_url
+from .mentions import MentionHit, find_mentions
+from .ownership import EntitySpec, owner_of, source_url
 from .sentences import split_sentences, word_count
 from .urls import host_of, normalize_url, registrable_domain
 
@@ -17,8 +17,6 @@ __all__ = [
     "host_of",
     "normalize_url",
     "owner_of",
-    "owner_of_source",
-    "prose_mask",
     "registrable_domain",
     "rules_from_config",
     "source_url",

@@ -12,11 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from citewatch.urls import trim_url
+
 from ._cjk import CJK, has_cjk
 from .ownership import EntitySpec
 from .urls import registrable_domain
 
-__all__ = ["MentionHit", "find_mentions", "prose_mask"]
+__all__ = ["MentionHit", "find_mentions"]
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,6 @@ _BARE_URL = re.compile(
     rf"(?:(?<![A-Za-z0-9+.\-])https?://|(?<![\w./@-])www\.){_URL_BODY}",
     re.IGNORECASE,
 )
-_TRAILING_PUNCT = ".,;:!?'"
 # Link target: one level of nested parentheses (Wikipedia URLs have them)
 # and an optional "title".
 _TARGET = r"\(\s*<?(?:[^()\s<>]|\([^()\s]*\))*>?(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)"
@@ -89,17 +90,6 @@ def _is_source_label(label: str) -> bool:
     return registrable_domain(label.split("/", 1)[0]) is not None
 
 
-def _trim_url(url: str) -> str:
-    """Drop sentence punctuation and unbalanced ')' that end a bare URL."""
-    while url:
-        last = url[-1]
-        if last in _TRAILING_PUNCT or (last == ")" and url.count(")") > url.count("(")):
-            url = url[:-1]
-        else:
-            break
-    return url
-
-
 def _mask_spans(text: str, folded: str) -> list[tuple[int, int]]:
     """Spans to blank. ``folded`` is ``_fold(text)`` (same length)."""
     spans: list[tuple[int, int]] = []
@@ -112,7 +102,7 @@ def _mask_spans(text: str, folded: str) -> list[tuple[int, int]]:
     # URL, while folded to "," it would let the URL swallow the prose after.
     # Links are blanked first so a link's URL is not matched twice.
     for m in _BARE_URL.finditer(_apply_mask(text, spans)):
-        spans.append((m.start(), m.start() + len(_trim_url(m.group()))))
+        spans.append((m.start(), m.start() + len(trim_url(m.group()))))
     for m in _CITE_MARKER.finditer(folded):
         spans.append(m.span())
     return spans
@@ -127,12 +117,6 @@ def _apply_mask(text: str, spans: list[tuple[int, int]]) -> str:
             if chars[i] != "\n":  # keep line structure for later splitting
                 chars[i] = " "
     return "".join(chars)
-
-
-def prose_mask(text: str) -> str:
-    """``text`` with URLs, link targets, source-label links and citation
-    markers blanked by spaces of the same length (newlines kept)."""
-    return _apply_mask(text, _mask_spans(text, _fold(text)))
 
 
 # --- matching ---------------------------------------------------------------

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .urls import config_domain_host, host_in_domain, host_of, registrable_domain
 
-__all__ = ["EntitySpec", "owner_of", "owner_of_source"]
+__all__ = ["EntitySpec", "owner_of", "source_url"]
 
 
 @dataclass(frozen=True)
@@ -150,10 +150,3 @@ def source_url(url: str, title: str | None) -> str:
         if domain is not None:
             return f"https://{domain.rstrip('.')}/"
     return url
-
-
-def owner_of_source(
-    url: str, title: str | None, entities: Sequence[EntitySpec]
-) -> str | None:
-    """Like owner_of, but judged on the real site behind redirect and aggregator URLs (see source_url)."""
-    return owner_of(source_url(url, title), entities)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from citewatch.abbreviations import ABBREVIATIONS
+
 from ._cjk import CJK
 
 __all__ = ["split_sentences", "word_count"]
@@ -22,13 +24,6 @@ _LINE = re.compile(r"[^\r\n]+")
 # "e.g", "i.e", "U.S", "J" (initials): letters, each followed by a dot.
 _DOTTED = re.compile(r"^(?:[A-Za-z]\.)*[A-Za-z]$")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+>]\s+)*\(?\d+$")
-_ABBREVIATIONS = frozenset(
-    {
-        "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "no", "fig",
-        "approx", "inc", "ltd", "co", "corp", "dept", "est", "jan", "feb",
-        "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-    }
-)  # "etc." is left out: it ends sentences more often than not.
 _HAS_WORD = re.compile(r"[^\W_]")
 
 
@@ -38,7 +33,7 @@ def _is_abbreviation_dot(line: str, dot: int) -> bool:
     while start > 0 and not line[start - 1].isspace():
         start -= 1
     token = line[start:dot].lstrip("(\"'“‘[")
-    if _DOTTED.match(token) or token.lower() in _ABBREVIATIONS:
+    if _DOTTED.match(token) or token.lower() in ABBREVIATIONS:
         return True
     # "1. Install" at the start of a line is a list marker, not a sentence.
     return bool(_LIST_MARKER.match(line[:dot]))

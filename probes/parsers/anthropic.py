@@ -42,21 +42,28 @@ be re-parsed offline.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from probes.base import Answer, ParseError
-from probes.parsers.common import SourceList, citation_key, int_or_none, load_json_object, text_or_none
+from citewatch.errors import ParseError
+from probes.base import Answer
+from probes.parsers.common import SourceList, citation_key, error_reason, int_or_none, load_json_object, text_or_none
 
 # Bump when the output for the same raw payload changes, so old observations
 # can be found and re-parsed.
-PARSER_VERSION = 1
+# 2: error reasons read as every parser reads them (the message trimmed; an empty error object says
+#    "API error (no details)")
+PARSER_VERSION = 2
 
 # The key of the probe's wrapper around the bodies of a paused-then-continued turn.
 MULTI_TURN_KEY = "citewatch_multi_turn"
 
 # Stop reasons meaning the answer was cut short by a length limit.
 TRUNCATED = ("max_tokens", "model_context_window_exceeded")
+
+
+def recognizes(body: dict[str, Any]) -> bool:
+    """A Messages API body, or the probe's record of a continued turn (for `citewatch parse` without --kind)."""
+    return MULTI_TURN_KEY in body or (body.get("type") == "message" and isinstance(body.get("content"), list))
 
 
 def parse(raw: bytes) -> Answer:
@@ -159,9 +166,8 @@ def _type(block: Any) -> str | None:
 
 
 def _error_reason(body: dict[str, Any]) -> str:
-    error = body["error"]
-    parts = [str(p) for p in (error.get("type"), error.get("message")) if p]
-    reason = ": ".join(parts) if parts else json.dumps(error, ensure_ascii=False)[:500]
+    """'type: message' of the error object, and the request id support asks for."""
+    reason = error_reason(body["error"], lambda error: text_or_none(error.get("type"))) or "API error (no details)"
     request_id = text_or_none(body.get("request_id"))
     return f"{reason} (request_id {request_id})" if request_id else reason
 

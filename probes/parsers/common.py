@@ -1,4 +1,5 @@
-"""Helpers every pure parser shares: loading the JSON body and building the list of sources.
+"""Helpers every pure parser shares: loading the JSON body, reading the pieces several formats share
+(usage, error objects, a leading reasoning block) and building the list of sources.
 
 `SourceList` keeps one `Citation` per page (pages are the same when their
 normalized URLs are), positioned by first appearance; pages the engine only
@@ -8,11 +9,13 @@ retrieved come after the cited ones, marked `cited=False`.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
-from monitor.analysis.urls import normalize_url
-from probes.base import Citation, ParseError
+from citewatch.errors import ParseError
+from citewatch.urls import normalize_url
+from probes.base import Citation
 
 
 def load_json_object(raw: bytes, what: str) -> dict[str, Any]:
@@ -41,11 +44,80 @@ def text_or_none(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
+def code_or_none(value: Any) -> str | None:
+    """An error code as text: a string, or an integer such as an HTTP status; never a bool."""
+    return text_or_none(str(value)) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+
+
+def short(text: str, limit: int = 300) -> str:
+    """One line of at most `limit` characters, for reasons stored on observations."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def usage_tokens(usage: Any) -> tuple[int | None, int | None]:
     """(input, output) tokens of a Responses-shaped `usage`: OpenAI's and the Perplexity Agent API's."""
     if not isinstance(usage, dict):
         return None, None
     return int_or_none(usage.get("input_tokens")), int_or_none(usage.get("output_tokens"))
+
+
+def chat_usage_tokens(usage: Any) -> tuple[int | None, int | None]:
+    """(input, output) tokens of a Chat Completions-shaped `usage`: OpenAI's, compatible servers' and Sonar's."""
+    if not isinstance(usage, dict):
+        return None, None
+    return int_or_none(usage.get("prompt_tokens")), int_or_none(usage.get("completion_tokens"))
+
+
+def incomplete_reason(body: dict[str, Any]) -> str:
+    """Why a Responses-shaped body (OpenAI's, the Perplexity Agent API's) stopped early."""
+    details = body.get("incomplete_details")
+    reason = text_or_none(details.get("reason")) if isinstance(details, dict) else None
+    return reason or "unknown reason"
+
+
+def error_reason(error: Any, label_of: Callable[[dict[str, Any]], str | None]) -> str | None:
+    """The reason an API's `error` member gives; None when it says nothing (null, "", {}).
+
+    Every format's error object has a `message`; what names the error beside it (a type, a code, a
+    status) differs, and `label_of` reads that. The object reads "label: message", or either alone,
+    or else its JSON; a string is its own reason."""
+    if not error:
+        return None
+    if isinstance(error, dict):
+        label, message = label_of(error), text_or_none(error.get("message"))
+        if label and message:
+            return f"{label}: {message}"
+        return label or message or json.dumps(error, ensure_ascii=False)[:500]
+    if isinstance(error, str):
+        return text_or_none(error)
+    return json.dumps(error, ensure_ascii=False)[:500]
+
+
+# A leading reasoning block, as reasoning models served by Sonar, Ollama or vLLM write it before the answer.
+_THINK_BLOCK = re.compile(r"\s*<think>.*?</think>\s*", re.DOTALL)
+_THINK_OPEN = re.compile(r"\s*<think>")
+
+
+def answer_start(text: str) -> int | None:
+    """Where the answer starts in `text`: past a leading <think>…</think> block and the whitespace around
+    it, 0 without one; None when the block never closes (cut off while reasoning: no answer yet)."""
+    block = _THINK_BLOCK.match(text)
+    if block is not None:
+        return block.end()
+    return None if _THINK_OPEN.match(text) else 0
+
+
+def is_chat_completion(body: dict[str, Any]) -> bool:
+    """A Chat Completions body (for `recognizes`): OpenAI's, Perplexity Sonar's or any compatible server's."""
+    choices = body.get("choices")
+    return body.get("object") == "chat.completion" or (
+        isinstance(choices, list) and bool(choices) and isinstance(choices[0], dict) and "message" in choices[0])
+
+
+def is_responses_body(body: dict[str, Any]) -> bool:
+    """A Responses-shaped body (for `recognizes`): OpenAI's Responses API or the Perplexity Agent API."""
+    return body.get("object") == "response" and isinstance(body.get("output"), list)
 
 
 def citation_key(url: str) -> str:
@@ -92,9 +164,6 @@ class SourceList:
                                             origin=origin)
         elif self._retrieved[key].title is None:
             self._retrieved[key].title = text_or_none(title)
-
-    def is_cited(self, url: str) -> bool:
-        return citation_key(url) in self._cited
 
     def citations(self, listed_rank: Callable[[str], int | None] | None = None) -> list[Citation]:
         """Cited sources by position, then retrieved-only ones numbered after them.

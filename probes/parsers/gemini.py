@@ -26,15 +26,26 @@ Pure: stdlib and `probes.base` / `probes.parsers.common` only, so history can be
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from probes.base import Answer, ParseError
-from probes.parsers.common import SourceList, citation_key, int_or_none, load_json_object, text_or_none
+from citewatch.errors import ParseError
+from probes.base import Answer
+from probes.parsers.common import (
+    SourceList,
+    citation_key,
+    code_or_none,
+    error_reason,
+    int_or_none,
+    load_json_object,
+    text_or_none,
+)
 
 # Bump when the output for the same raw payload changes, so old observations
 # can be found and re-parsed.
-PARSER_VERSION = 2  # 2: positions follow groundingChunks; output tokens include thinking tokens
+# 2: positions follow groundingChunks; output tokens include thinking tokens
+# 3: error reasons read as every parser reads them (the message trimmed; an empty error object says
+#    "API error (no details)")
+PARSER_VERSION = 3
 
 # finishReasons that mean the model (or its safety layer) declined to answer.
 REFUSAL_FINISH_REASONS = frozenset({
@@ -47,15 +58,19 @@ TRUNCATED_FINISH_REASONS = frozenset({"MAX_TOKENS"})
 _RESPONSE_KEYS = ("candidates", "promptFeedback", "usageMetadata", "modelVersion", "responseId")
 
 
+def recognizes(body: dict[str, Any]) -> bool:
+    """A generateContent body (for `citewatch parse` without --kind)."""
+    return "candidates" in body or "promptFeedback" in body
+
+
 def parse(raw: bytes) -> Answer:
     """Parse one generateContent body into an `Answer`; raise `ParseError` on garbage."""
     body = load_json_object(raw, "a Gemini generateContent")
 
-    error_reason = _error_reason(body)
-    if error_reason is not None:
+    if "error" in body:
         # The API said the call failed: excluded from denominators, never "not cited".
-        return Answer(text="", status="error", status_reason=error_reason,
-                      model=text_or_none(body.get("modelVersion")))
+        reason = error_reason(body["error"], _error_label) or "API error (no details)"
+        return Answer(text="", status="error", status_reason=reason, model=text_or_none(body.get("modelVersion")))
     if not any(key in body for key in _RESPONSE_KEYS):
         raise ParseError("not a Gemini generateContent response: none of "
                          f"{', '.join(_RESPONSE_KEYS)} in keys {sorted(body)[:10]}")
@@ -115,22 +130,10 @@ def parse(raw: bytes) -> Answer:
 # --- payload shape ---------------------------------------------------------
 
 
-def _error_reason(body: dict[str, Any]) -> str | None:
-    """`{"error": {"code": 400, "message": ..., "status": "INVALID_ARGUMENT"}}` -> a one-line reason."""
-    if "error" not in body:
-        return None
-    error = body["error"]
-    if isinstance(error, dict):
-        status, code, message = error.get("status"), error.get("code"), error.get("message")
-        head = " ".join(str(p) for p in (status, f"({code})" if code is not None else None) if p)
-        if head and message:
-            return f"{head}: {message}"
-        if head or message:
-            return str(head or message)
-        return json.dumps(error, ensure_ascii=False)[:500]
-    if isinstance(error, str) and error.strip():
-        return error.strip()
-    return "API error (no details)"
+def _error_label(error: dict[str, Any]) -> str | None:
+    """Google names an error by its status and HTTP code: "INVALID_ARGUMENT (400)"."""
+    status, code = text_or_none(error.get("status")), code_or_none(error.get("code"))
+    return " ".join(p for p in (status, code and f"({code})") if p) or None
 
 
 def _usage(usage: Any) -> tuple[int | None, int | None]:

@@ -1,8 +1,8 @@
 """Numbered citation markers ("[2]", "[2][3]") in answer text, as both Perplexity formats write them,
 and the apology-shaped refusal that Perplexity sends without a flag.
 
-Offsets are Python ``str`` (code point) indices into the answer text. Pure: stdlib and
-`probes.parsers.common` only.
+Offsets are Python ``str`` (code point) indices into the answer text. Pure: stdlib,
+`citewatch.abbreviations` and `probes.parsers.common` only.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from probes.parsers.common import SourceList
+from citewatch.abbreviations import ABBREVIATIONS
+from probes.parsers.common import SourceList, short
 
 # One citation marker, and a group of adjacent markers ("[2][3]", "[2] [3]").
 _MARKER = re.compile(r"\[(\d{1,4})\]")
@@ -90,10 +91,6 @@ def span_before(text: str, floor: int, end: int) -> tuple[int, int] | None:
     return (start, end) if end > start else None
 
 
-_ABBREVIATIONS = frozenset({"st", "mt", "mr", "mrs", "ms", "dr", "prof", "jr", "sr", "inc", "ltd", "co", "corp",
-                            "vs", "no", "approx", "fig", "e.g", "i.e", "u.s", "u.k", "u.s.a"})
-
-
 def _abbreviation(text: str, i: int) -> bool:
     """A period that ends an abbreviation ("St. Louis", "Apex Inc. and", "U.S. data", "J. Smith"), not a sentence."""
     if text[i] != ".":
@@ -102,7 +99,7 @@ def _abbreviation(text: str, i: int) -> bool:
     while j > 0 and (text[j - 1].isalpha() or text[j - 1] == "."):
         j -= 1
     word = text[j:i]
-    return (len(word) == 1 and word.isupper()) or word.lower() in _ABBREVIATIONS
+    return (len(word) == 1 and word.isupper()) or word.lower() in ABBREVIATIONS
 
 
 def apology_refusal(text: str, groups: list[MarkerGroup]) -> str | None:
@@ -110,9 +107,4 @@ def apology_refusal(text: str, groups: list[MarkerGroup]) -> str | None:
     answer = text.strip()
     if groups or not answer or len(answer) > _REFUSAL_MAX_CHARS:
         return None
-    return one_line(answer) if _REFUSAL.match(answer.replace("\u2019", "'")) else None
-
-
-def one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return short(answer) if _REFUSAL.match(answer.replace("\u2019", "'")) else None

@@ -27,22 +27,35 @@ What the payload holds (see realdata/FORMATS.md):
   ``server_tool_use_details.web_search_requests``.
 - Chat Completions exposes no search queries, so ``search_queries`` is empty.
 
-Pure: stdlib, `probes.base` and `probes.parsers.common` only.
+Pure: stdlib, `citewatch`, `probes.base` and `probes.parsers.common` only.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from probes.base import Answer, ParseError
-from probes.parsers.common import SourceList, citation_key, int_or_none, load_json_object, text_or_none
+from citewatch.errors import ParseError
+from citewatch.urls import trim_url
+from probes.base import Answer
+from probes.parsers import perplexity
+from probes.parsers.common import (
+    SourceList,
+    answer_start,
+    chat_usage_tokens,
+    citation_key,
+    code_or_none,
+    error_reason,
+    int_or_none,
+    is_chat_completion,
+    load_json_object,
+    text_or_none,
+)
 
 # Bump when the output for the same raw payload changes (either function), so
 # old observations can be found and re-parsed.
-PARSER_VERSION = 1
+PARSER_VERSION = 2  # 2: error reasons read as every parser reads them (a blank code gives way to the type)
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,21 @@ class _Dialect:
 
 _OPENAI_CHAT = _Dialect(text_urls=False, strip_think=False, search_model=True)
 _COMPATIBLE = _Dialect(text_urls=True, strip_think=True, search_model=False)
+
+
+def recognizes(body: dict[str, Any]) -> bool:
+    """A chat completion without Perplexity's source lists (for `citewatch parse` without --kind); one
+    without url_citation annotations could as well come from any compatible server."""
+    return is_chat_completion(body) and not perplexity.recognizes(body)
+
+
+def recognizes_compatible(body: dict[str, Any]) -> bool:
+    """What kind `openai_compatible` recognizes: a plain chat completion with no url_citation annotations
+    (OpenAI's search models annotate every link they write)."""
+    return recognizes(body) and not any(
+        isinstance(note, dict) and note.get("type") == "url_citation"
+        for choice in body.get("choices") or [] if isinstance(choice, dict)
+        for note in (choice.get("message") or {}).get("annotations") or [])
 
 
 def parse(raw: bytes) -> Answer:
@@ -78,18 +106,19 @@ class _Cite:
 def _parse(raw: bytes, dialect: _Dialect) -> Answer:
     body = load_json_object(raw, "a Chat Completions")
     model = text_or_none(body.get("model"))
-    input_tokens, output_tokens = _usage(body.get("usage"))
+    input_tokens, output_tokens = chat_usage_tokens(body.get("usage"))
     base: dict[str, Any] = dict(model=model, input_tokens=input_tokens, output_tokens=output_tokens)
 
     # An error object is a service failure, not "not cited": excluded from denominators.
-    error = _error_reason(body.get("error"))
+    # Gateways that always send the field send null, "" or {} when nothing failed: error_reason says None.
+    error = error_reason(body.get("error"), _error_label)
     if error is not None:
         return Answer(text="", status="error", status_reason=error, **base)
     choice = _first_choice(body)
     if choice is None:
         return Answer(text="", status="error", status_reason="no choices in response", **base)
     finish = choice.get("finish_reason") if isinstance(choice.get("finish_reason"), str) else None
-    error = _error_reason(choice.get("error"))
+    error = error_reason(choice.get("error"), _error_label)
     if error is not None or finish == "error":
         return Answer(text="", status="error", status_reason=error or "finish_reason error", **base)
     message = choice.get("message")
@@ -142,25 +171,9 @@ def _first_choice(body: dict[str, Any]) -> dict[str, Any] | None:
     return choices[0]
 
 
-def _error_reason(error: Any) -> str | None:
-    """'code: message' of an error object (OpenAI, OpenRouter and compatible servers), or None."""
-    if not error:  # null, "", {}, false: gateways that always send the field
-        return None
-    if isinstance(error, dict):
-        code = error.get("code") if error.get("code") not in (None, "") else error.get("type")
-        parts = [str(p).strip() for p in (code, error.get("message")) if p not in (None, "")]
-        if parts:
-            return ": ".join(parts)
-        return json.dumps(error, ensure_ascii=False)[:500]
-    if isinstance(error, str):
-        return error.strip() or None
-    return json.dumps(error, ensure_ascii=False)[:500]
-
-
-def _usage(usage: Any) -> tuple[int | None, int | None]:
-    if not isinstance(usage, dict):
-        return None, None
-    return int_or_none(usage.get("prompt_tokens")), int_or_none(usage.get("completion_tokens"))
+def _error_label(error: dict[str, Any]) -> str | None:
+    """OpenAI names an error by its code ("invalid_api_key"), else its type; OpenRouter's codes are HTTP statuses."""
+    return code_or_none(error.get("code")) or text_or_none(error.get("type"))
 
 
 def _reported_searches(usage: Any) -> int:
@@ -171,9 +184,6 @@ def _reported_searches(usage: Any) -> int:
 
 
 # --- text and annotations --------------------------------------------------
-
-_THINK = re.compile(r"\s*<think>.*?</think>\s*", re.DOTALL)
-_THINK_OPEN = re.compile(r"\s*<think>")
 
 
 def _content(content: Any, strip_think: bool) -> tuple[str, int]:
@@ -186,11 +196,10 @@ def _content(content: Any, strip_think: bool) -> tuple[str, int]:
     if not isinstance(content, str):
         raise ParseError(f"message 'content' is a JSON {type(content).__name__}, expected a string or null")
     if strip_think:
-        match = _THINK.match(content)
-        if match:
-            return content[match.end():], match.end()
-        if _THINK_OPEN.match(content):  # cut off while still thinking: no answer yet
+        start = answer_start(content)
+        if start is None:  # cut off while still thinking: no answer yet
             return "", len(content)
+        return content[start:], start
     return content, 0
 
 
@@ -249,8 +258,6 @@ _MD_LINK = re.compile(
     r"\[(?:[^\[\]\n]|\[[^\[\]\n]*\])*\]"
     r"\(\s*<?(?P<url>https?://(?:[^\s()<>]|\([^\s()<>]*\))+)>?(?:\s+\"[^\"\n]*\")?\s*\)",
     re.IGNORECASE)
-# Punctuation that ends a sentence rather than a URL (full-width forms never match _BARE_URL).
-_TRAILING = ".,;:!?'\"*_~，。）；：！？、"
 
 
 def text_links(text: str) -> list[tuple[str, int, int]]:
@@ -265,18 +272,7 @@ def text_links(text: str) -> list[tuple[str, int, int]]:
     for match in _BARE_URL.finditer(text):
         if any(start <= match.start() < end for start, end in links):
             continue
-        url = _trim(match.group())
-        if url:
-            found.append((url, match.start(), match.start() + len(url)))
+        # never empty: _BARE_URL puts a letter or digit after the scheme, which trimming keeps
+        url = trim_url(match.group())
+        found.append((url, match.start(), match.start() + len(url)))
     return sorted(found, key=lambda link: link[1])
-
-
-def _trim(url: str) -> str:
-    while url:
-        last = url[-1]
-        if last in _TRAILING or (last == ")" and url.count("(") < url.count(")")):
-            url = url[:-1]
-        else:
-            break
-    # Never leave a bare scheme behind ("https://." → "https://").
-    return url if re.match(r"https?://[A-Za-z0-9]", url, re.IGNORECASE) else ""

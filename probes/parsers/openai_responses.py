@@ -16,18 +16,35 @@ Pure: stdlib and `probes.base` only, so history can be re-parsed offline.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from probes.base import Answer, ParseError
-from probes.parsers.common import SourceList, int_or_none, load_json_object, usage_tokens
+from citewatch.errors import ParseError
+from probes.base import Answer
+from probes.parsers import perplexity_agent
+from probes.parsers.common import (
+    SourceList,
+    code_or_none,
+    error_reason,
+    incomplete_reason,
+    int_or_none,
+    is_responses_body,
+    load_json_object,
+    usage_tokens,
+)
 
 # Bump when the output for the same raw payload changes, so old observations
 # can be found and re-parsed.
-PARSER_VERSION = 1
+# 2: error and incomplete reasons read as every parser reads them (an empty error object beside a
+#    completed response is no failure; a blank incomplete reason is "unknown reason")
+PARSER_VERSION = 2
 
 # Separator between output_text parts (and between messages) in Answer.text.
 PART_SEPARATOR = "\n\n"
+
+def recognizes(body: dict[str, Any]) -> bool:
+    """A Responses API body that is not the Perplexity Agent API's (for `citewatch parse` without --kind)."""
+    return is_responses_body(body) and not perplexity_agent.recognizes(body)
+
 
 def parse(raw: bytes) -> Answer:
     """Parse one Responses API body into an `Answer`; raise `ParseError` on garbage."""
@@ -65,7 +82,7 @@ def parse(raw: bytes) -> Answer:
         return Answer(text=text, citations=citations, status="no_answer",
                       status_reason="refusal: " + " ".join(refusals), **base)
     if status == "incomplete":
-        reason = f"incomplete: {_incomplete_reason(body)}"
+        reason = f"incomplete: {incomplete_reason(body)}"
         if has_text:
             return Answer(text=text, citations=citations, status="ok", status_reason=reason, **base)
         return Answer(text=text, citations=citations, status="error", status_reason=reason, **base)
@@ -100,26 +117,9 @@ def _item_type(item: Any) -> str | None:
 
 
 def _error_reason(body: dict[str, Any]) -> str | None:
-    """The reason of a failed response, or None when it did not fail."""
-    error = body.get("error")
-    if error is None and body.get("status") != "failed":
-        return None
-    if isinstance(error, dict):
-        code, message = error.get("code"), error.get("message")
-        parts = [str(p) for p in (code, message) if p]
-        if parts:
-            return ": ".join(parts)
-        return json.dumps(error, ensure_ascii=False)[:500]
-    if isinstance(error, str) and error:
-        return error
-    return "response status failed"
-
-
-def _incomplete_reason(body: dict[str, Any]) -> str:
-    details = body.get("incomplete_details")
-    if isinstance(details, dict) and details.get("reason"):
-        return str(details["reason"])
-    return "unknown reason"
+    """The reason of a failed response ('code: message' of its error object), or None when it did not fail."""
+    reason = error_reason(body.get("error"), lambda error: code_or_none(error.get("code")))
+    return reason or ("response status failed" if body.get("status") == "failed" else None)
 
 
 # --- text and annotations --------------------------------------------------

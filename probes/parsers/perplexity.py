@@ -41,34 +41,52 @@ Pure: stdlib, `probes.base` and `probes.parsers.common` only.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from probes.base import Answer, ParseError
-from probes.parsers.common import SourceList, citation_key, int_or_none, load_json_object, text_or_none
-from probes.parsers.markers import MarkerGroup, apology_refusal, cite_marked, marker_groups, one_line
+from citewatch.errors import ParseError
+from probes.base import Answer
+from probes.parsers.common import (
+    SourceList,
+    answer_start,
+    chat_usage_tokens,
+    citation_key,
+    code_or_none,
+    error_reason,
+    int_or_none,
+    is_chat_completion,
+    load_json_object,
+    short,
+    text_or_none,
+)
+from probes.parsers.markers import MarkerGroup, apology_refusal, cite_marked, marker_groups
 
 # Bump when the output for the same raw payload changes, so old observations
 # can be found and re-parsed.
-PARSER_VERSION = 2  # 2: positions in the order of the source list
+# 2: positions in the order of the source list
+# 3: spans run over the abbreviations the analysis knows too ("Jan.", "Dept."); error reasons read as every
+#    parser reads them (a blank error string is no error)
+PARSER_VERSION = 3
 
-_THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
+
+def recognizes(body: dict[str, Any]) -> bool:
+    """A Sonar chat completion: one with Perplexity's source lists (for `citewatch parse` without --kind)."""
+    return is_chat_completion(body) and ("citations" in body or "search_results" in body)
 
 
 def parse(raw: bytes) -> Answer:
     """Parse one Sonar chat completion body into an `Answer`; raise `ParseError` on garbage."""
     body = load_json_object(raw, "a Perplexity chat completion")
 
-    failure = error_reason(body)
+    failure = error_reason(body.get("error"), error_label)
     if failure is not None:
         # An API error envelope ({"error": {...}}) served as the body, or an error beside the choices:
         # the call failed, which is never "not cited".
-        input_tokens, output_tokens = _usage(body.get("usage"))
+        input_tokens, output_tokens = chat_usage_tokens(body.get("usage"))
         return Answer(text="", status="error", status_reason=failure, model=_model(body),
                       input_tokens=input_tokens, output_tokens=output_tokens)
     _check_shape(body)
 
-    input_tokens, output_tokens = _usage(body.get("usage"))
+    input_tokens, output_tokens = chat_usage_tokens(body.get("usage"))
     message, finish_reason = _first_choice(body["choices"])
     reasoning_steps = _reasoning_steps(message)
     listed = _listed_sources(body)
@@ -131,32 +149,12 @@ def _model(body: dict[str, Any]) -> str | None:
     return text_or_none(body.get("model"))
 
 
-def error_reason(body: dict[str, Any]) -> str | None:
-    """The reason carried by an `error` member ({"message", "type", "code"}), or None."""
-    error = body.get("error")
-    if not error:
-        return None
-    if isinstance(error, dict):
-        kind = text_or_none(error.get("type"))
-        code = error.get("code")
-        message = text_or_none(error.get("message"))
-        label = kind or ""
-        if isinstance(code, (int, str)) and not isinstance(code, bool) and str(code).strip():
-            label = f"{label} (code {code})" if label else f"code {code}"
-        if label and message:
-            return f"{label}: {message}"
-        if label or message:
-            return label or message
-        return json.dumps(error, ensure_ascii=False)[:500]
-    if isinstance(error, str):
-        return error.strip() or "error"
-    return json.dumps(error, ensure_ascii=False)[:500]
-
-
-def _usage(usage: Any) -> tuple[int | None, int | None]:
-    if not isinstance(usage, dict):
-        return None, None
-    return int_or_none(usage.get("prompt_tokens")), int_or_none(usage.get("completion_tokens"))
+def error_label(error: dict[str, Any]) -> str | None:
+    """Both Perplexity APIs name an error by its type and code: "invalid_model (code 400)"."""
+    kind, code = text_or_none(error.get("type")), code_or_none(error.get("code"))
+    if code is None:
+        return kind
+    return f"{kind} (code {code})" if kind else f"code {code}"
 
 
 def _first_choice(choices: list[Any]) -> tuple[dict[str, Any] | None, str | None]:
@@ -184,13 +182,10 @@ def _answer_text(content: Any) -> tuple[str, bool]:
                        if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str))
     else:
         raise ParseError(f"choices[0].message.content is a JSON {type(content).__name__}, expected a string")
-    stripped = text.lstrip()
-    if not stripped.startswith(_THINK_OPEN):
-        return text, True
-    close = stripped.find(_THINK_CLOSE)
-    if close == -1:
+    start = answer_start(text)
+    if start is None:
         return "", False  # cut off while reasoning: no answer yet
-    return stripped[close + len(_THINK_CLOSE):].lstrip(), True
+    return text[start:], True
 
 
 # --- sources -----------------------------------------------------------------
@@ -289,7 +284,7 @@ def _refusal(message: dict[str, Any], finish_reason: str | None, text: str,
     """The refusal's words when the model declined, else None."""
     flagged = text_or_none(message.get("refusal"))
     if flagged:
-        return one_line(flagged)
+        return short(flagged)
     if finish_reason == "content_filter":
-        return one_line(text) if text.strip() else "content_filter"
+        return short(text) if text.strip() else "content_filter"
     return apology_refusal(text, groups)

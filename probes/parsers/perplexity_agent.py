@@ -40,26 +40,41 @@ from __future__ import annotations
 
 from typing import Any
 
-from probes.base import Answer, ParseError
+from citewatch.errors import ParseError
+from probes.base import Answer
 from probes.parsers.common import (
     SourceList,
     citation_key,
+    error_reason,
+    incomplete_reason,
     int_or_none,
+    is_responses_body,
     load_json_object,
+    short,
     text_or_none,
     usage_tokens,
 )
-from probes.parsers.markers import MarkerGroup, apology_refusal, cite_group, marker_groups, one_line
-from probes.parsers.perplexity import error_reason
+from probes.parsers.markers import MarkerGroup, apology_refusal, cite_group, marker_groups
+from probes.parsers.perplexity import error_label
 
 # Bump when the output for the same raw payload changes, so old observations
 # can be found and re-parsed.
-PARSER_VERSION = 1
+# 2: spans run over the abbreviations the analysis knows too ("Jan.", "Dept."); error reasons read as every
+#    parser reads them (a blank error string is no error)
+PARSER_VERSION = 2
 
 # Output items whose results are pages with URLs (the finance and sandbox ones have none).
 _PAGE_ITEMS = {"search_results": "search_result", "people_search_results": "search_result",
                "fetch_url_results": "fetched_page"}
 _UNFINISHED = {"queued", "in_progress"}
+
+
+def recognizes(body: dict[str, Any]) -> bool:
+    """An Agent API response: Responses-shaped, with Perplexity's result items or a provider-prefixed model
+    such as perplexity/sonar (for `citewatch parse` without --kind)."""
+    items = body.get("output") if isinstance(body.get("output"), list) else []
+    has_results = any(isinstance(item, dict) and item.get("type") in _PAGE_ITEMS for item in items)
+    return is_responses_body(body) and (has_results or "/" in str(body.get("model", "")))
 
 
 def parse(raw: bytes) -> Answer:
@@ -69,7 +84,7 @@ def parse(raw: bytes) -> Answer:
     base: dict[str, Any] = dict(model=text_or_none(body.get("model")), input_tokens=input_tokens,
                                 output_tokens=output_tokens)
     status = body.get("status")
-    failure = error_reason(body)
+    failure = error_reason(body.get("error"), error_label)
     if status in ("failed", "cancelled") or (failure is not None and not isinstance(body.get("output"), list)):
         # an error envelope, or a run that failed behind an HTTP 200: never "not cited"
         reason = failure or f"run {status}"
@@ -100,7 +115,7 @@ def parse(raw: bytes) -> Answer:
         return Answer(text=text, citations=citations, status="no_answer", status_reason=f"refusal: {refusal}",
                       **base)
     if status == "incomplete":
-        reason = f"incomplete: {_incomplete_reason(body)}"
+        reason = f"incomplete: {incomplete_reason(body)}"
         return Answer(text=text, citations=citations, status="ok" if has_text else "error", status_reason=reason,
                       **base)
     if not has_text:
@@ -127,12 +142,6 @@ def _billed_search(usage: Any) -> bool:
     return isinstance(details, dict) and isinstance(details.get("search_web"), dict)
 
 
-def _incomplete_reason(body: dict[str, Any]) -> str:
-    details = body.get("incomplete_details")
-    reason = text_or_none(details.get("reason")) if isinstance(details, dict) else None
-    return reason or "unknown reason"
-
-
 # --- answer text -----------------------------------------------------------------------------
 
 
@@ -154,7 +163,7 @@ def _message_text(items: list[dict[str, Any]]) -> tuple[str, list[Annotation], s
             if not isinstance(part, dict):
                 continue
             if part.get("type") == "refusal":
-                refusal = one_line(text_or_none(part.get("refusal")) or "refusal")
+                refusal = short(text_or_none(part.get("refusal")) or "refusal")
                 continue
             if part.get("type") != "output_text" or not isinstance(part.get("text"), str):
                 continue

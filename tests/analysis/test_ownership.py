@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.analysis import EntitySpec, owner_of, owner_of_source
+from monitor.analysis import EntitySpec, owner_of, source_url
 
 ACME = EntitySpec(
     "Acme",
@@ -94,5 +94,5 @@ VERTEX = "https://vertexaisearch.cloud.google.com/grounding-api-redirect/AbC123"
         ("https://notgoogle.com/url?q=https://acme.com/", None, None),
     ],
 )
-def test_owner_of_source(url: str, title: str | None, expected: str | None) -> None:
-    assert owner_of_source(url, title, ENTITIES) == expected
+def test_owner_of_the_real_site_behind_a_source(url: str, title: str | None, expected: str | None) -> None:
+    assert owner_of(source_url(url, title), ENTITIES) == expected  # as monitor.enrich judges every citation

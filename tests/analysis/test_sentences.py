@@ -14,6 +14,7 @@ from monitor.analysis import split_sentences, word_count
         ("Made in the U.S. since 1990. Really.", ["Made in the U.S. since 1990.", "Really."]),
         ("Version 3.5 is out. Upgrade.", ["Version 3.5 is out.", "Upgrade."]),
         ("Ask Dr. Roe and Acme Inc. today. Now.", ["Ask Dr. Roe and Acme Inc. today.", "Now."]),
+        ("Climbers reach Mt. Everest in May. Few stay.", ["Climbers reach Mt. Everest in May.", "Few stay."]),
         ("Wait... what?! Yes.", ["Wait...", "what?!", "Yes."]),
         ('He said "go." Then left.', ['He said "go."', "Then left."]),
         ("No space.After dot", ["No space.After dot"]),

@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 
-from probes.base import ParseError
-from probes.parsers import anthropic
+from citewatch.errors import ParseError
 from probes.parsers.anthropic import MULTI_TURN_KEY, PARSER_VERSION, parse
-from probes.simulator import demo_scenario
 from probes.simulator import anthropic as sim_anthropic
+from probes.simulator import demo_scenario
+from probes.simulator.formats import FORMATS
 from probes.simulator.scenario import simulated_answer
 from tests.conftest import realdata
-from tests.probes.support import cited, imports_of, load_json, parse_body, parse_file, real_file, retrieved, span_texts
+from tests.probes.support import cited, load_json, parse_body, parse_file, real_file, retrieved, span_texts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "anthropic"
 
@@ -51,11 +51,7 @@ def text_blocks(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_parser_version_is_an_int() -> None:
     assert isinstance(PARSER_VERSION, int) and not isinstance(PARSER_VERSION, bool)
-    assert PARSER_VERSION == 1
-
-
-def test_parser_imports_only_stdlib_and_pure_helpers() -> None:
-    assert imports_of(anthropic) <= {"__future__", "json", "typing", "probes.base", "probes.parsers.common"}
+    assert PARSER_VERSION == 2
 
 
 def test_fixtures_carry_every_top_level_key_of_a_real_response() -> None:
@@ -240,6 +236,15 @@ def test_api_error_without_request_id() -> None:
     raw = b'{"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}'
     answer = parse(raw)
     assert (answer.status, answer.status_reason) == ("error", "authentication_error: invalid x-api-key")
+
+
+@pytest.mark.parametrize(("error", "reason"), [
+    ({"type": "api_error", "message": " Internal server error\n"}, "api_error: Internal server error"),
+    ({}, "API error (no details)"),
+])
+def test_api_error_reasons_are_trimmed_and_never_empty(error: Any, reason: str) -> None:  # PARSER_VERSION 2
+    answer = parse_obj({"type": "error", "error": error})
+    assert (answer.status, answer.status_reason) == ("error", reason)
 
 
 def test_failed_search_is_ignored_when_text_came_back() -> None:
@@ -430,7 +435,7 @@ def test_simulator_render_parses_back_into_its_segments(prompt: str, call: int) 
 
 
 def test_simulator_mount() -> None:
-    assert (sim_anthropic.KIND, sim_anthropic.BASE_SUFFIX) == ("anthropic", "")
+    assert FORMATS["anthropic"] is sim_anthropic and sim_anthropic.BASE_SUFFIX == ""
     assert sim_anthropic.handles("/v1/messages") and not sim_anthropic.handles("/v1/responses")
     body = {"model": "claude-opus-4-1-20250805", "messages": [
         {"role": "user", "content": [{"type": "text", "text": "ball valve"}]},

@@ -16,12 +16,11 @@ from typing import Any
 
 import pytest
 
-from monitor.analysis.ownership import EntitySpec, owner_of_source
-from probes.base import ParseError
-from probes.parsers import gemini
+from citewatch.errors import ParseError
+from monitor.analysis.ownership import EntitySpec, owner_of, source_url
 from probes.parsers.gemini import PARSER_VERSION, parse
 from tests.conftest import realdata
-from tests.probes.support import cited, imports_of, load_json, parse_body, parse_file, real_file, retrieved, span_texts
+from tests.probes.support import cited, load_json, parse_body, parse_file, real_file, retrieved, span_texts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gemini"
 REDIRECT = "https://vertexaisearch.cloud.google.com/grounding-api-redirect/"
@@ -51,11 +50,7 @@ def chunk_uri(body: dict[str, Any], index: int) -> str:
 
 def test_parser_version_is_an_int() -> None:
     assert isinstance(PARSER_VERSION, int) and not isinstance(PARSER_VERSION, bool)
-    assert PARSER_VERSION == 2
-
-
-def test_parser_imports_only_stdlib_and_pure_helpers() -> None:
-    assert imports_of(gemini) <= {"__future__", "json", "typing", "probes.base", "probes.parsers.common"}
+    assert PARSER_VERSION == 3
 
 
 def test_fixtures_carry_every_top_level_key_of_a_real_response() -> None:
@@ -133,12 +128,12 @@ def test_spans_are_code_points_after_multibyte_text_not_bytes() -> None:
 
 def test_redirect_chunk_is_owned_through_its_domain_title() -> None:
     answer = parse_fixture("hengda_api6d_grounded.json")
-    owners = [owner_of_source(c.url, c.title, ENTITIES) for c in answer.citations]
+    owners = [owner_of(source_url(c.url, c.title), ENTITIES) for c in answer.citations]
     assert owners == ["Hengda Valve", "Hengda Valve", "Apex Flow Controls", "NorthStar Valves", "NorthStar Valves",
                       None, None]
     hengda = answer.citations[0]
     assert hengda.url.startswith(REDIRECT) and hengda.title == "hengdavalve.com"
-    assert owner_of_source(hengda.url, hengda.title, ENTITIES) == "Hengda Valve"
+    assert owner_of(source_url(hengda.url, hengda.title), ENTITIES) == "Hengda Valve"
 
 
 def test_position_follows_the_chunk_list_not_the_support_order() -> None:
@@ -389,7 +384,9 @@ def test_api_error_body_is_an_error_answer() -> None:
 @pytest.mark.parametrize(("error", "reason"), [
     ({"message": "Internal error encountered."}, "Internal error encountered."),
     ({"code": 503, "status": "UNAVAILABLE"}, "UNAVAILABLE (503)"),
-    ({}, "{}"),
+    ({}, "API error (no details)"),  # PARSER_VERSION 3: as null
+    ({"code": 500, "status": "INTERNAL", "message": "Internal error encountered.\n"},
+     "INTERNAL (500): Internal error encountered."),  # PARSER_VERSION 3: the message trimmed
     ("backend unavailable", "backend unavailable"),
     (None, "API error (no details)"),
 ])
@@ -534,5 +531,5 @@ def test_real_redirect_chunks_keep_the_redirect_url_and_the_domain_title() -> No
     assert all(c.url.startswith(REDIRECT) for c in answer.citations)
     assert len({c.url for c in answer.citations}) == 6
     news = EntitySpec("Straits Times", "competitor", (), ("straitstimes.com",))
-    owners = [owner_of_source(c.url, c.title, (news,)) for c in answer.citations]
+    owners = [owner_of(source_url(c.url, c.title), (news,)) for c in answer.citations]
     assert owners == [None, None, None, None, None, "Straits Times"]

