@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ from storage.records import EntityRow, KeywordRow, ObservationRecord, ProjectIds
 
 # a run still 'running' with nothing stored for this long was killed
 STALE_RUN = timedelta(hours=1)
+# Waits between attempts to mark a run interrupted when the database failed under it.
+MARK_RETRIES = (0.5, 1.0, 2.0)
 # How many of an engine's most common failure reasons a summary keeps.
 TOP_REASONS = 3
 
@@ -316,17 +319,26 @@ async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, 
     return batch.summary
 
 
-def _interrupted(db: Engine, run_id: int, exc: BaseException) -> BaseException:
-    """Mark the run interrupted and return the error to raise: the one cause, not a task group."""
+def _interrupted(db: Engine, run_id: int, exc: BaseException, sleep: Callable[[float], None] = time.sleep,
+                 ) -> BaseException:
+    """Mark the run interrupted and return the error to raise: the one cause, not a task group.
+
+    A database that went away may come back within seconds (a restart, a failover): marking is tried
+    again for a few seconds before the run is left for the next batch to mark."""
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]
-    try:
-        repository.mark_run_interrupted(db, run_id)
-    except StorageError as marking:
-        if isinstance(exc, StorageError):
-            return StorageError(f"run {run_id} stopped: {exc}; it could not be marked interrupted either "
-                                f"({marking}); the next run marks it")
-        return exc
+    for wait in (*MARK_RETRIES, None):
+        try:
+            repository.mark_run_interrupted(db, run_id)
+            break
+        except StorageError as marking:
+            if wait is not None:
+                sleep(wait)
+            elif isinstance(exc, StorageError):
+                return StorageError(f"run {run_id} stopped: {exc}; it could not be marked interrupted either "
+                                    f"({marking}); the next run marks it")
+            else:
+                return exc
     if isinstance(exc, CitewatchError) and not isinstance(exc, ProbeError):
         return type(exc)(f"run {run_id} stopped and marked interrupted: {exc}")
     return exc

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from citewatch.errors import ProbeError
-from probes.errors import retry_after_seconds
+from probes.retry_after import retry_after_seconds
 from probes.parsers.common import short  # pure: shared with the parsers' refusal reasons
 
 

@@ -8,7 +8,7 @@ from openai import AsyncOpenAI
 
 from citewatch.errors import ProbeError
 from probes.base import ProbeSettings
-from probes.errors import retry_after_seconds
+from probes.retry_after import retry_after_seconds
 from probes.http import redact
 from probes.parsers.common import short
 

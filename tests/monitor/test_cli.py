@@ -9,6 +9,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -289,6 +290,45 @@ def test_database_lost_mid_run_exits_3_and_marks_the_run_interrupted(
         stored = session.execute(select(Observation)).scalars().all()
     assert 0 < len(stored) < 12 and all(o.status == "ok" for o in stored)
     db.dispose()
+
+
+def test_database_server_gone_mid_run_exits_3_and_the_run_is_marked_when_it_returns(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, postgres_url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    from probes.fake import FakeProbe
+    from probes.registry import EngineKind
+    from tests.tcp_proxy import TcpProxy
+
+    server = make_url(postgres_url)
+    proxy = TcpProxy(server.port or 5432).start()
+    config = write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1",
+                          server.set(port=proxy.port).render_as_string(hide_password=False), samples=4)
+    payload = (FIXTURES / "openai" / "hengda_zh_cjk_emoji.json").read_bytes()
+    direct = make_engine(postgres_url)
+    restarts: list[threading.Timer] = []
+
+    async def answer(_request):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0.05)
+        if not restarts:
+            with direct.connect() as connection:
+                if connection.execute(text("SELECT count(*) FROM observation")).scalar_one() >= 2:
+                    proxy.stop()  # the server is gone ... and back a second later, as after a restart
+                    restarts.append(threading.Timer(1.0, proxy.start))
+                    restarts[0].start()
+        return payload
+
+    monkeypatch.setattr(EngineKind, "make_probe", lambda self, settings: FakeProbe(answer))
+    try:
+        code, _, err = run_main(capsys, "run", "--config", str(config))
+    finally:
+        proxy.stop()
+    assert code == 3, err
+    assert err.startswith("error: run 1 stopped and marked interrupted: database ") and "Traceback" not in err
+    with Session(direct) as session:
+        assert session.execute(select(Run.status)).scalar_one() == "interrupted"
+        assert 2 <= len(session.execute(select(Observation)).scalars().all()) < 12
+    direct.dispose()
 
 
 def test_reparse_names_the_known_engines_for_an_unknown_one(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Helpers shared by probes for turning transport failures into `ProbeError`s."""
+"""How long a service asks a probe to wait before it retries: the Retry-After header, in seconds."""
 
 from __future__ import annotations
 
