@@ -36,7 +36,7 @@ from monitor.config import Config, EngineConfig, KeywordConfig, api_key, missing
 from monitor.enrich import Tracking, citation_records, mention_records, organic_records
 from monitor.heap import fewer_collections
 from monitor.throttle import DailyBudget, RateLimiter, Sleep, fetch_with_retries
-from monitor.writer import ObservationWriter
+from monitor.writer import RECONNECT_WAITS, ObservationWriter
 from probes import registry
 from probes.base import Answer, Locale, Probe, ProbeRequest, ProbeSettings
 from storage import repository
@@ -44,8 +44,6 @@ from storage.records import EntityRow, KeywordRow, ObservationRecord, ProjectIds
 
 # a run still 'running' with nothing stored for this long was killed
 STALE_RUN = timedelta(hours=1)
-# Waits between attempts to mark a run interrupted when the database failed under it.
-MARK_RETRIES = (0.5, 1.0, 2.0)
 # How many of an engine's most common failure reasons a summary keeps.
 TOP_REASONS = 3
 
@@ -327,7 +325,7 @@ def _interrupted(db: Engine, run_id: int, exc: BaseException, sleep: Callable[[f
     again for a few seconds before the run is left for the next batch to mark."""
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]
-    for wait in (*MARK_RETRIES, None):
+    for wait in (*RECONNECT_WAITS, None):
         try:
             repository.mark_run_interrupted(db, run_id)
             break

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Engine
 
+from citewatch.errors import DatabaseUnavailable
 from storage import repository
 from storage.records import ObservationRecord, ProjectIds
+
+# Seconds to wait before each new try when the database went away (a restart takes a few seconds).
+RECONNECT_WAITS = (0.5, 1.0, 2.0)
 
 
 class ObservationWriter:
@@ -45,8 +50,19 @@ class ObservationWriter:
                 await loop.run_in_executor(thread, self._save_all, records)
 
     def _save_all(self, records: list[ObservationRecord]) -> None:
-        # one pool checkout (and liveness ping) per hand-off: a database restarted between
-        # observations costs nothing, and a busy batch pays the ping once for many observations
-        with self._db.connect() as connection:
-            for record in records:
-                repository.save_observation(connection, self._ids, record)
+        # One pool checkout (and liveness ping) per hand-off: a busy batch pays the ping once for many
+        # observations. A database that goes away under a write (a restart, a failover) is waited for a
+        # few seconds: the failed write's transaction was rolled back, so it is simply written again.
+        pending = list(records)
+        waits = iter(RECONNECT_WAITS)
+        while pending:
+            try:
+                with self._db.connect() as connection:
+                    while pending:
+                        repository.save_observation(connection, self._ids, pending[0])
+                        pending.pop(0)
+            except DatabaseUnavailable:
+                wait = next(waits, None)
+                if wait is None:
+                    raise
+                time.sleep(wait)

@@ -75,9 +75,12 @@ def _sqlite_read_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-
     cursor.close()
 
 
-def _translate(context: ExceptionContext, shown_url: str) -> StorageError:
+def _translate(context: ExceptionContext, shown_url: str) -> StorageError | None:
     """Every DBAPI error (connecting included) as a StorageError that names the database and the problem,
-    never the statement or its parameters."""
+    never the statement or its parameters. A failed pre-ping is left alone: the pool then replaces the
+    stale connection (the server restarted) without anyone noticing."""
+    if context.is_pre_ping:
+        return None
     original = context.original_exception
     # the first line only: PostgreSQL adds the statement (LINE 1: INSERT ...) and DETAIL with row values
     reason = str(original).strip().splitlines()[0].strip() if str(original).strip() else type(original).__name__

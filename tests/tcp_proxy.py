@@ -31,6 +31,10 @@ class TcpProxy:
             listener, self._listener = self._listener, None
             connections, self._connections = self._connections, []
         if listener is not None:
+            try:
+                listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread, which frees the port
+            except OSError:
+                pass
             listener.close()
         for connection in connections:
             try:

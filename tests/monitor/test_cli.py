@@ -313,12 +313,15 @@ def test_database_server_gone_mid_run_exits_3_and_the_run_is_marked_when_it_retu
         if not restarts:
             with direct.connect() as connection:
                 if connection.execute(text("SELECT count(*) FROM observation")).scalar_one() >= 2:
-                    proxy.stop()  # the server is gone ... and back a second later, as after a restart
-                    restarts.append(threading.Timer(1.0, proxy.start))
+                    proxy.stop()  # the server is gone for longer than the writer waits, then back
+                    restarts.append(threading.Timer(0.5, proxy.start))
                     restarts[0].start()
         return payload
 
     monkeypatch.setattr(EngineKind, "make_probe", lambda self, settings: FakeProbe(answer))
+    # the writer gives up after 0.1 + 0.2 s; marking the run is tried again at 0.1 s, 0.3 s, 0.7 s ...
+    monkeypatch.setattr("monitor.writer.RECONNECT_WAITS", (0.1, 0.2))
+    monkeypatch.setattr("monitor.pipeline.RECONNECT_WAITS", (0.1, 0.2, 0.4, 0.8))
     try:
         code, _, err = run_main(capsys, "run", "--config", str(config))
     finally:
@@ -328,6 +331,44 @@ def test_database_server_gone_mid_run_exits_3_and_the_run_is_marked_when_it_retu
     with Session(direct) as session:
         assert session.execute(select(Run.status)).scalar_one() == "interrupted"
         assert 2 <= len(session.execute(select(Observation)).scalars().all()) < 12
+    direct.dispose()
+
+
+def test_a_database_restart_between_writes_costs_nothing(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, postgres_url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    from probes.fake import FakeProbe
+    from probes.registry import EngineKind
+    from tests.tcp_proxy import TcpProxy
+
+    server = make_url(postgres_url)
+    proxy = TcpProxy(server.port or 5432).start()
+    config = write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1",
+                          server.set(port=proxy.port).render_as_string(hide_password=False), samples=4)
+    payload = (FIXTURES / "openai" / "hengda_zh_cjk_emoji.json").read_bytes()
+    direct = make_engine(postgres_url)
+    restarted: list[threading.Timer] = []
+
+    async def answer(_request):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0.05)
+        if not restarted:
+            with direct.connect() as connection:
+                if connection.execute(text("SELECT count(*) FROM observation")).scalar_one() >= 2:
+                    proxy.stop()  # every pooled connection dies; the server is back 0.3 s later
+                    restarted.append(threading.Timer(0.3, proxy.start))
+                    restarted[0].start()
+        return payload
+
+    monkeypatch.setattr(EngineKind, "make_probe", lambda self, settings: FakeProbe(answer))
+    try:
+        code, out, err = run_main(capsys, "run", "--config", str(config))
+    finally:
+        proxy.stop()
+    assert restarted and code == 0, err
+    assert "12/12 observations stored (12 ok)" in out
+    with Session(direct) as session:
+        assert session.execute(select(Run.status)).scalar_one() == "finished"
     direct.dispose()
 
 
