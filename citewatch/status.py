@@ -17,7 +17,6 @@ SKIPPED = "skipped"
 # Successful observations count in every rate; failed ones only lower coverage.
 SUCCESSFUL: tuple[str, ...] = (OK, NO_ANSWER)
 FAILED: tuple[str, ...] = (ERROR, BLOCKED)
-OBSERVATION_STATUSES: tuple[str, ...] = (*SUCCESSFUL, *FAILED, SKIPPED)
 
 # A run (one batch).
 RUN_RUNNING = "running"

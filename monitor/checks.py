@@ -6,6 +6,21 @@ from monitor.config import Config
 from probes import registry
 
 
+def engine_lines(config: Config) -> list[str]:
+    """One line per enabled engine: the service, what it records beyond the answer, the locale it sends."""
+    lines = []
+    for engine in config.engines:
+        if not engine.enabled:
+            continue
+        kind = registry.KINDS[engine.kind]
+        records = [what for what, has in (("text spans", kind.spans),
+                                          ("pages searched but not cited", kind.retrieved_sources)) if has]
+        lines.append(f"{engine.id} ({engine.kind}): {kind.service}; records citations"
+                     f"{', ' + ', '.join(records) if records else ' written in the text only'}; sends locale "
+                     f"{', '.join(sorted(kind.locale)) or 'none'}")
+    return lines
+
+
 def config_notes(config: Config) -> list[str]:
     return [*_keyless(config), *_unsent_locales(config)]
 

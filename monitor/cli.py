@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
     from monitor.config import Config
 
+# Periods (and the one before them) must stay inside what Python's dates can hold.
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
 EXIT_CODES: dict[type[CitewatchError], int] = {UsageError: 2, ConfigError: 2, StorageError: 3, BatchFailed: 4}
 
 # rich_markup_mode=None: usage errors and help come out as click prints them, plain text a script can read
@@ -79,7 +82,7 @@ def _open_project(config: Config) -> Engine:
 def check_config(config: ConfigOption = Path("config.yaml")) -> None:
     """Validate a config file, its engine kinds, its storage URL and the API key variables it names (values
     never printed)."""
-    from monitor.checks import config_notes
+    from monitor.checks import config_notes, engine_lines
     from monitor.pipeline import check_runnable
 
     loaded = _load(config)
@@ -88,12 +91,14 @@ def check_config(config: ConfigOption = Path("config.yaml")) -> None:
         typer.echo(f"note: {note}", err=True)
     typer.echo(f"{config}: OK — project {loaded.project_name!r}, {len(loaded.keywords)} keywords, "
                f"{len(loaded.engines)} engines")
+    for line in engine_lines(loaded):
+        typer.echo(f"  {line}")
 
 
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = Path("config.yaml")) -> None:
     """Create the database or migrate it to the newest schema."""
-    from storage.db import redacted
+    from storage.urls import redacted
 
     loaded = _load(config)
     _open(loaded).dispose()
@@ -104,11 +109,18 @@ def db_upgrade(config: ConfigOption = Path("config.yaml")) -> None:
 def run(config: ConfigOption = Path("config.yaml")) -> None:
     """Run one batch now: every keyword on every engine, `samples` times each. Exits 4 when every probe
     failed."""
-    from monitor.pipeline import run_batch
+    from monitor.pipeline import check_runnable, run_batch
 
     loaded = _load(config)
+    check_runnable(loaded)  # before the database is made or touched
     db = _open(loaded)
-    summary = asyncio.run(run_batch(loaded, db, progress=sys.stderr.isatty()))
+    # SIGTERM (a service manager, `kill`) stops a run as Ctrl-C does: the run is marked interrupted
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        summary = asyncio.run(run_batch(loaded, db, progress=sys.stderr.isatty()))
+    except KeyboardInterrupt:
+        typer.echo("interrupted: the run is marked interrupted; what it stored is kept", err=True)
+        raise
     statuses = ", ".join(f"{count} {status}" for status, count in sorted(summary.statuses.items()))
     typer.echo(f"run {summary.run_id}: {summary.stored}/{summary.planned} observations stored ({statuses}); "
                f"{summary.failed} failed, {summary.skipped} skipped by budget; cost {summary.cost:.4f}")
@@ -123,21 +135,23 @@ def run(config: ConfigOption = Path("config.yaml")) -> None:
 
 
 @app.command()
-def daemon(config: ConfigOption = Path("config.yaml")) -> None:
-    """Run batches on the config's schedule (cron) until stopped (SIGTERM or Ctrl-C)."""
+def daemon(config: ConfigOption = Path("config.yaml"),
+           now: Annotated[bool, typer.Option("--now", help="Also run one batch right away.")] = False) -> None:
+    """Run batches on the config's schedule (cron) until stopped (SIGTERM or Ctrl-C: a batch in flight
+    finishes first)."""
     import logging
 
     from monitor.pipeline import check_runnable
     from monitor.scheduler import run_forever
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for chatty in ("httpx", "httpcore", "openai"):
+    for chatty in ("httpx", "httpx2", "httpcore", "httpcore2", "openai"):
         logging.getLogger(chatty).setLevel(logging.WARNING)  # they log full request URLs
     for noisy in ("alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)  # migrations and job bookkeeping at every start
     loaded = _load(config)
     check_runnable(loaded)
-    run_forever(loaded, _open(loaded), say=lambda line: typer.echo(line, err=True))
+    run_forever(loaded, _open(loaded), say=lambda line: typer.echo(line, err=True), now=now)
 
 
 @app.command()
@@ -149,16 +163,14 @@ def reparse(
 ) -> None:
     """Re-parse stored raw payloads with the current parsers (history kept, figures refreshed)."""
     from monitor.reparse import reparse as reparse_stored
-    from storage import repository
 
     loaded = _load(config)
-    db = _open(loaded)
-    if engine is not None:
-        known = sorted({e.id for e in loaded.engines} | set(repository.stored_engine_ids(db, loaded.project_name)))
+    if engine is not None and engine not in {e.id for e in loaded.engines}:
+        known = sorted({e.id for e in loaded.engines} | set(_stored_engine_ids(loaded)))
         if engine not in known:
             raise UsageError(f"--engine {engine!r}: no engine of that id in {config} or in the stored history; "
                              f"known: {', '.join(known) or 'none'}")
-    summary = reparse_stored(loaded, db, engine_id=engine, everything=all_)
+    summary = reparse_stored(loaded, _open(loaded), engine_id=engine, everything=all_)
     typer.echo(f"re-parsed {summary.reparsed} observation(s)")
     for (before, after), count in sorted(summary.status_changes.items()):
         typer.echo(f"  {count} changed status: {before} -> {after}")
@@ -166,11 +178,28 @@ def reparse(
         typer.echo(f"  {summary.missing_payloads} raw payload(s) missing", err=True)
 
 
+def _stored_engine_ids(config: Config) -> list[str]:
+    """The engine ids of the project's history, read without making or migrating anything."""
+    from storage import repository
+
+    try:
+        db = _open(config, read_only=True)
+    except StorageError:
+        return []  # no database yet (or not at this schema): no history to name
+    try:
+        return repository.stored_engine_ids(db, config.project_name)
+    finally:
+        db.dispose()
+
+
 def _parse_date(value: str, option: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise UsageError(f"{option} {value!r}: expected a date such as 2026-11-23") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise UsageError(f"{option} {value!r}: expected a date from {FIRST_DAY} to {LAST_DAY}")
+    return day
 
 
 @app.command()
@@ -281,6 +310,7 @@ def parse(
 
 
 def exit_code(error: CitewatchError) -> int:
+    """The exit code of an error that reaches the command line; 1 for one no code is defined for."""
     return next((EXIT_CODES[cls] for cls in type(error).__mro__ if cls in EXIT_CODES), 1)
 
 
@@ -290,5 +320,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         app(args=list(argv) if argv is not None else None, prog_name="citewatch")
     except CitewatchError as exc:
+        code = exit_code(exc)
+        if code == 1:
+            raise  # not a user's mistake: one that reaches here unmapped is a bug, shown with its traceback
         typer.echo(f"error: {exc}", err=True)
-        sys.exit(exit_code(exc))
+        sys.exit(code)

@@ -8,14 +8,16 @@ a probe is built, and are never stored, logged or printed.
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from citewatch.errors import ConfigError
 from monitor.analysis.content_types import rules_from_config
@@ -102,6 +104,10 @@ class EngineConfig(_Strict):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"{value!r} is not an http(s) URL")
+        try:
+            parts.port  # noqa: B018 (raises ValueError for a port that is not a number from 0 to 65535)
+        except ValueError as exc:
+            raise ValueError(f"{value!r}: {exc}") from None
         if parts.username or parts.password or _KEY_PARAM.search(parts.query):
             # a URL ends up in logs and error text; keys belong in the variable named by api_key_env
             raise ValueError("base_url must not carry credentials; put the key in the variable named by "
@@ -158,7 +164,7 @@ class ScheduleConfig(_Strict):
 
 
 class ReportConfig(_Strict):
-    language: str = Field(default="en", pattern=r"^(en|zh)$")
+    language: Literal["en", "zh"] = "en"
 
 
 class Config(_Strict):
@@ -172,6 +178,12 @@ class Config(_Strict):
     # a factory, not an instance: validating the default cron loads APScheduler, which only configs need
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    # the file it was read from, for messages about it (set by load_config)
+    _source: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> str:
+        return str(self._source) if self._source else "the config"
 
     @property
     def project_name(self) -> str:
@@ -183,34 +195,34 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Config:
-        _require_unique("engines", [e.id for e in self.engines])
-        _require_unique("keywords", [k.text for k in self.keywords])
-        _require_unique("brand and competitors", [e.name for e in self.entities])
+        _require_unique([(("engines", i, "id"), e.id) for i, e in enumerate(self.engines)])
+        _require_unique([(("keywords", i, "text"), k.text) for i, k in enumerate(self.keywords)])
+        _require_unique([(("brand", "name"), self.brand.name)]
+                        + [(("competitors", i, "name"), e.name) for i, e in enumerate(self.competitors)])
         engine_ids = {e.id for e in self.engines}
-        for keyword in self.keywords:
+        for index, keyword in enumerate(self.keywords):
             for engine_id in keyword.engines or []:
                 if engine_id not in engine_ids:
-                    raise ValueError(
-                        f"keyword {keyword.text!r} names engine {engine_id!r}, which is not in engines"
-                    )
+                    raise PydanticCustomError("unknown_engine", "names engine {engine}, which is not in engines",
+                                              {"at": ("keywords", index, "engines"), "engine": repr(engine_id)})
         return self
 
 
-def _require_unique(what: str, values: list[str]) -> None:
-    seen: set[str] = set()
-    for value in values:
-        if value in seen:
-            raise ValueError(f"{what}: {value!r} appears twice")
-        seen.add(value)
+def _require_unique(values: list[tuple[tuple[str | int, ...], str]]) -> None:
+    """Values that must differ, each with its key path; the error carries both paths (`_describe`)."""
+    first: dict[str, tuple[str | int, ...]] = {}
+    for at, value in values:
+        if value in first:
+            raise PydanticCustomError("duplicate", "{value} is written twice (first at {first_path})",
+                                      {"at": at, "first": first[value], "value": repr(value),
+                                       "first_path": _key_path(list(first[value]))})
+        first[value] = at
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:
     """Read and validate a config file, resolving a relative SQLite path against the file's folder."""
     path = Path(path)
-    try:
-        source = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc.strerror or exc}") from None
+    source = _read_text(path)
     try:
         data = yaml.safe_load(source)
         root = yaml.compose(source)
@@ -229,11 +241,34 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     except ValidationError as exc:
         problems = [_describe(error, root) for error in exc.errors()]
         raise ConfigError(f"{path}: {len(problems)} problem(s) in the config", problems) from None
+    config._source = path
     return _resolve_paths(config, path.parent)
 
 
-def duplicate_keys(node: yaml.Node | None, path: str = "") -> list[str]:
-    """Problems for every key written twice in one mapping, with the key path and both lines."""
+def _read_text(path: Path) -> str:
+    """The config's text: UTF-8 (with or without a byte-order mark), or UTF-16 with one (Windows Notepad's
+    "Unicode"); anything else is refused with the line where it stops being UTF-8."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror or exc}") from None
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8, "
+                          "which keeps Chinese names as written") from None
+
+
+def duplicate_keys(node: yaml.Node | None, path: str = "", seen: set[int] | None = None) -> list[str]:
+    """Problems for every key written twice in one mapping (two `<<` merges included), with the key path
+    and both lines. A mapping reached again through an alias is reported once, where it is written."""
+    seen = set() if seen is None else seen
+    if node is None or id(node) in seen:
+        return []
+    seen.add(id(node))
     problems: list[str] = []
     if isinstance(node, yaml.MappingNode):
         first_line: dict[Any, int] = {}
@@ -241,27 +276,35 @@ def duplicate_keys(node: yaml.Node | None, path: str = "") -> list[str]:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             line = key_node.start_mark.line + 1
             child = f"{path}.{key}" if path else str(key)
-            if key is not None and key_node.tag != "tag:yaml.org,2002:merge":
+            if key is not None:
                 if key in first_line:
                     problems.append(f"line {line}: {child}: duplicate key (first written at line {first_line[key]})")
                 else:
                     first_line[key] = line
-            problems.extend(duplicate_keys(value_node, child))
+            problems.extend(duplicate_keys(value_node, child, seen))
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            problems.extend(duplicate_keys(item, f"{path}[{index}]"))
+            problems.extend(duplicate_keys(item, f"{path}[{index}]", seen))
     return problems
 
 
 def _describe(error: Any, root: yaml.Node | None) -> str:
-    loc = [part for part in error["loc"] if not (isinstance(part, str) and part.startswith("function-"))]
-    key_path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
+    context = error.get("ctx") or {}
+    # checks across the config (duplicates, references) say where themselves
+    loc = list(context["at"]) if "at" in context else [
+        part for part in error["loc"] if not (isinstance(part, str) and part.startswith("function-"))]
     line = _line_of(root, loc)
     where = f"line {line}: " if line else ""
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         message = "unknown key"
-    return f"{where}{key_path or '(top level)'}: {message}"
+    if "first" in context:
+        message = message.removesuffix(")") + f", line {_line_of(root, list(context['first']))})"
+    return f"{where}{_key_path(loc) or '(top level)'}: {message}"
+
+
+def _key_path(loc: list[Any]) -> str:
+    return ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
 
 
 def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:
@@ -301,7 +344,7 @@ def api_key(engine: EngineConfig) -> str | None:
 def missing_api_keys(config: Config) -> list[str]:
     """Problems for enabled engines whose key variable is unset; names the variable, never a value."""
     return [
-        f"engines[{engine.id}]: environment variable {engine.api_key_env} is not set"
+        f"engines[{engine.id}].api_key_env: environment variable {engine.api_key_env} is not set"
         for engine in config.engines
         if engine.enabled and engine.api_key_env and api_key(engine) is None
     ]

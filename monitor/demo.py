@@ -118,12 +118,18 @@ def engines_yaml(base_url_for: dict[str, str]) -> str:
     return "".join(lines)
 
 
+def _manifest(out: Path) -> dict[str, str] | None:
+    """The files an earlier demo wrote into `out`, with their hashes; None where it wrote none."""
+    try:
+        files = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return files if isinstance(files, dict) else None
+
+
 def foreign_files(out: Path) -> list[str]:
     """What in `out` the demo did not write, or changed since it did (named for the user)."""
-    try:
-        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["files"]
-    except (OSError, ValueError, KeyError, TypeError):
-        manifest = None
+    manifest = _manifest(out)
     foreign = []
     for entry in sorted(out.iterdir()):
         name = entry.name
@@ -165,7 +171,10 @@ def run_demo(out: str | Path, today: date | None = None, seed: int = 7, *, force
         config_path = out / "config.yaml"
         urls = {kind: simulator.base_url_for(kind) for kind in demo_engines()}
         write_text(config_path, DEMO_CONFIG.format(port=simulator.port, db=DEMO_DB, engines=engines_yaml(urls)))
-        _record(out, [config_path])
+        # the earlier demo's reports stay the demo's until these replace them (an interrupted demo
+        # must not leave its own files looking foreign)
+        earlier = [out / name for name in _manifest(out) or {} if name != config_path.name and (out / name).is_file()]
+        _record(out, [config_path, *earlier])
         config = load_config(config_path)
         db = open_database(config.storage.url)
         days = demo_days(today)

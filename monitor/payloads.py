@@ -30,13 +30,18 @@ def streamed_format(raw: bytes) -> str | None:
     return None
 
 
-def detect_kind(raw: bytes, source: str) -> str:
-    """The engine kind a payload comes from, where only one kind's parser recognizes it."""
+def _json_object(raw: bytes) -> dict[str, Any] | None:
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError):
-        body = None
-    if not isinstance(body, dict):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def detect_kind(raw: bytes, source: str) -> str:
+    """The engine kind a payload comes from, where only one kind's parser recognizes it."""
+    body = _json_object(raw)
+    if body is None:
         raise UsageError(f"{source}: not a JSON object, so no engine kind can be detected; give --kind")
     matches = registry.recognizing(body)
     if len(matches) == 1:
@@ -45,6 +50,18 @@ def detect_kind(raw: bytes, source: str) -> str:
         raise UsageError(f"{source}: the payload could come from {' or '.join(matches)}; say which with --kind")
     raise UsageError(f"{source}: no engine kind recognizes the payload; say which with --kind "
                      f"(available: {', '.join(registry.available_names())})")
+
+
+def _refuse_another_kinds(raw: bytes, kind: str, source: str) -> None:
+    """A payload that another kind's parser recognizes, and the given kind's does not, is refused: read
+    with the wrong parser it would pass for an error or an answer without sources."""
+    body = _json_object(raw)
+    if body is None or registry.KINDS[kind].recognizes(body):
+        return
+    others = registry.recognizing(body)
+    if others:
+        raise UsageError(f"{source}: looks like a payload of kind {' or '.join(others)}, not {kind}; give that "
+                         "--kind, or leave --kind out to detect it")
 
 
 def parse_payload(raw: bytes, kind: str | None, config: Config | None, source: str) -> dict[str, Any]:
@@ -60,10 +77,11 @@ def parse_payload(raw: bytes, kind: str | None, config: Config | None, source: s
         engine_kind = registry.kind(kind)
     except UnknownEngineKind as exc:
         raise UsageError(f"--kind: {exc}") from None
+    _refuse_another_kinds(raw, kind, source)
     try:
         answer = engine_kind.parse(raw)
     except ParseError as exc:
-        raise UsageError(f"{source}: not a {kind} payload: {exc}") from None
+        raise UsageError(f"{source}: not a payload of kind {kind}: {exc}") from None
     tracking = Tracking.from_config(config) if config else Tracking(entities=())
     records = citation_records(answer, tracking)
     citations = [

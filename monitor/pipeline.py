@@ -4,12 +4,13 @@ A batch is keywords x engines x samples. Each observation is stored in its own
 transaction as soon as it is known; a failed probe (timeout, HTTP error,
 refused connection, unparseable payload, even a bug in a probe or in the
 analysis) is stored with status `error` and the reason, and the batch goes on.
-Only a failing database stops the batch, which is then marked interrupted.
+Only a failing database (or Ctrl-C) stops the batch, which is then marked
+interrupted.
 
     run_batch
     ├── check_runnable          every enabled engine can be probed (kind available, key set)
-    ├── start_batch             sync config to storage, close runs a crash left, plan, open the run
-    ├── open_lanes              per engine: its probe, concurrency limit and rate limiter
+    ├── plan, open_lanes        the tasks; per engine its probe, concurrency limit and rate limiter
+    ├── start_batch             sync config to storage, close runs a crash left, open the run
     ├── DailyBudget             (monitor.throttle) what each engine may still spend today
     ├── probe_one               one (keyword, engine, sample) -> ObservationRecord, never raises for a probe
     ├── ObservationWriter       (monitor.writer) stores records on a worker thread, in order
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -29,7 +31,7 @@ from datetime import time as dt_time
 
 from sqlalchemy import Engine
 
-from citewatch.errors import CitewatchError, ConfigError, ParseError, ProbeError, StorageError
+from citewatch.errors import ConfigError, ParseError, ProbeError, StorageError, UnknownEngineKind
 from citewatch.status import ERROR, FAILED, SKIPPED, SUCCESSFUL
 from monitor.clock import Clock, system_clock
 from monitor.config import Config, EngineConfig, KeywordConfig, api_key, missing_api_keys
@@ -48,6 +50,7 @@ STALE_RUN = timedelta(hours=1)
 TOP_REASONS = 3
 
 ProbeFactory = Callable[[EngineConfig], Probe]
+log = logging.getLogger("citewatch.pipeline")
 
 
 @dataclass(frozen=True)
@@ -112,17 +115,16 @@ def plan(config: Config) -> list[ProbeTask]:
 def check_runnable(config: Config) -> None:
     """Fail before anything is stored when an engine cannot be probed at all."""
     problems = missing_api_keys(config)
-    available = registry.available_names()
     for engine in config.engines:
-        if engine.enabled and engine.kind not in available:
-            problems.append(f"engines[{engine.id}]: kind {engine.kind!r} is not available in this version; "
-                            f"available: {', '.join(available)}")
+        if engine.enabled and engine.kind not in registry.available_names():
+            problems.append(f"engines[{engine.id}].kind: {UnknownEngineKind(engine.kind, registry.available_names())}")
     if problems:
-        raise ConfigError("cannot run this config", problems)
+        raise ConfigError(f"{config.source}: cannot run this config", problems)
 
 
-def sync_config(config: Config, db: Engine, clock: Clock) -> ProjectIds:
-    tracking = Tracking.from_config(config)
+def sync_config(config: Config, db: Engine, clock: Clock, tracking: Tracking | None = None) -> ProjectIds:
+    """Store the config's project, tracked entities and keywords (those gone from it become inactive)."""
+    tracking = tracking or Tracking.from_config(config)
     return repository.sync_project(
         db,
         config.project_name,
@@ -162,13 +164,19 @@ def build_record(task: ProbeTask, run_id: int, tracking: Tracking, raw: bytes | 
 
 def apply_payload(record: ObservationRecord, raw: bytes, kind_name: str, tracking: Tracking) -> Answer | None:
     """Fill what the parser and the analysis say about `raw` into `record` (run and reparse share this).
-    Returns the parsed answer, or None where the payload is unparseable (the record says why)."""
+    Returns the parsed answer, or None where the payload is unparseable or a bug in the parser or the
+    analysis stopped it: the record then says why, and keeps nothing half-analysed."""
     kind = registry.kind(kind_name)
     record.parser_version = kind.parser_version
     try:
         answer = kind.parse(raw)
+        analysed = ((citation_records(answer, tracking), mention_records(answer, tracking.entities),
+                     organic_records(answer, tracking)) if answer.status in SUCCESSFUL else ([], [], []))
     except ParseError as exc:
         record.status, record.error = ERROR, f"unparseable payload: {exc}"
+        return None
+    except Exception as exc:  # noqa: BLE001 (a bug must not cost the batch; a fixed version can reparse)
+        record.status, record.error = ERROR, f"analysis failed: {type(exc).__name__}: {exc}"
         return None
     record.status = answer.status
     record.error = answer.status_reason
@@ -178,10 +186,7 @@ def apply_payload(record: ObservationRecord, raw: bytes, kind_name: str, trackin
     record.search_queries = answer.search_queries
     record.features = answer.features
     record.input_tokens, record.output_tokens = answer.input_tokens, answer.output_tokens
-    if answer.status in SUCCESSFUL:
-        record.citations = citation_records(answer, tracking)
-        record.mentions = mention_records(answer, tracking.entities)
-        record.organic = organic_records(answer, tracking)
+    record.citations, record.mentions, record.organic = analysed
     return answer
 
 
@@ -207,7 +212,7 @@ def make_probe(engine: EngineConfig) -> Probe:
 class Batch:
     """One batch being run: its run row, what it plans and what it has done so far."""
 
-    config: Config
+    project: str
     ids: ProjectIds
     run_id: int
     tasks: list[ProbeTask]
@@ -219,16 +224,16 @@ class Batch:
         return {task.engine.id: task.engine for task in self.tasks}
 
 
-def start_batch(config: Config, db: Engine, clock: Clock) -> Batch:
-    """Sync the config to storage, close runs a killed process left open, plan the batch and open its run."""
-    ids = sync_config(config, db, clock)
+def start_batch(config: Config, db: Engine, clock: Clock, tasks: list[ProbeTask]) -> Batch:
+    """Sync the config to storage, close runs a killed process left open, and open the batch's run."""
+    tracking = Tracking.from_config(config)
+    ids = sync_config(config, db, clock, tracking)
     repository.mark_stale_runs(db, ids.project_id, clock() - STALE_RUN)
-    tasks = plan(config)
     planned: dict[str, Counter[str]] = {}
     for task in tasks:
         planned.setdefault(task.engine.id, Counter())[str(ids.keyword_ids[task.keyword.text])] += 1
     run_id = repository.start_run(db, ids.project_id, {e: dict(c) for e, c in planned.items()}, clock())
-    return Batch(config, ids, run_id, tasks, Tracking.from_config(config), RunSummary(run_id, len(tasks)))
+    return Batch(config.project_name, ids, run_id, tasks, tracking, RunSummary(run_id, len(tasks)))
 
 
 @dataclass
@@ -251,7 +256,8 @@ def open_lanes(engines: dict[str, EngineConfig], factory: ProbeFactory) -> dict[
 async def probe_one(task: ProbeTask, batch: Batch, lane: Lane, budget: DailyBudget, clock: Clock,
                     sleep: Sleep) -> ObservationRecord:
     """One probe's observation. Whatever goes wrong in the probe, the parser or the analysis becomes a
-    failed observation with its reason; only cancellation passes through."""
+    failed observation with its reason (`apply_payload` catches the last two); only cancellation
+    passes through."""
     engine = task.engine
     raw: bytes | None = None
     error: ProbeError | None = None
@@ -266,13 +272,9 @@ async def probe_one(task: ProbeTask, batch: Batch, lane: Lane, budget: DailyBudg
         except ProbeError as exc:
             error = exc
         except Exception as exc:  # noqa: BLE001 (a bug in one probe must not cost the batch)
-            error = ProbeError(f"probe failed: {type(exc).__name__}: {exc}")
-    try:
-        record = build_record(task, batch.run_id, batch.tracking, raw, error, latency_ms, clock)
-    except Exception as exc:  # noqa: BLE001 (a bug in analysis must not cost the batch)
-        # stored as a failed probe with its raw payload, which a fixed version can reparse
-        record = build_record(task, batch.run_id, batch.tracking, raw,
-                              ProbeError(f"analysis failed: {type(exc).__name__}: {exc}"), latency_ms, clock)
+            cause = _cause(exc)  # an HTTP stack's task group: what went wrong inside it
+            error = ProbeError(f"probe failed: {type(cause).__name__}: {cause}")
+    record = build_record(task, batch.run_id, batch.tracking, raw, error, latency_ms, clock)
     budget.add(engine.id, record.cost)
     return record
 
@@ -281,12 +283,28 @@ async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, 
                     sleep: Sleep = asyncio.sleep, probes: ProbeFactory = make_probe) -> RunSummary:
     """Run one batch now and store every observation; returns what happened.
 
-    Raises StorageError (the run marked interrupted) when the database fails under the batch."""
+    Once the run is stored, it ends `finished` or, whatever stops it (the database failing under it,
+    Ctrl-C, a bug), `interrupted`; the error is raised after that (StorageError for the database)."""
     check_runnable(config)
-    batch = start_batch(config, db, clock)
-    lanes = open_lanes(batch.engines, probes)
+    tasks = plan(config)
+    # built before anything is stored: an engine whose probe cannot be made stops the batch here
+    lanes = open_lanes({task.engine.id: task.engine for task in tasks}, probes)
+    try:
+        batch = start_batch(config, db, clock, tasks)
+        try:
+            await _probe_and_store(batch, lanes, db, clock, sleep, progress)
+            repository.finish_run(db, batch.run_id, clock())
+        except BaseException as exc:
+            raise _interrupted(db, batch.run_id, exc) from None
+    finally:
+        await _close(lanes)
+    return batch.summary
+
+
+async def _probe_and_store(batch: Batch, lanes: dict[str, Lane], db: Engine, clock: Clock, sleep: Sleep,
+                           progress: bool) -> None:
     day_start = datetime.combine(clock().date(), dt_time(), UTC)
-    spent = repository.spend_by_engine(db, config.project_name, day_start, day_start + timedelta(days=1))
+    spent = repository.spend_by_engine(db, batch.project, day_start, day_start + timedelta(days=1))
     budget = DailyBudget({engine_id: e.daily_budget for engine_id, e in batch.engines.items()}, spent)
     writer = ObservationWriter(db, batch.ids)
 
@@ -302,29 +320,28 @@ async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, 
                 group.create_task(one(task))
         writer.close()
 
-    try:
-        with _progress(len(batch.tasks), progress) as advance, fewer_collections():
-            # A failed write (database gone) cancels every probe; a failed probe is just an observation.
-            async with asyncio.TaskGroup() as group:
-                group.create_task(writer.run())
-                group.create_task(probe_all(advance))
-    except BaseException as exc:
-        raise _interrupted(db, batch.run_id, exc) from None
-    finally:
-        for lane in lanes.values():
+    with _progress(len(batch.tasks), progress) as advance, fewer_collections():
+        # A failed write (database gone) cancels every probe; a failed probe is just an observation.
+        async with asyncio.TaskGroup() as group:
+            group.create_task(writer.run())
+            group.create_task(probe_all(advance))
+
+
+async def _close(lanes: dict[str, Lane]) -> None:
+    for engine_id, lane in lanes.items():
+        try:
             await lane.probe.aclose()
-    repository.finish_run(db, batch.run_id, clock())
-    return batch.summary
+        except Exception as exc:  # noqa: BLE001 (a probe that fails to close has still done its work)
+            log.warning("engine %s: closing its probe failed: %s: %s", engine_id, type(exc).__name__, exc)
 
 
 def _interrupted(db: Engine, run_id: int, exc: BaseException, sleep: Callable[[float], None] = time.sleep,
                  ) -> BaseException:
-    """Mark the run interrupted and return the error to raise: the one cause, not a task group.
+    """Mark the run interrupted and return the error to raise: the cause, not a task group.
 
     A database that went away may come back within seconds (a restart, a failover): marking is tried
-    again for a few seconds before the run is left for the next batch to mark."""
-    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
-        exc = exc.exceptions[0]
+    again for a few seconds before the run is left to `mark_stale_runs` of a later batch."""
+    exc = _cause(exc)
     for wait in (*RECONNECT_WAITS, None):
         try:
             repository.mark_run_interrupted(db, run_id)
@@ -333,12 +350,21 @@ def _interrupted(db: Engine, run_id: int, exc: BaseException, sleep: Callable[[f
             if wait is not None:
                 sleep(wait)
             elif isinstance(exc, StorageError):
-                return StorageError(f"run {run_id} stopped: {exc}; it could not be marked interrupted either "
-                                    f"({marking}); the next run marks it")
+                return type(exc)(f"run {run_id} stopped: {exc}; it could not be marked interrupted either "
+                                 f"({marking}); a batch started after {STALE_RUN} of quiet marks it")
             else:
                 return exc
-    if isinstance(exc, CitewatchError) and not isinstance(exc, ProbeError):
+    if isinstance(exc, StorageError):
         return type(exc)(f"run {run_id} stopped and marked interrupted: {exc}")
+    return exc
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """The error a task group stands for: its storage failure if it holds one (that is what stopped the
+    others), else its first error."""
+    while isinstance(exc, BaseExceptionGroup):
+        leaves = [_cause(inner) for inner in exc.exceptions]
+        exc = next((leaf for leaf in leaves if isinstance(leaf, StorageError)), leaves[0])
     return exc
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from citewatch.status import ERROR
 from monitor.clock import Clock, system_clock
 from monitor.config import Config
 from monitor.enrich import Tracking
@@ -31,8 +32,8 @@ class ReparseSummary:
 def reparse(config: Config, db: Engine, *, engine_id: str | None = None, everything: bool = False,
             clock: Clock = system_clock) -> ReparseSummary:
     """Re-parse observations whose parser is older than the current one (all of them with `everything`)."""
-    ids = sync_config(config, db, clock)
     tracking = Tracking.from_config(config)
+    ids = sync_config(config, db, clock, tracking)
     versions = {name: registry.kind(name).parser_version for name in registry.available_names()}
     summary = ReparseSummary()
     for stored in repository.payloads_to_reparse(db, config.project_name, versions, engine_id, everything):
@@ -42,7 +43,7 @@ def reparse(config: Config, db: Engine, *, engine_id: str | None = None, everyth
             continue
         record = ObservationRecord(run_id=0, keyword=stored.keyword, engine_id=stored.engine_id,
                                    engine_kind=stored.engine_kind, sample_index=0, observed_at=clock(),
-                                   status="error")
+                                   status=ERROR)
         apply_payload(record, raw, stored.engine_kind, tracking)
         before = repository.replace_parsed(db, ids, stored.observation_id, record)
         summary.reparsed += 1

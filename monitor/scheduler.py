@@ -1,8 +1,8 @@
 """APScheduler wiring only: run a batch on the config's cron schedule until stopped.
 
-SIGTERM or SIGINT stops the schedule; a batch in flight finishes first (a second signal stops at once,
-and the next start marks that run interrupted). The full daemon (locks, grace periods, health) is
-issue 11's.
+SIGTERM or SIGINT stops the schedule; a batch in flight finishes first and is stored whole. A second
+signal stops at once: that run stays `running` until a batch started after an hour of its silence
+marks it interrupted. (Locks, grace periods and health come with the full daemon.)
 """
 
 from __future__ import annotations
@@ -32,11 +32,13 @@ class _Stop(Exception):
     """Raised in the main thread by SIGTERM or SIGINT to leave the scheduler's loop."""
 
 
-def build_scheduler(config: Config, job: Callable[[], object]) -> BlockingScheduler:
-    """A scheduler with one job: `job` on the config's cron, never two at once, missed runs merged."""
+def build_scheduler(config: Config, job: Callable[[], object], *, now: bool = False) -> BlockingScheduler:
+    """A scheduler with one job: `job` on the config's cron (and at once with `now`), never two at once,
+    missed runs merged."""
     scheduler = BlockingScheduler(timezone=config.schedule.timezone)
-    scheduler.add_job(job, cron_trigger(config.schedule.cron, config.schedule.timezone),
-                      id="batch", max_instances=1, coalesce=True, misfire_grace_time=3600)
+    trigger = cron_trigger(config.schedule.cron, config.schedule.timezone)
+    first = {"next_run_time": datetime.now(trigger.timezone)} if now else {}
+    scheduler.add_job(job, trigger, id="batch", max_instances=1, coalesce=True, misfire_grace_time=3600, **first)
     return scheduler
 
 
@@ -46,11 +48,10 @@ def next_run(config: Config, now: datetime | None = None) -> datetime | None:
     return trigger.get_next_fire_time(None, now or datetime.now(trigger.timezone))
 
 
-def run_forever(config: Config, db: Engine, say: Callable[[str], None]) -> None:
+def run_forever(config: Config, db: Engine, say: Callable[[str], None], *, now: bool = False) -> None:
     from monitor.pipeline import run_batch
 
     in_flight = threading.Event()
-    scheduler: BlockingScheduler
 
     def batch() -> None:
         in_flight.set()
@@ -58,34 +59,40 @@ def run_forever(config: Config, db: Engine, say: Callable[[str], None]) -> None:
             summary = asyncio.run(run_batch(config, db))
             log.info("run %s: %s/%s stored, %s failed, %s skipped", summary.run_id, summary.stored,
                      summary.planned, summary.failed, summary.skipped)
+            for engine_id, failures in sorted(summary.failures_by_engine.items()):
+                reasons = "; ".join(f"{count}× {reason}" for reason, count in summary.top_reasons(engine_id))
+                log.warning("run %s: engine %s: %s of %s probes failed: %s", summary.run_id, engine_id, failures,
+                            summary.stored_by_engine[engine_id], reasons)
         except CitewatchError as exc:  # the database failed under the batch: said, and tried again next time
             log.error("%s", exc)
         finally:
             in_flight.clear()
-        job = scheduler.get_job("batch")
-        if job is not None and job.next_run_time is not None:
-            log.info("next run at %s", job.next_run_time.isoformat(timespec="minutes"))
+        # from the trigger, not the job: the scheduler's job store is locked while it shuts down
+        upcoming = next_run(config)
+        if upcoming is not None:
+            log.info("next run at %s", upcoming.isoformat(timespec="minutes"))
 
     def stop(signum: int, _frame: object) -> None:
         signal.signal(signal.SIGTERM, _stop_now)
         signal.signal(signal.SIGINT, _stop_now)
         raise _Stop(signal.Signals(signum).name)
 
-    scheduler = build_scheduler(config, batch)
+    scheduler = build_scheduler(config, batch, now=now)
     upcoming = next_run(config)
-    say(f"citewatch daemon: schedule {config.schedule.cron!r} ({config.schedule.timezone}); next run at "
+    say(f"citewatch daemon: schedule {config.schedule.cron!r} ({config.schedule.timezone}); "
+        f"{'a batch now, then ' if now else ''}next run at "
         f"{upcoming.isoformat(timespec='minutes') if upcoming else 'never'}")
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
         scheduler.start()
     except _Stop as received:
-        scheduler.shutdown(wait=False)
         if in_flight.is_set():
             say(f"citewatch daemon: {received} received; the batch in flight finishes first "
                 "(send it again to stop at once)")
-        else:
-            say(f"citewatch daemon: {received} received; stopped cleanly")
+        # waits for the batch in flight: leaving first would shut the interpreter down under it
+        scheduler.shutdown(wait=True)
+        say(f"citewatch daemon: {received} received; stopped cleanly")
 
 
 def _stop_now(signum: int, _frame: object) -> None:

@@ -79,7 +79,7 @@ class Answer:
 
     @property
     def has_answer(self) -> bool:
-        return self.status == "ok" and bool(self.text.strip())
+        return self.status == OK and bool(self.text.strip())
 
 
 class Probe(Protocol):

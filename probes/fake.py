@@ -20,12 +20,17 @@ Outcome = Union[bytes, BaseException, Callable[[ProbeRequest], "bytes | Awaitabl
 
 
 class FakeProbe:
+    url = "fake://probe"
+
     def __init__(self, *outcomes: Outcome) -> None:
         if not outcomes:
             raise ValueError("FakeProbe needs at least one outcome: a payload, an error or a callable")
         self._outcomes = list(outcomes)
         self.requests: list[ProbeRequest] = []
         self.closed = False
+
+    def request_body(self, request: ProbeRequest) -> dict[str, str]:
+        return {"prompt": request.prompt}
 
     async def fetch(self, request: ProbeRequest) -> bytes:
         self.requests.append(request)

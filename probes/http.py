@@ -3,13 +3,14 @@ httpx failures and HTTP error statuses into `ProbeError`s."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 
 from citewatch.errors import ProbeError
+from citewatch.text import short
 from probes.retry_after import retry_after_seconds
-from probes.parsers.common import short  # pure: shared with the parsers' refusal reasons
 
 
 def make_client(timeout: float, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
@@ -33,6 +34,28 @@ def redact(text: str, secrets: list[str | None]) -> str:
     return text
 
 
+def error_message(text: str) -> str:
+    """What an HTTP error body says: the message of a JSON error envelope (`{"error": {"message": ...,
+    "type": ...}}`, `{"message": ...}`; Google's in a list), with its type, status or code; else the body.
+    Request ids and the rest of the envelope are left out, so that the same failure reads the same."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(body, list) and body:
+        body = body[0]
+    if not isinstance(body, dict):
+        return text
+    error = body.get("error")
+    details = error if isinstance(error, dict) else body
+    message = details.get("message") if isinstance(details.get("message"), str) else error
+    if not isinstance(message, str) or not message.strip():
+        return text
+    label = next((str(details[key]) for key in ("type", "status", "code")
+                  if isinstance(details.get(key), (str, int)) and str(details[key]).strip()), None)
+    return f"{message.strip()} ({label})" if label else message.strip()
+
+
 def _client_secrets(client: httpx.AsyncClient) -> list[str]:
     values = [client.headers.get(name, "") for name in _SECRET_HEADERS]
     return [value.removeprefix("Bearer ").strip() for value in values if value]
@@ -53,7 +76,7 @@ async def post_json(client: httpx.AsyncClient, url: str, body: dict[str, Any], *
         status = response.status_code
         raise ProbeError(
             # masked before shortened: a cut through the key would leave a piece no mask matches
-            f"HTTP {status}: {short(redact(response.text, _client_secrets(client)))}",
+            f"HTTP {status}: {short(redact(error_message(response.text), _client_secrets(client)))}",
             retryable=status == 429 or status >= 500,
             retry_after=retry_after_seconds(response.headers.get("retry-after")),
         )

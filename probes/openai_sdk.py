@@ -7,10 +7,10 @@ import openai
 from openai import AsyncOpenAI
 
 from citewatch.errors import ProbeError
+from citewatch.text import short
 from probes.base import ProbeSettings
+from probes.http import error_message, redact
 from probes.retry_after import retry_after_seconds
-from probes.http import redact
-from probes.parsers.common import short
 
 
 def make_client(settings: ProbeSettings, base_url: str | None) -> AsyncOpenAI:
@@ -48,7 +48,8 @@ def probe_error(exc: openai.APIStatusError | openai.APIConnectionError, timeout:
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         return ProbeError(
-            f"HTTP {status}: {short(redact(exc.message, [secret]))}",  # masked before shortened
+            # the body's own message, as for every probe (masked before shortened)
+            f"HTTP {status}: {short(redact(error_message(exc.response.text) or exc.message, [secret]))}",
             retryable=status == 429 or status >= 500,
             retry_after=retry_after_seconds(exc.response.headers.get("retry-after")),
         )

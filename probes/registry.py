@@ -66,8 +66,12 @@ class EngineKind:
         return int(self.parser_module.PARSER_VERSION)
 
     def recognizes(self, body: dict[str, Any]) -> bool:
-        """Whether a decoded JSON body looks like this kind's payload (for `parse` without --kind)."""
-        return bool(self.parser_module.recognizes(body))
+        """Whether a decoded JSON body looks like this kind's payload (for `parse` without --kind); a body
+        so odd that the check itself fails is not this kind's."""
+        try:
+            return bool(self.parser_module.recognizes(body))
+        except Exception:  # noqa: BLE001 (any shape of untrusted JSON reaches here)
+            return False
 
     def requirement_problems(self, base_url: str | None, model: str | None) -> list[str]:
         """What an engine of this kind lacks in config (kinds with no default address or model)."""

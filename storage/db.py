@@ -10,7 +10,10 @@ can still be read, and it says when a migration is pending instead of running on
 from __future__ import annotations
 
 import os
+import sqlite3
+import weakref
 from pathlib import Path
+from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -18,47 +21,66 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Engine, event
-from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import create_engine
 
 from citewatch.errors import DatabaseUnavailable, SchemaMismatch, StorageError
-from storage.urls import SQLITE, with_driver
+from storage.urls import SQLITE, redacted, with_driver
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def redacted(url: str) -> str:
-    """The URL as it may be shown: any password masked."""
-    return make_url(with_driver(url)).render_as_string(hide_password=True)
+# The URL each engine was made from, as it may be shown (engine.url of a read-only SQLite engine is an
+# internal file: URI).
+_SHOWN: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def shown(engine: Engine) -> str:
+    return _SHOWN.get(engine) or redacted(str(engine.url))
 
 
 def make_engine(url: str, *, read_only: bool = False) -> Engine:
     """An engine for `url` (already checked by `storage.urls.check_database_url`)."""
-    shown = redacted(url)
     if url.startswith(SQLITE):
-        path = Path(url[len(SQLITE):])
-        if read_only and not path.is_file():
-            raise DatabaseUnavailable(f"no database at {path}: `citewatch run` or `citewatch db upgrade` makes it")
-        engine = create_engine(_sqlite_url(path, read_only), hide_parameters=True,
-                               connect_args={"check_same_thread": False, "timeout": 30})
-        event.listen(engine, "connect", _sqlite_read_pragmas if read_only else _sqlite_pragmas)
+        engine = _sqlite_engine(Path(url[len(SQLITE):]), read_only)
     else:
         # observations hold scraped text and raw answers: never put them into error messages or logs
         connect_args = {"options": "-c default_transaction_read_only=on"} if read_only else {}
         engine = create_engine(with_driver(url), pool_pre_ping=True, hide_parameters=True,
                                connect_args=connect_args)
-    event.listen(engine, "handle_error", lambda context: _translate(context, shown))
+    _SHOWN[engine] = redacted(url)
+    event.listen(engine, "handle_error", lambda context: _translate(context, _SHOWN[engine]))
     return engine
 
 
-def _sqlite_url(path: Path, read_only: bool) -> str:
+def _sqlite_engine(path: Path, read_only: bool) -> Engine:
+    folder = path.parent
+    if not folder.is_dir():
+        raise DatabaseUnavailable(f"database {path}: the folder {folder} does not exist")
+    if read_only and not path.is_file():
+        raise DatabaseUnavailable(f"no database at {path}: `citewatch run` or `citewatch db upgrade` makes it")
+    if not read_only and not os.access(folder, os.W_OK):
+        raise DatabaseUnavailable(f"database {path}: cannot write in {folder}, where SQLite keeps the database "
+                                  "and its -wal and -shm files (reading commands such as metrics still can)")
+    # SQLite opens a file: URI of its own, so that no character of the path (#, ?, %) is taken for part of
+    # a URL; the engine's URL only names the file (and gets it a file database's connection pool)
+    target = f"file:{quote(str(path))}?{_sqlite_mode(path, read_only)}"
+    engine = create_engine(f"{SQLITE}{quote(str(path))}", hide_parameters=True,
+                           creator=lambda: sqlite3.connect(target, uri=True, check_same_thread=False, timeout=30))
+    event.listen(engine, "connect", _sqlite_read_pragmas if read_only else _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_mode(path: Path, read_only: bool) -> str:
     if not read_only:
-        return f"{SQLITE}{path}"
-    # SQLite reads a WAL database through its -shm file, which it cannot create in a read-only folder;
-    # there nobody can write the database either, so it may be read as immutable.
-    mode = "mode=ro" if os.access(path.parent, os.W_OK) else "immutable=1"
-    return f"{SQLITE}file:{path}?{mode}&uri=true"
+        return "mode=rwc"
+    # A WAL database is read through its -shm and -wal files. They exist while a writer has it open, and
+    # SQLite reads them even where this user cannot write the folder; where they are gone (the last
+    # writer closed the database and folded the WAL into it) and cannot be made, the file alone is the
+    # whole database and is read as immutable.
+    in_use = path.with_name(path.name + "-wal").exists() and path.with_name(path.name + "-shm").exists()
+    return "mode=ro" if in_use or os.access(path.parent, os.W_OK) else "immutable=1"
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -111,9 +133,9 @@ def upgrade(engine: Engine) -> None:
     try:
         command.upgrade(alembic_config(engine), "head")
     except CommandError as exc:
-        raise SchemaMismatch(f"cannot migrate database {redacted(str(engine.url))}: {exc}") from None
+        raise SchemaMismatch(f"cannot migrate database {shown(engine)}: {exc}") from None
     except SQLAlchemyError as exc:  # not from the DBAPI (those arrive as StorageError already)
-        raise StorageError(f"cannot migrate database {redacted(str(engine.url))}: {exc}") from None
+        raise StorageError(f"cannot migrate database {shown(engine)}: {exc}") from None
 
 
 def check_schema(engine: Engine) -> None:
@@ -121,11 +143,11 @@ def check_schema(engine: Engine) -> None:
     current, head = current_revision(engine), head_revision()
     if current == head:
         return
-    shown = redacted(str(engine.url))
     if current is None:
-        raise SchemaMismatch(f"database {shown} holds no citewatch schema: `citewatch db upgrade` creates it")
+        raise SchemaMismatch(f"database {shown(engine)} holds no citewatch schema: `citewatch db upgrade` "
+                             "creates it")
     _refuse_newer_schema(engine, current)
-    raise SchemaMismatch(f"database {shown} is at schema {current}, this version reads {head}: "
+    raise SchemaMismatch(f"database {shown(engine)} is at schema {current}, this version reads {head}: "
                          f"a migration is pending; run `citewatch db upgrade` (it needs write access)")
 
 
@@ -136,7 +158,7 @@ def _refuse_newer_schema(engine: Engine, current: str | None = None) -> None:
     try:
         ScriptDirectory(str(MIGRATIONS)).get_revisions(current)
     except CommandError:
-        raise SchemaMismatch(f"database {redacted(str(engine.url))} is at schema {current}, which this version "
+        raise SchemaMismatch(f"database {shown(engine)} is at schema {current}, which this version "
                              "of citewatch does not know: it was migrated by a newer version") from None
 
 

@@ -83,7 +83,7 @@ class Observation(SQLModel, table=True):
     engine_kind: str
     sample_index: int
     observed_at: datetime
-    status: str  # citewatch.status.OBSERVATION_STATUSES
+    status: str  # citewatch.status: SUCCESSFUL, FAILED or SKIPPED
     error: str | None = None
     raw_hash: str | None = Field(default=None, foreign_key="raw_payload.hash")
     parser_version: int | None = None

@@ -119,7 +119,7 @@ def mark_run_interrupted(db: Engine, run_id: int) -> None:
         session.execute(update(Run).where(Run.id == run_id).values(status=RUN_INTERRUPTED))
 
 
-def start_run(db: Engine, project_id: int, planned: dict[str, int], now: datetime) -> int:
+def start_run(db: Engine, project_id: int, planned: dict[str, dict[str, int]], now: datetime) -> int:
     with Session(db) as session, session.begin():
         run = Run(project_id=project_id, started_at=now, planned=planned)
         session.add(run)

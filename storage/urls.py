@@ -3,7 +3,7 @@ SQLAlchemy (config validation runs this before any database is opened)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 SQLITE = "sqlite:///"
 POSTGRESQL_SCHEMES = ("postgresql", "postgresql+psycopg")
@@ -29,8 +29,8 @@ def check_database_url(url: str) -> None:
         parts = urlsplit(url)
         parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
     except ValueError as exc:
-        raise ValueError(f"{_without_password(url)!r}: {exc}") from None
-    if parts.password:
+        raise ValueError(f"{redacted(url)!r}: {exc}") from None
+    if parts.password or any(key.lower() == "password" for key, _ in parse_qsl(parts.query)):
         raise ValueError("a password does not belong in storage.url (config files get shared): set PGPASSWORD "
                          "or use ~/.pgpass, which the PostgreSQL driver reads")
 
@@ -40,9 +40,13 @@ def with_driver(url: str) -> str:
     return "postgresql+psycopg://" + url[len("postgresql://"):] if url.startswith("postgresql://") else url
 
 
-def _without_password(url: str) -> str:
-    head, at, tail = url.rpartition("@")
-    if not at:
-        return url
-    scheme, _, userinfo = head.partition("://")
-    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{tail}" if ":" in userinfo else url
+def redacted(url: str) -> str:
+    """The URL as written, with any password (in the user part or the query) masked: fit to be shown."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    user, at, host = netloc.rpartition("@")
+    if at and ":" in user:
+        netloc = f"{user.split(':', 1)[0]}:***@{host}"
+    query = "&".join(f"{key}=***" if key.lower() == "password" else f"{key}={value}"
+                     for key, value in parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -90,7 +91,7 @@ def test_keyword_naming_unknown_engine(tmp_path: Path) -> None:
 
 def test_duplicate_engine_ids(tmp_path: Path) -> None:
     (problem,) = problems_of(tmp_path, GOOD + "  - {id: chatgpt, kind: openai}\n")
-    assert "'chatgpt' appears twice" in problem
+    assert problem == "line 8: engines[1].id: 'chatgpt' is written twice (first at engines[0].id, line 5)"
 
 
 def test_missing_file_is_named(tmp_path: Path) -> None:
@@ -103,7 +104,8 @@ def test_api_key_comes_from_environment_only(tmp_path: Path, monkeypatch: pytest
     path.write_text(GOOD, encoding="utf-8")
     config = load_config(path)
     monkeypatch.delenv("CITEWATCH_TEST_KEY", raising=False)
-    assert missing_api_keys(config) == ["engines[chatgpt]: environment variable CITEWATCH_TEST_KEY is not set"]
+    assert missing_api_keys(config) == [
+        "engines[chatgpt].api_key_env: environment variable CITEWATCH_TEST_KEY is not set"]
     monkeypatch.setenv("CITEWATCH_TEST_KEY", "sk-secret-value")
     assert api_key(config.engines[0]) == "sk-secret-value"
     assert missing_api_keys(config) == []
@@ -143,11 +145,14 @@ def test_check_config_refuses_kinds_not_available_yet_and_notes_keyless_engines(
                     encoding="utf-8")
     result = run_cli("check-config", "--config", str(path), env={"CITEWATCH_TEST_KEY": "x", "PATH": "/usr/bin"})
     assert result.returncode == 2
-    assert "engines[serp]: kind 'serpapi' is not available in this version" in result.stderr
+    assert f"error: {path}: cannot run this config" in result.stderr
+    assert "engines[serp].kind: engine kind 'serpapi' is not available in this version" in result.stderr
     path.write_text(path.read_text().replace("  - {id: serp, kind: serpapi}\n", ""), encoding="utf-8")
     result = run_cli("check-config", "--config", str(path), env={"CITEWATCH_TEST_KEY": "x", "PATH": "/usr/bin"})
     assert result.returncode == 0, result.stderr
     assert "engines[gpt] names no api_key_env" in result.stderr and "engines[local]" not in result.stderr
+    assert "  gpt (openai): OpenAI Responses API, web_search tool; records citations, text spans" in result.stdout
+    assert "  local (openai_compatible): " in result.stdout and "written in the text only" in result.stdout
 
 
 @pytest.mark.parametrize(("rule", "message"), [
@@ -164,6 +169,7 @@ def test_bad_content_rule_is_named(tmp_path: Path, rule: str, message: str) -> N
     ("api.openai.com/v1", "is not an http(s) URL"),
     ("https://user:pw@gateway.example.com/v1", "must not carry credentials"),
     ("https://gateway.example.com/v1?api-key=abc", "must not carry credentials"),
+    ("http://127.0.0.1:99999/v1", "Port out of range 0-65535"),
 ])
 def test_base_url_is_plain_http_without_credentials(tmp_path: Path, base_url: str, message: str) -> None:
     (problem,) = problems_of(tmp_path, GOOD.replace("    kind: openai\n", f"    kind: openai\n    base_url: '{base_url}'\n"))
@@ -232,3 +238,23 @@ def test_check_config_notes_locales_an_engine_cannot_send(tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     assert "keywords[0] ('球阀'): locale language not to chatgpt" in result.stderr
     assert "gem" not in result.stderr.split("locale")[1]  # gemini takes a language (zh-CN)
+
+
+def test_two_merges_in_one_mapping_and_aliases_are_reported_once(tmp_path: Path) -> None:
+    text = ("brand: {name: Hengda Valve}\nkeywords: [{text: one}]\nengines:\n"
+            "  - &d {id: e1, kind: openai, model: one, model: two}\n"
+            "  - <<: *d\n    <<: *d\n    id: e2\n  - <<: *d\n    id: e3\n")
+    assert problems_of(tmp_path, text) == [
+        "line 4: engines[0].model: duplicate key (first written at line 4)",
+        "line 6: engines[1].<<: duplicate key (first written at line 5)"]
+
+
+@pytest.mark.parametrize(("encoding", "readable"), [("utf-8-sig", True), ("utf-16", True), ("gbk", False)])
+def test_config_encodings(tmp_path: Path, encoding: str, readable: bool) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_bytes(GOOD.replace("恒达阀门", "恒达阀门 (杭州)").encode(encoding))
+    if readable:
+        assert load_config(path).brand.aliases == ["恒达阀门 (杭州)"]
+    else:
+        with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}:1: not UTF-8 text \(byte 0x"):
+            load_config(path)

@@ -52,3 +52,15 @@ def test_storage_importing_monitor_breaks_the_check(tmp_path: Path) -> None:
     result = lint_imports(tree)
     assert result.returncode == 1
     assert "storage never imports probes or monitor BROKEN" in " ".join(result.stdout.split())
+
+
+def test_the_shared_kernel_imports_only_the_standard_library_and_itself() -> None:
+    import ast
+
+    for module in sorted((ROOT / "citewatch").glob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            for name in names:
+                top = name.split(".")[0]
+                assert top in sys.stdlib_module_names or top in ("__future__", "citewatch"), f"{module.name}: {name}"

@@ -10,10 +10,9 @@ from functools import lru_cache
 
 import tldextract
 
-from citewatch.urls import TRACKING_PARAMS, host_of, ip_literal, normalize_url
+from citewatch.urls import host_of, ip_literal, normalize_url
 
 __all__ = [
-    "TRACKING_PARAMS",
     "config_domain_host",
     "host_forms",
     "host_in_domain",

@@ -23,6 +23,8 @@ def parse_iso_week(text: str) -> tuple[int, int]:
     if not match:
         raise UsageError(f"--week {text!r}: expected an ISO week such as 2026-W47")
     year, week = int(match[1]), int(match[2])
+    if not 1970 <= year <= 9998:  # the week before must exist too
+        raise UsageError(f"--week {text!r}: expected a year from 1970 to 9998")
     try:
         date.fromisocalendar(year, week, 1)
     except ValueError:

@@ -49,12 +49,6 @@ def code_or_none(value: Any) -> str | None:
     return text_or_none(str(value)) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
 
 
-def short(text: str, limit: int = 300) -> str:
-    """One line of at most `limit` characters, for reasons stored on observations."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def usage_tokens(usage: Any) -> tuple[int | None, int | None]:
     """(input, output) tokens of a Responses-shaped `usage`: OpenAI's and the Perplexity Agent API's."""
     if not isinstance(usage, dict):

@@ -11,7 +11,8 @@ import re
 from collections.abc import Callable
 
 from citewatch.abbreviations import ABBREVIATIONS
-from probes.parsers.common import SourceList, short
+from citewatch.text import short
+from probes.parsers.common import SourceList
 
 # One citation marker, and a group of adjacent markers ("[2][3]", "[2] [3]").
 _MARKER = re.compile(r"\[(\d{1,4})\]")

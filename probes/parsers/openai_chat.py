@@ -80,8 +80,13 @@ def recognizes_compatible(body: dict[str, Any]) -> bool:
     (OpenAI's search models annotate every link they write)."""
     return recognizes(body) and not any(
         isinstance(note, dict) and note.get("type") == "url_citation"
-        for choice in body.get("choices") or [] if isinstance(choice, dict)
-        for note in (choice.get("message") or {}).get("annotations") or [])
+        for choice in _list(body.get("choices")) if isinstance(choice, dict)
+        for message in [choice.get("message")] if isinstance(message, dict)
+        for note in _list(message.get("annotations")))
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def parse(raw: bytes) -> Answer:

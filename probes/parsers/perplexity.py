@@ -44,6 +44,7 @@ from __future__ import annotations
 from typing import Any
 
 from citewatch.errors import ParseError
+from citewatch.text import short
 from probes.base import Answer
 from probes.parsers.common import (
     SourceList,
@@ -55,7 +56,6 @@ from probes.parsers.common import (
     int_or_none,
     is_chat_completion,
     load_json_object,
-    short,
     text_or_none,
 )
 from probes.parsers.markers import MarkerGroup, apology_refusal, cite_marked, marker_groups

@@ -41,6 +41,7 @@ from __future__ import annotations
 from typing import Any
 
 from citewatch.errors import ParseError
+from citewatch.text import short
 from probes.base import Answer
 from probes.parsers.common import (
     SourceList,
@@ -50,7 +51,6 @@ from probes.parsers.common import (
     int_or_none,
     is_responses_body,
     load_json_object,
-    short,
     text_or_none,
     usage_tokens,
 )

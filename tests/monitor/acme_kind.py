@@ -15,6 +15,10 @@ PARSER_VERSION = 1
 class AcmeProbe:
     def __init__(self, settings: ProbeSettings) -> None:
         self.model = settings.model or "acme-1"
+        self.url = f"{settings.base_url or 'https://acme.example'}/answer"
+
+    def request_body(self, request: ProbeRequest) -> dict[str, Any]:
+        return {"model": self.model, "question": request.prompt}
 
     async def fetch(self, request: ProbeRequest) -> bytes:
         return json.dumps({"acme": True, "model": self.model, "answer": f"Hengda Valve makes {request.prompt}.",

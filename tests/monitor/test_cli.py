@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from sqlalchemy import inspect, select, text
@@ -196,11 +197,21 @@ def test_parse_garbage_and_unknown_kind_exit_2(tmp_path: Path) -> None:
     garbage = tmp_path / "page.html"
     garbage.write_text("<html>502 Bad Gateway</html>")
     result = cli("parse", "--kind", "openai", str(garbage))
-    assert result.returncode == 2 and f"{garbage}: not a openai payload" in result.stderr
+    assert result.returncode == 2 and f"{garbage}: not a payload of kind openai" in result.stderr
     unknown = cli("parse", "--kind", "bing", str(garbage))
     assert unknown.returncode == 2 and "engine kind 'bing' is not available" in unknown.stderr
     undetectable = cli("parse", str(garbage))
     assert undetectable.returncode == 2 and "not a JSON object" in undetectable.stderr
+
+
+def test_parse_refuses_a_kind_the_payload_is_not() -> None:
+    openai_body = FIXTURES / "openai" / "hengda_refusal.json"
+    result = cli("parse", "--kind", "gemini", str(openai_body))
+    assert result.returncode == 2 and result.stdout == ""
+    assert f"{openai_body}: looks like a payload of kind openai, not gemini" in result.stderr
+    # an error envelope no parser recognizes is still read by the kind given
+    envelope = cli("parse", "--kind", "gemini", str(FIXTURES / "gemini" / "api_error_invalid_key.json"))
+    assert envelope.returncode == 0 and json.loads(envelope.stdout)["status"] == "error"
 
 
 LOADED = """
@@ -372,11 +383,39 @@ def test_a_database_restart_between_writes_costs_nothing(
     direct.dispose()
 
 
+def test_sigterm_stops_a_run_and_marks_it_interrupted(tmp_path: Path) -> None:
+    from probes.simulator import demo_scenario
+
+    with Simulator(demo_scenario(), latency=0.3) as slow:
+        config = write_config(tmp_path / "c.yaml", slow.base_url, "sqlite:///t.db", samples=10)
+        run = subprocess.Popen([str(CONSOLE_SCRIPT), "run", "--config", str(config)], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while len(slow.requests) < 6 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            run.send_signal(signal.SIGTERM)
+            _, err = run.communicate(timeout=30)
+        finally:
+            run.kill()
+    assert run.returncode == 130, err
+    assert "interrupted: the run is marked interrupted" in err and "Traceback" not in err
+    db = make_engine(f"sqlite:///{tmp_path / 't.db'}")
+    with Session(db) as session:
+        assert session.execute(select(Run.status)).scalar_one() == "interrupted"
+        assert 0 < len(session.execute(select(Observation)).scalars().all()) < 30
+    db.dispose()
+
+
 def test_reparse_names_the_known_engines_for_an_unknown_one(tmp_path: Path) -> None:
     config = write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1", "sqlite:///r.db")
     result = cli("reparse", "--config", str(config), "--engine", "nosuch")
     assert result.returncode == 2
     assert "error: --engine 'nosuch': no engine of that id" in result.stderr and "known: chatgpt" in result.stderr
+    assert not (tmp_path / "r.db").exists()  # refused before any database was made
+    cli("run", "--config", str(config))  # an engine since removed from config is known by its history
+    config.write_text(config.read_text(encoding="utf-8").replace("id: chatgpt", "id: gpt"), encoding="utf-8")
+    assert cli("reparse", "--config", str(config), "--engine", "chatgpt").returncode == 0
 
 
 # --- demo ---------------------------------------------------------------------------------------------
@@ -395,6 +434,9 @@ def test_demo_refuses_a_folder_with_files_it_did_not_write(tmp_path: Path) -> No
     fresh = tmp_path / "fresh"
     run_demo(fresh)
     run_demo(fresh)  # its own, unchanged files: a rerun is fine
+    with pytest.raises(RuntimeError), patch("monitor.demo.build_report", side_effect=RuntimeError("killed")):
+        run_demo(fresh)  # a demo that stops half-way keeps knowing the earlier demo's reports
+    run_demo(fresh)
     report = fresh / "report.md"
     report.write_text(report.read_text(encoding="utf-8") + "\nmy notes\n", encoding="utf-8")
     with pytest.raises(Exception, match=r"report.md \(changed since the demo wrote it\)"):
@@ -441,17 +483,60 @@ def test_daemon_starts_quietly_says_the_next_run_and_stops_cleanly_on_sigterm(tm
     assert "alembic" not in first + rest and out == ""
 
 
+def test_daemon_sigterm_during_a_batch_lets_it_finish_whole(tmp_path: Path) -> None:
+    from probes.simulator import demo_scenario
+
+    with Simulator(demo_scenario(), latency=0.2) as slow:
+        config = write_config(tmp_path / "c.yaml", slow.base_url, "sqlite:///d.db", samples=4)
+        config.write_text(config.read_text(encoding="utf-8") + DAEMON_CONFIG_TAIL, encoding="utf-8")
+        daemon = subprocess.Popen([str(CONSOLE_SCRIPT), "daemon", "--config", str(config), "--now"], cwd=ROOT,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while not slow.requests and time.monotonic() < deadline:
+                time.sleep(0.05)
+            daemon.send_signal(signal.SIGTERM)
+            _, err = daemon.communicate(timeout=60)
+        finally:
+            daemon.kill()
+    assert daemon.returncode == 0, err
+    assert "a batch now, then next run at" in err
+    assert "SIGTERM received; the batch in flight finishes first" in err
+    assert err.rstrip().endswith("SIGTERM received; stopped cleanly") and "Traceback" not in err
+    db = make_engine(f"sqlite:///{tmp_path / 'd.db'}")
+    with Session(db) as session:
+        assert session.execute(select(Run.status)).scalar_one() == "finished"
+        assert len(session.execute(select(Observation)).scalars().all()) == 12
+    db.dispose()
+
+
 def test_reading_commands_read_a_database_in_a_read_only_folder(tmp_path: Path) -> None:
+    import sqlite3
+
     from tests.monitor.read_only import read_only_folder
 
     config = write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1", "sqlite:///data/ro.db")
     (tmp_path / "data").mkdir()
     cli("run", "--config", str(config))
     args = ("metrics", "--config", str(config), "--since", "2026-01-01", "--until", "2026-12-31", "--format", "json")
-    with read_only_folder(tmp_path / "data") as run_there:
-        result = run_there(str(CONSOLE_SCRIPT), *args)
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["overall"]["failed"] == 6
+    # a writer (the daemon, as another user) has the database open, its last change still in the -wal file
+    writer = sqlite3.connect(tmp_path / "data" / "ro.db")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("UPDATE observation SET status = 'skipped'")
+    writer.commit()
+    try:
+        with read_only_folder(tmp_path / "data") as run_there:
+            reading = run_there(str(CONSOLE_SCRIPT), *args)
+            writing = run_there(str(CONSOLE_SCRIPT), "run", "--config", str(config))
+            report = run_there(str(CONSOLE_SCRIPT), "report", "--config", str(config), "--week", "2026-W47",
+                               "--out", str(tmp_path / "data"))
+    finally:
+        writer.close()
+    assert reading.returncode == 0, reading.stderr
+    assert json.loads(reading.stdout)["overall"]["skipped"] == 6  # the -wal file was read too
+    assert writing.returncode == 3 and f"cannot write in {tmp_path / 'data'}" in writing.stderr
+    assert report.returncode == 2
+    assert f"cannot write {tmp_path / 'data' / 'report.html'}: Read-only file system" in report.stderr
 
 
 def test_reading_commands_say_when_a_migration_is_pending(tmp_path: Path) -> None:
@@ -469,3 +554,18 @@ def test_reading_commands_say_when_a_migration_is_pending(tmp_path: Path) -> Non
     open_database(f"sqlite:///{tmp_path / 'old.db'}").dispose()  # a writing command migrates it
     after = cli("metrics", "--config", str(config), "--since", "2026-11-16", "--until", "2026-11-22")
     assert after.returncode == 2 and "has nothing stored in this database (no project yet)" in after.stderr
+
+
+def test_every_error_the_cli_reports_has_its_documented_exit_code() -> None:
+    from citewatch import errors
+    from monitor.cli import exit_code
+
+    documented = {errors.UsageError: 2, errors.ConfigError: 2, errors.UnknownEngineKind: 2, errors.StorageError: 3,
+                  errors.DatabaseUnavailable: 3, errors.SchemaMismatch: 3, errors.BatchFailed: 4}
+    assert {cls: exit_code(cls("x") if cls is not errors.UnknownEngineKind else cls("x", []))
+            for cls in documented} == documented
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for code in (0, 1, 2, 3, 4, 130):
+        assert f"\n| {code} | " in readme
+    # a ProbeError reaching the command line was not stored as an observation: that is a bug
+    assert exit_code(errors.ProbeError("x")) == exit_code(errors.ParseError("x")) == 1

@@ -375,3 +375,58 @@ async def test_a_new_kind_needs_only_its_module_and_one_registry_entry(
         main(["parse", str(payload), "--config", str(path)])  # the kind is detected by its parser
     out, err = capsys.readouterr()
     assert "detected kind acme" in err and json.loads(out)["citations"][0]["owner"] == "Hengda Valve"
+
+
+async def test_a_probe_that_cannot_be_made_stops_the_batch_before_anything_is_stored(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1", f"sqlite:///{tmp_path}/t.db"))
+    db = open_database(config.storage.url)
+
+    def unbuildable(engine):  # type: ignore[no-untyped-def]
+        raise ConfigError("cannot probe this engine", ["engines[chatgpt]: no model"])
+
+    with pytest.raises(ConfigError):
+        await run_batch(config, db, fixed_clock(T0), probes=unbuildable)
+    with Session(db) as session:
+        assert session.execute(select(func.count()).select_from(Run)).scalar() == 0
+    db.dispose()
+
+
+async def test_a_run_that_cannot_be_finished_is_marked_interrupted(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from citewatch.errors import StorageError
+    from probes.fake import FakeProbe
+    from storage import repository
+
+    config = load_config(write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1", f"sqlite:///{tmp_path}/t.db",
+                                      samples=1))
+    db = open_database(config.storage.url)
+
+    def fails(*args: object) -> None:
+        raise StorageError("database sqlite:///t.db: disk I/O error")
+
+    monkeypatch.setattr(repository, "finish_run", fails)
+    with pytest.raises(StorageError, match="^run 1 stopped and marked interrupted: database sqlite"):
+        await run_batch(config, db, fixed_clock(T0),
+                        probes=lambda engine: FakeProbe(fixture_payload("hengda_zh_cjk_emoji.json")))
+    with Session(db) as session:
+        assert session.execute(select(Run.status)).scalar_one() == "interrupted"
+    db.dispose()
+
+
+async def test_a_probe_that_fails_to_close_costs_nothing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from probes.fake import FakeProbe
+
+    class LeakyProbe(FakeProbe):
+        async def aclose(self) -> None:
+            raise OSError("socket already closed")
+
+    config = load_config(write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1", f"sqlite:///{tmp_path}/t.db",
+                                      samples=1))
+    db = open_database(config.storage.url)
+    summary = await run_batch(config, db, fixed_clock(T0),
+                              probes=lambda engine: LeakyProbe(fixture_payload("hengda_zh_cjk_emoji.json")))
+    assert (summary.stored, summary.failed) == (3, 0)
+    assert "engine chatgpt: closing its probe failed: OSError: socket already closed" in caplog.text
+    with Session(db) as session:
+        assert session.execute(select(Run.status)).scalar_one() == "finished"
+    db.dispose()

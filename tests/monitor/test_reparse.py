@@ -67,3 +67,29 @@ async def test_reparse_applies_a_newer_parser_and_only_once(tmp_path: Path, simu
         errors = session.execute(select(Observation.error)).scalars().all()
     assert errors.count("unparseable payload: layout changed") == 3
     db.dispose()
+
+
+async def test_a_parser_bug_during_reparse_is_stored_as_an_error_and_the_rest_goes_on(
+        tmp_path: Path, simulator: Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = load_config(write_config(tmp_path / "c.yaml", simulator.base_url, f"sqlite:///{tmp_path}/r.db",
+                                      samples=1))
+    db = open_database(config.storage.url)
+    await run_batch(config, db, fixed_clock(T0))
+    parser = registry.KINDS["openai"].parser_module
+    calls = []
+
+    def buggy(raw: bytes):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 2:
+            raise TypeError("'NoneType' object is not subscriptable")
+        return real(raw)
+
+    real = parser.parse
+    monkeypatch.setattr(parser, "parse", buggy)
+    monkeypatch.setattr(parser, "PARSER_VERSION", parser.PARSER_VERSION + 1)
+    summary = reparse(config, db, clock=fixed_clock(T0))
+    assert summary.reparsed == 3 and summary.status_changes == {("ok", "error"): 1}
+    with Session(db) as session:
+        errors = [e for e in session.execute(select(Observation.error)).scalars() if e]
+    assert errors == ["analysis failed: TypeError: 'NoneType' object is not subscriptable"]
+    db.dispose()

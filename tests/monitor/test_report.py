@@ -63,7 +63,7 @@ def test_scraped_strings_are_escaped(db: Engine, tmp_path: Path, language: str) 
         assert "AI 搜索可见度报告" in html and "引用率" in markdown
 
 
-@pytest.mark.parametrize("text", ["2026-47", "2026-W54", "W47", "2026-w47x"])
+@pytest.mark.parametrize("text", ["2026-47", "2026-W54", "W47", "2026-w47x", "0001-W01", "9999-W52"])
 def test_bad_week_is_refused(text: str) -> None:
     with pytest.raises(UsageError, match="--week"):
         parse_iso_week(text)
@@ -103,3 +103,5 @@ def test_metrics_and_report_cli_on_a_database_with_only_failures(tmp_path: Path)
     assert "No observations in this period." in (tmp_path / "e" / "report.md").read_text(encoding="utf-8")
     bad = cli("metrics", "--config", str(config), "--since", "16/11/2026", "--until", "2026-11-22")
     assert bad.returncode == 2 and "--since '16/11/2026'" in bad.stderr
+    far = cli("metrics", "--config", str(config), "--since", "2026-11-16", "--until", "9999-12-31")
+    assert far.returncode == 2 and "--until '9999-12-31': expected a date from 1970-01-01 to 9998-12-31" in far.stderr
