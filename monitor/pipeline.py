@@ -291,22 +291,31 @@ async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, 
     lanes = open_lanes({task.engine.id: task.engine for task in tasks}, probes)
     try:
         batch = start_batch(config, db, clock, tasks)
+        writer = ObservationWriter(db, batch.ids)
         try:
-            await _probe_and_store(batch, lanes, db, clock, sleep, progress)
+            await _probe_and_store(batch, lanes, writer, db, clock, sleep, progress)
             repository.finish_run(db, batch.run_id, clock())
         except BaseException as exc:
+            if not isinstance(_cause(exc), StorageError):
+                _store_what_is_left(writer)
             raise _interrupted(db, batch.run_id, exc) from None
     finally:
         await _close(lanes)
     return batch.summary
 
 
-async def _probe_and_store(batch: Batch, lanes: dict[str, Lane], db: Engine, clock: Clock, sleep: Sleep,
-                           progress: bool) -> None:
+def _store_what_is_left(writer: ObservationWriter) -> None:
+    try:
+        writer.store_left()
+    except StorageError as exc:
+        log.warning("observations of a stopped batch could not be stored: %s", exc)
+
+
+async def _probe_and_store(batch: Batch, lanes: dict[str, Lane], writer: ObservationWriter, db: Engine,
+                           clock: Clock, sleep: Sleep, progress: bool) -> None:
     day_start = datetime.combine(clock().date(), dt_time(), UTC)
     spent = repository.spend_by_engine(db, batch.project, day_start, day_start + timedelta(days=1))
     budget = DailyBudget({engine_id: e.daily_budget for engine_id, e in batch.engines.items()}, spent)
-    writer = ObservationWriter(db, batch.ids)
 
     async def probe_all(advance: Callable[[], None]) -> None:
         async def one(task: ProbeTask) -> None:

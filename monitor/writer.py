@@ -33,6 +33,17 @@ class ObservationWriter:
     def put(self, record: ObservationRecord) -> None:
         self._queue.put_nowait(record)
 
+    def store_left(self) -> int:
+        """Store, here and now, what is still queued when the batch is stopped (Ctrl-C, SIGTERM): those
+        probes were paid for. Returns how many; a database that fails here is left for the caller."""
+        left = []
+        while not self._queue.empty():
+            record = self._queue.get_nowait()
+            if record is not self._DONE:
+                left.append(record)
+        self._save_all(left)
+        return len(left)
+
     def close(self) -> None:
         self._queue.put_nowait(self._DONE)
 

@@ -430,3 +430,40 @@ async def test_a_probe_that_fails_to_close_costs_nothing(tmp_path: Path, caplog:
     with Session(db) as session:
         assert session.execute(select(Run.status)).scalar_one() == "finished"
     db.dispose()
+
+
+async def test_a_stopped_batch_stores_every_answer_it_already_has(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from probes.fake import FakeProbe
+    from storage import repository
+
+    save = repository.save_observation
+
+    def slow_save(*args):  # type: ignore[no-untyped-def]
+        time.sleep(0.05)  # a busy database: answers wait in the writer's queue
+        return save(*args)
+
+    monkeypatch.setattr(repository, "save_observation", slow_save)
+    config = load_config(write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1", f"sqlite:///{tmp_path}/t.db",
+                                      samples=4))
+    payload = fixture_payload("hengda_zh_cjk_emoji.json")
+    answered = []
+
+    async def answer(_request):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0.01)
+        if len(answered) == 7:
+            batch.cancel()  # Ctrl-C: asyncio.run cancels the batch while the eighth probe is in flight
+            await asyncio.sleep(10)
+        answered.append(1)
+        return payload
+
+    db = open_database(config.storage.url)
+    batch = asyncio.ensure_future(run_batch(config, db, fixed_clock(T0), probes=lambda engine: FakeProbe(answer)))
+    with pytest.raises(asyncio.CancelledError):
+        await batch
+    with Session(db) as session:
+        assert session.execute(select(Run.status)).scalar_one() == "interrupted"
+    assert len(observations(db)) == len(answered) == 7
+    db.dispose()
