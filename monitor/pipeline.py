@@ -50,6 +50,8 @@ STALE_RUN = timedelta(hours=1)
 TOP_REASONS = 3
 
 ProbeFactory = Callable[[EngineConfig], Probe]
+# How Ctrl-C, SIGTERM and a cancelled task reach a batch.
+STOPPED_FROM_OUTSIDE = (asyncio.CancelledError, KeyboardInterrupt, SystemExit)
 log = logging.getLogger("citewatch.pipeline")
 
 
@@ -296,7 +298,7 @@ async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, 
             await _probe_and_store(batch, lanes, writer, db, clock, sleep, progress)
             repository.finish_run(db, batch.run_id, clock())
         except BaseException as exc:
-            if not isinstance(_cause(exc), StorageError):
+            if isinstance(_cause(exc), STOPPED_FROM_OUTSIDE):  # not when a write failed: nothing after it
                 _store_what_is_left(writer)
             raise _interrupted(db, batch.run_id, exc) from None
     finally:
