@@ -7,7 +7,7 @@ references, so that the figure means the same on a quiet machine and a busy one:
 - the floor, measured in this same process: a bare httpx client sending the same requests to the same
   simulator at the same concurrency, with nothing done to the answers: target pipeline <= 1.15 x floor.
 
-Floor and pipeline alternate for --rounds rounds; the medians are the result. The simulator runs in its
+Each of --rounds rounds runs the floor, then the pipeline; the medians are the result. The simulator runs in its
 own process so that it does not share this process's GIL or memory.
 
     python bench/probe_overhead.py [--probes 1000] [--concurrency 20] [--latency 0.05] [--kind openai]

@@ -11,11 +11,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from unittest.mock import patch
 
 import pytest
 from sqlalchemy import inspect, select, text
+from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from monitor.cli import main
@@ -23,6 +25,7 @@ from probes.simulator import ScriptedResponse, Simulator
 from storage.db import make_engine, open_database
 from storage.models import Observation, Run
 from tests.conftest import realdata, write_config
+from tests.tcp_proxy import TcpProxy
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -264,24 +267,50 @@ def test_run_where_every_probe_fails_exits_4_with_the_reasons(tmp_path: Path) ->
     assert "error: every probe of run 1 failed" in result.stderr and "Traceback" not in result.stderr
 
 
-def dropping_table_once_stored(stored: int, db_url: str, table: str):  # type: ignore[no-untyped-def]
+def acting_once_stored(db_url: str, stored: int, action: Callable[[], object]):  # type: ignore[no-untyped-def]
     """A FakeProbe factory answering with a real payload; once `stored` observations are in the database,
-    the next fetch drops `table` under the batch."""
+    the next fetch first does `action` (once): what goes wrong under the batch."""
     from probes.fake import FakeProbe
 
     payload = (FIXTURES / "openai" / "hengda_zh_cjk_emoji.json").read_bytes()
-    engine = make_engine(db_url)
-    dropped = []
+    counter = make_engine(db_url)
+    done: list[bool] = []
 
     async def answer(_request):  # type: ignore[no-untyped-def]
         await asyncio.sleep(0.05)
-        with engine.begin() as connection:
-            if not dropped and connection.execute(text("SELECT count(*) FROM observation")).scalar_one() >= stored:
-                connection.execute(text(f"DROP TABLE {table}"))
-                dropped.append(table)
+        if not done:
+            with counter.connect() as connection:
+                enough = connection.execute(text("SELECT count(*) FROM observation")).scalar_one() >= stored
+            if enough:  # outside the counting transaction, whose locks a DROP TABLE would wait for
+                action()
+                done.append(True)
         return payload
 
     return lambda _settings: FakeProbe(answer)
+
+
+def drop_table(db_url: str, table: str) -> None:
+    engine = make_engine(db_url)
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP TABLE {table}"))
+    engine.dispose()
+
+
+def proxied(postgres_url: str, tmp_path: Path) -> tuple[TcpProxy, Path]:
+    """A proxy in front of the test's PostgreSQL database, and a config whose storage goes through it."""
+    server = make_url(postgres_url)
+    proxy = TcpProxy(server.port or 5432).start()
+    config = write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1",
+                          server.set(port=proxy.port).render_as_string(hide_password=False), samples=4)
+    return proxy, config
+
+
+def away_for(proxy: TcpProxy, seconds: float) -> Callable[[], None]:
+    """The server goes away (every connection cut) and is back `seconds` later, as after a restart."""
+    def restart() -> None:
+        proxy.stop()
+        threading.Timer(seconds, proxy.start).start()
+    return restart
 
 
 def test_database_lost_mid_run_exits_3_and_marks_the_run_interrupted(
@@ -289,7 +318,7 @@ def test_database_lost_mid_run_exits_3_and_marks_the_run_interrupted(
     from probes.registry import EngineKind
 
     config = write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1", db_url, samples=4)
-    factory = dropping_table_once_stored(2, db_url, "mention")
+    factory = acting_once_stored(db_url, 2, lambda: drop_table(db_url, "mention"))
     monkeypatch.setattr(EngineKind, "make_probe", lambda self, settings: factory(settings))
     code, out, err = run_main(capsys, "run", "--config", str(config))
     assert code == 3, err
@@ -305,32 +334,12 @@ def test_database_lost_mid_run_exits_3_and_marks_the_run_interrupted(
 
 def test_database_server_gone_mid_run_exits_3_and_the_run_is_marked_when_it_returns(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, postgres_url: str) -> None:
-    from sqlalchemy.engine import make_url
-
-    from probes.fake import FakeProbe
     from probes.registry import EngineKind
-    from tests.tcp_proxy import TcpProxy
 
-    server = make_url(postgres_url)
-    proxy = TcpProxy(server.port or 5432).start()
-    config = write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1",
-                          server.set(port=proxy.port).render_as_string(hide_password=False), samples=4)
-    payload = (FIXTURES / "openai" / "hengda_zh_cjk_emoji.json").read_bytes()
-    direct = make_engine(postgres_url)
-    restarts: list[threading.Timer] = []
-
-    async def answer(_request):  # type: ignore[no-untyped-def]
-        await asyncio.sleep(0.05)
-        if not restarts:
-            with direct.connect() as connection:
-                if connection.execute(text("SELECT count(*) FROM observation")).scalar_one() >= 2:
-                    proxy.stop()  # the server is gone for longer than the writer waits, then back
-                    restarts.append(threading.Timer(0.5, proxy.start))
-                    restarts[0].start()
-        return payload
-
-    monkeypatch.setattr(EngineKind, "make_probe", lambda self, settings: FakeProbe(answer))
-    # the writer gives up after 0.1 + 0.2 s; marking the run is tried again at 0.1 s, 0.3 s, 0.7 s ...
+    proxy, config = proxied(postgres_url, tmp_path)
+    # gone for longer than the writer waits (0.1 + 0.2 s), back before marking the run gives up
+    factory = acting_once_stored(postgres_url, 2, away_for(proxy, 0.5))
+    monkeypatch.setattr(EngineKind, "make_probe", lambda self, settings: factory(settings))
     monkeypatch.setattr("monitor.writer.RECONNECT_WAITS", (0.1, 0.2))
     monkeypatch.setattr("monitor.pipeline.RECONNECT_WAITS", (0.1, 0.2, 0.4, 0.8))
     try:
@@ -339,6 +348,7 @@ def test_database_server_gone_mid_run_exits_3_and_the_run_is_marked_when_it_retu
         proxy.stop()
     assert code == 3, err
     assert err.startswith("error: run 1 stopped and marked interrupted: database ") and "Traceback" not in err
+    direct = make_engine(postgres_url)
     with Session(direct) as session:
         assert session.execute(select(Run.status)).scalar_one() == "interrupted"
         assert 2 <= len(session.execute(select(Observation)).scalars().all()) < 12
@@ -347,37 +357,18 @@ def test_database_server_gone_mid_run_exits_3_and_the_run_is_marked_when_it_retu
 
 def test_a_database_restart_between_writes_costs_nothing(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, postgres_url: str) -> None:
-    from sqlalchemy.engine import make_url
-
-    from probes.fake import FakeProbe
     from probes.registry import EngineKind
-    from tests.tcp_proxy import TcpProxy
 
-    server = make_url(postgres_url)
-    proxy = TcpProxy(server.port or 5432).start()
-    config = write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1",
-                          server.set(port=proxy.port).render_as_string(hide_password=False), samples=4)
-    payload = (FIXTURES / "openai" / "hengda_zh_cjk_emoji.json").read_bytes()
-    direct = make_engine(postgres_url)
-    restarted: list[threading.Timer] = []
-
-    async def answer(_request):  # type: ignore[no-untyped-def]
-        await asyncio.sleep(0.05)
-        if not restarted:
-            with direct.connect() as connection:
-                if connection.execute(text("SELECT count(*) FROM observation")).scalar_one() >= 2:
-                    proxy.stop()  # every pooled connection dies; the server is back 0.3 s later
-                    restarted.append(threading.Timer(0.3, proxy.start))
-                    restarted[0].start()
-        return payload
-
-    monkeypatch.setattr(EngineKind, "make_probe", lambda self, settings: FakeProbe(answer))
+    proxy, config = proxied(postgres_url, tmp_path)
+    factory = acting_once_stored(postgres_url, 2, away_for(proxy, 0.3))
+    monkeypatch.setattr(EngineKind, "make_probe", lambda self, settings: factory(settings))
     try:
         code, out, err = run_main(capsys, "run", "--config", str(config))
     finally:
         proxy.stop()
-    assert restarted and code == 0, err
+    assert code == 0, err
     assert "12/12 observations stored (12 ok)" in out
+    direct = make_engine(postgres_url)
     with Session(direct) as session:
         assert session.execute(select(Run.status)).scalar_one() == "finished"
     direct.dispose()
