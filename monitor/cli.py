@@ -124,11 +124,10 @@ def run(config: ConfigOption = Path("config.yaml")) -> None:
     statuses = ", ".join(f"{count} {status}" for status, count in sorted(summary.statuses.items()))
     typer.echo(f"run {summary.run_id}: {summary.stored}/{summary.planned} observations stored ({statuses}); "
                f"{summary.failed} failed, {summary.skipped} skipped by budget; cost {summary.cost:.4f}")
-    for engine_id, failures in sorted(summary.failures_by_engine.items()):
-        typer.echo(f"  {engine_id}: {failures} of {summary.stored_by_engine[engine_id]} probes failed; "
-                   f"most common reasons:", err=True)
-        for reason, count in summary.top_reasons(engine_id):
-            typer.echo(f"    {count}× {reason}", err=True)
+    for engine_id, headline, reasons in summary.failures():
+        typer.echo(f"  {engine_id}: {headline}; most common reasons:", err=True)
+        for reason in reasons:
+            typer.echo(f"    {reason}", err=True)
     if summary.all_failed:
         raise BatchFailed(f"every probe of run {summary.run_id} failed: nothing was observed "
                           "(the reasons are above, and stored on each observation)")
@@ -165,8 +164,9 @@ def reparse(
     from monitor.reparse import reparse as reparse_stored
 
     loaded = _load(config)
-    if engine is not None and engine not in {e.id for e in loaded.engines}:
-        known = sorted({e.id for e in loaded.engines} | set(_stored_engine_ids(loaded)))
+    configured = {e.id for e in loaded.engines}
+    if engine is not None and engine not in configured:
+        known = sorted(configured | set(_stored_engine_ids(loaded)))
         if engine not in known:
             raise UsageError(f"--engine {engine!r}: no engine of that id in {config} or in the stored history; "
                              f"known: {', '.join(known) or 'none'}")

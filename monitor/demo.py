@@ -127,9 +127,9 @@ def _manifest(out: Path) -> dict[str, str] | None:
     return files if isinstance(files, dict) else None
 
 
-def foreign_files(out: Path) -> list[str]:
-    """What in `out` the demo did not write, or changed since it did (named for the user)."""
-    manifest = _manifest(out)
+def foreign_files(out: Path, manifest: dict[str, str] | None) -> list[str]:
+    """What in `out` the demo did not write (per its `manifest`), or changed since it did (named for the
+    user)."""
     foreign = []
     for entry in sorted(out.iterdir()):
         name = entry.name
@@ -154,7 +154,8 @@ def _record(out: Path, files: list[Path]) -> None:
 
 def run_demo(out: str | Path, today: date | None = None, seed: int = 7, *, force: bool = False) -> DemoResult:
     out = prepare_folder(Path(out), "demo --out")
-    foreign = foreign_files(out)
+    manifest = _manifest(out)
+    foreign = foreign_files(out, manifest)
     if foreign and not force:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
         raise UsageError(f"demo --out {out}: the folder holds what the demo did not write ({shown}); "
@@ -173,7 +174,7 @@ def run_demo(out: str | Path, today: date | None = None, seed: int = 7, *, force
         write_text(config_path, DEMO_CONFIG.format(port=simulator.port, db=DEMO_DB, engines=engines_yaml(urls)))
         # the earlier demo's reports stay the demo's until these replace them (an interrupted demo
         # must not leave its own files looking foreign)
-        earlier = [out / name for name in _manifest(out) or {} if name != config_path.name and (out / name).is_file()]
+        earlier = [out / name for name in manifest or {} if name != config_path.name and (out / name).is_file()]
         _record(out, [config_path, *earlier])
         config = load_config(config_path)
         db = open_database(config.storage.url)

@@ -38,9 +38,8 @@ def _json_object(raw: bytes) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def detect_kind(raw: bytes, source: str) -> str:
-    """The engine kind a payload comes from, where only one kind's parser recognizes it."""
-    body = _json_object(raw)
+def detect_kind(body: dict[str, Any] | None, source: str) -> str:
+    """The engine kind a decoded payload comes from, where only one kind's parser recognizes it."""
     if body is None:
         raise UsageError(f"{source}: not a JSON object, so no engine kind can be detected; give --kind")
     matches = registry.recognizing(body)
@@ -52,10 +51,9 @@ def detect_kind(raw: bytes, source: str) -> str:
                      f"(available: {', '.join(registry.available_names())})")
 
 
-def _refuse_another_kinds(raw: bytes, kind: str, source: str) -> None:
+def _refuse_another_kinds(body: dict[str, Any] | None, kind: str, source: str) -> None:
     """A payload that another kind's parser recognizes, and the given kind's does not, is refused: read
     with the wrong parser it would pass for an error or an answer without sources."""
-    body = _json_object(raw)
     if body is None or registry.KINDS[kind].recognizes(body):
         return
     others = registry.recognizing(body)
@@ -72,12 +70,16 @@ def parse_payload(raw: bytes, kind: str | None, config: Config | None, source: s
         raise UsageError(f"{source}: a streamed response ({stream}); citewatch parses only whole, non-streamed "
                          "response bodies, which is what its probes request: save the body of a request made "
                          "without stream: true")
-    kind = kind or detect_kind(raw, source)
-    try:
-        engine_kind = registry.kind(kind)
-    except UnknownEngineKind as exc:
-        raise UsageError(f"--kind: {exc}") from None
-    _refuse_another_kinds(raw, kind, source)
+    body = _json_object(raw)
+    if kind is None:
+        kind = detect_kind(body, source)
+    else:
+        try:
+            registry.kind(kind)
+        except UnknownEngineKind as exc:
+            raise UsageError(f"--kind: {exc}") from None
+        _refuse_another_kinds(body, kind, source)
+    engine_kind = registry.kind(kind)
     try:
         answer = engine_kind.parse(raw)
     except ParseError as exc:

@@ -98,8 +98,13 @@ class RunSummary:
             self.failures_by_engine[record.engine_id] += 1
             self.failure_reasons.setdefault(record.engine_id, Counter())[record.error or "no reason given"] += 1
 
-    def top_reasons(self, engine_id: str) -> list[tuple[str, int]]:
-        return self.failure_reasons.get(engine_id, Counter()).most_common(TOP_REASONS)
+    def failures(self) -> list[tuple[str, str, list[str]]]:
+        """Per engine with failures: its id, "N of M probes failed" and its most common reasons, counted."""
+        return [
+            (engine_id, f"{failed} of {self.stored_by_engine[engine_id]} probes failed",
+             [f"{count}× {reason}" for reason, count in self.failure_reasons[engine_id].most_common(TOP_REASONS)])
+            for engine_id, failed in sorted(self.failures_by_engine.items())
+        ]
 
 
 def plan(config: Config) -> list[ProbeTask]:
@@ -117,9 +122,10 @@ def plan(config: Config) -> list[ProbeTask]:
 def check_runnable(config: Config) -> None:
     """Fail before anything is stored when an engine cannot be probed at all."""
     problems = missing_api_keys(config)
+    available = registry.available_names()
     for engine in config.engines:
-        if engine.enabled and engine.kind not in registry.available_names():
-            problems.append(f"engines[{engine.id}].kind: {UnknownEngineKind(engine.kind, registry.available_names())}")
+        if engine.enabled and engine.kind not in available:
+            problems.append(f"engines[{engine.id}].kind: {UnknownEngineKind(engine.kind, available)}")
     if problems:
         raise ConfigError(f"{config.source}: cannot run this config", problems)
 
@@ -223,7 +229,12 @@ class Batch:
 
     @property
     def engines(self) -> dict[str, EngineConfig]:
-        return {task.engine.id: task.engine for task in self.tasks}
+        return engines_of(self.tasks)
+
+
+def engines_of(tasks: list[ProbeTask]) -> dict[str, EngineConfig]:
+    """The engines a batch's tasks use, by id."""
+    return {task.engine.id: task.engine for task in tasks}
 
 
 def start_batch(config: Config, db: Engine, clock: Clock, tasks: list[ProbeTask]) -> Batch:
@@ -290,7 +301,7 @@ async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, 
     check_runnable(config)
     tasks = plan(config)
     # built before anything is stored: an engine whose probe cannot be made stops the batch here
-    lanes = open_lanes({task.engine.id: task.engine for task in tasks}, probes)
+    lanes = open_lanes(engines_of(tasks), probes)
     try:
         batch = start_batch(config, db, clock, tasks)
         writer = ObservationWriter(db, batch.ids)

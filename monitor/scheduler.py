@@ -59,10 +59,8 @@ def run_forever(config: Config, db: Engine, say: Callable[[str], None], *, now: 
             summary = asyncio.run(run_batch(config, db))
             log.info("run %s: %s/%s stored, %s failed, %s skipped", summary.run_id, summary.stored,
                      summary.planned, summary.failed, summary.skipped)
-            for engine_id, failures in sorted(summary.failures_by_engine.items()):
-                reasons = "; ".join(f"{count}× {reason}" for reason, count in summary.top_reasons(engine_id))
-                log.warning("run %s: engine %s: %s of %s probes failed: %s", summary.run_id, engine_id, failures,
-                            summary.stored_by_engine[engine_id], reasons)
+            for engine_id, headline, reasons in summary.failures():
+                log.warning("run %s: engine %s: %s: %s", summary.run_id, engine_id, headline, "; ".join(reasons))
         except CitewatchError as exc:  # the database failed under the batch: said, and tried again next time
             log.error("%s", exc)
         finally:
