@@ -82,7 +82,10 @@ class EngineConfig(_Strict):
     samples: int = Field(default=3, ge=1, le=100)
     concurrency: int = Field(default=4, ge=1, le=256)
     requests_per_minute: float | None = Field(default=None, gt=0)
+    # seconds for each request's whole response (headers and body), however slowly it arrives
     timeout: float = Field(default=60.0, gt=0)
+    # a response body larger than this (after decompression) is a failed probe: no real answer comes near
+    max_response_mb: float = Field(default=8.0, gt=0, le=1024)
     retries: int = Field(default=2, ge=0, le=10)
     price: PriceConfig = PriceConfig()
     # spend (same currency as price) after which the engine is not probed again that UTC day

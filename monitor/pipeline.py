@@ -212,7 +212,8 @@ def probe_request(keyword: KeywordConfig) -> ProbeRequest:
 
 def make_probe(engine: EngineConfig) -> Probe:
     """The real probe for an engine: its kind's probe with the key read from the environment."""
-    settings = ProbeSettings(engine.model, engine.base_url, api_key(engine), engine.timeout)
+    settings = ProbeSettings(engine.model, engine.base_url, api_key(engine), engine.timeout,
+                             round(engine.max_response_mb * 2**20))
     return registry.kind(engine.kind).make_probe(settings)
 
 

@@ -47,7 +47,7 @@ class AnthropicProbe:
         if settings.api_key:
             headers["x-api-key"] = settings.api_key
         # The key lives only in the client's default headers: never in the URL, bodies or error reasons.
-        self._client = make_client(settings.timeout, headers)
+        self._client = make_client(settings, headers)
 
     def request_body(self, request: ProbeRequest) -> dict[str, Any]:
         tool: dict[str, Any] = {"type": "web_search_20250305", "name": "web_search", "max_uses": MAX_SEARCHES}

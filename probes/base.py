@@ -103,4 +103,5 @@ class ProbeSettings:
     model: str | None = None
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)  # never in a repr, a log or a traceback
-    timeout: float = 60.0
+    timeout: float = 60.0  # seconds for each request's whole response (`probes.bounded`)
+    max_response_bytes: int = 8 * 1024 * 1024  # body size past which a response is refused

@@ -34,7 +34,7 @@ class GeminiProbe:
         self.model = model.removeprefix("models/")  # "models/gemini-2.5-flash" is the API's own spelling
         self.base_url = (settings.base_url or DEFAULT_BASE_URL).rstrip("/")
         headers = {API_KEY_HEADER: settings.api_key} if settings.api_key else {}
-        self._client = make_client(settings.timeout, headers)
+        self._client = make_client(settings, headers)
         self._client.event_hooks["response"].append(_retry_after_from_body)
 
     @property

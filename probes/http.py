@@ -10,13 +10,18 @@ import httpx
 
 from citewatch.errors import ProbeError
 from citewatch.text import short
+from probes.base import ProbeSettings
+from probes.bounded import BoundExceeded, ResponseTooSlow, bounded_transport
 from probes.retry_after import retry_after_seconds
 
 
-def make_client(timeout: float, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
-    # trust_env=False: proxies come from base_url in config, not from stray environment variables
-    return httpx.AsyncClient(timeout=httpx.Timeout(timeout), headers=headers or {}, trust_env=False,
-                             follow_redirects=False)
+def make_client(settings: ProbeSettings, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+    """A client whose every request is bounded in time and size (`probes.bounded`) and never redirected."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.timeout), headers=headers or {},
+        transport=bounded_transport(httpx, settings.timeout, settings.max_response_bytes),
+        # trust_env=False: proxies come from base_url in config, not from stray environment variables
+        trust_env=False, follow_redirects=False)
 
 
 # Headers that carry a key; their values are masked in any error text a server echoes back.
@@ -67,12 +72,16 @@ async def post_json(client: httpx.AsyncClient, url: str, body: dict[str, Any], *
     Keys sent in the client's headers never appear in the error reason."""
     try:
         response = await client.post(url, json=body, headers=headers)
+    except BoundExceeded as exc:
+        raise bound_error(exc) from None
     except httpx.TimeoutException:
         raise ProbeError(f"timeout after {client.timeout.read:g}s", retryable=True) from None
     except httpx.TransportError as exc:
         raise ProbeError(f"connection failed: {short(redact(str(exc) or type(exc).__name__, _client_secrets(client)))}",
                          retryable=True) from None
-    if not response.is_success:  # a redirect is not an answer either: it would be stored as garbage
+    if response.is_redirect:
+        raise redirect_error(response.status_code, response.headers.get("location"))
+    if not response.is_success:
         status = response.status_code
         raise ProbeError(
             # masked before shortened: a cut through the key would leave a piece no mask matches
@@ -81,3 +90,17 @@ async def post_json(client: httpx.AsyncClient, url: str, body: dict[str, Any], *
             retry_after=retry_after_seconds(response.headers.get("retry-after")),
         )
     return response.content
+
+
+def bound_error(exc: BoundExceeded) -> ProbeError:
+    """A response past its time or size bound: a timeout is retried, a body too large is not (the next
+    one would be as large)."""
+    return ProbeError(str(exc), retryable=isinstance(exc, ResponseTooSlow))
+
+
+def redirect_error(status: int, location: str | None) -> ProbeError:
+    """Redirects are never followed: they would re-send the prompt (and, for some clients, the key) to
+    another origin, whose answer would then be stored as the engine's."""
+    where = f" to {short(location)}" if location else ""
+    return ProbeError(f"HTTP {status}: redirected{where}; redirects are not followed (point base_url at the "
+                      "address that answers)")

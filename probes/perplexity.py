@@ -41,7 +41,7 @@ def bearer_client(settings: ProbeSettings) -> httpx.AsyncClient:
     headers = {"Accept": "application/json"}
     if settings.api_key:
         headers["Authorization"] = f"Bearer {settings.api_key}"
-    return make_client(settings.timeout, headers)
+    return make_client(settings, headers)
 
 
 class PerplexityProbe:

@@ -1,0 +1,130 @@
+"""A batch against a hostile engine: wall time, peak memory and what reached the database.
+
+`citewatch run` (the installed command, in its own process) asks a local engine that answers with NUL
+characters, a lone surrogate and the API key written into normal 200 answers, repeats the key in a 200
+error envelope, and for some keywords streams an endless body, trickles a byte at a time, or sends a
+gzip bomb. Reported: the exit code, the wall time, the child's peak RSS (target < 500 MB), the
+observations stored by status (planned ones missing are lost work), and every place of the database that
+holds the key, raw payloads included (target: none).
+
+    python bench/hostile_batch.py [--storage-url postgresql://postgres@127.0.0.1/hostile] [--samples 3]
+                                  [--keywords 10] [--timeout 3] [--memory-limit-mb 4096]
+
+Without --storage-url a fresh SQLite file is used. A PostgreSQL database given there is dropped and
+created again first (it must be a throwaway one). The child runs under an address-space limit
+(--memory-limit-mb) so that an unbounded read cannot take the machine down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from storage.urls import SQLITE, with_driver  # noqa: E402
+from tests.hostile_server import HOSTILE_ESCAPES, HostileServer, places_holding  # noqa: E402
+
+SECRET = "sk-hostile-bench-0123456789abcdefSECRET"
+KEY_VARIABLE = "CITEWATCH_HOSTILE_KEY"
+CONFIG = """\
+brand: {{name: Hengda Valve, aliases: [Hengda, 恒达阀门], domains: [hengdavalve.com]}}
+competitors:
+  - {{name: Apex Flow Controls, aliases: [Apex Flow], domains: [apexflow.com]}}
+keywords:
+{keywords}
+engines:
+  - {{id: hostile, kind: openai, model: gpt-5-mini, base_url: "{base_url}", api_key_env: {key_variable},
+     samples: {samples}, concurrency: 8, timeout: {timeout}, retries: 0}}
+storage: {{url: "{storage_url}"}}
+"""
+HOSTILE_KEYWORDS = ("endless body keyword", "trickle keyword", "bomb keyword", "envelope keyword")
+
+
+def fresh_postgres(url: str) -> None:
+    base, name = url.rsplit("/", 1)
+    admin = create_engine(with_driver(f"{base}/postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+
+def run_child(config: Path, memory_limit_mb: int) -> tuple[int, float, float, str]:
+    """`citewatch run` in its own process: (exit code, wall seconds, peak RSS in MB, stderr)."""
+    limit = memory_limit_mb * 1024 * 1024
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    env = dict(os.environ, **{KEY_VARIABLE: SECRET})
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "monitor", "run", "--config", str(config)], cwd=ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=limit_memory)
+    stdout, stderr = child.communicate()
+    wall = time.perf_counter() - started
+    # this process has no other child: the children's peak is this child's
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return child.returncode, wall, peak_mb, (stdout + stderr).decode("utf-8", "replace")
+
+
+def stored_statuses(url: str) -> Counter[str]:
+    engine = create_engine(with_driver(url))
+    try:
+        with engine.connect() as connection:
+            return Counter(dict(connection.execute(text("SELECT status, count(*) FROM observation GROUP BY status"))
+                                .all()))
+    except Exception as exc:  # noqa: BLE001 (a batch that died before creating its tables)
+        return Counter({f"unreadable ({type(exc).__name__})": 1})
+    finally:
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--storage-url")
+    parser.add_argument("--samples", type=int, default=3)
+    parser.add_argument("--keywords", type=int, default=10, help="normal keywords beside the hostile ones")
+    parser.add_argument("--timeout", type=float, default=3.0)
+    parser.add_argument("--memory-limit-mb", type=int, default=4096)
+    parser.add_argument("--storable-text", action="store_true",
+                        help="answers carry the key but no NUL or lone surrogate (to see the rest where those "
+                             "stop a batch)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder, HostileServer(
+            SECRET, trickle_gap=1.0, escapes="" if args.storable_text else HOSTILE_ESCAPES) as server:
+        url = args.storage_url or f"{SQLITE}{Path(folder) / 'hostile.db'}"
+        if not url.startswith(SQLITE):
+            fresh_postgres(url)
+        keywords = [f"industrial ball valve question {i}" for i in range(args.keywords)] + list(HOSTILE_KEYWORDS)
+        config = Path(folder) / "config.yaml"
+        config.write_text(CONFIG.format(
+            keywords="\n".join(f"  - text: {keyword}" for keyword in keywords),
+            base_url=server.base_url_for("openai"), key_variable=KEY_VARIABLE, samples=args.samples,
+            timeout=args.timeout, storage_url=url), encoding="utf-8")
+        code, wall, peak_mb, output = run_child(config, args.memory_limit_mb)
+        planned = len(keywords) * args.samples
+        statuses = stored_statuses(url)
+        holding = places_holding(url, SECRET)
+        print(f"storage={url.split(':', 1)[0]} planned={planned} keywords={len(keywords)} samples={args.samples} "
+              f"timeout={args.timeout:g}s")
+        print(f"exit={code} wall={wall:.1f}s peak_rss={peak_mb:.0f}MB (target < 500MB) "
+              f"endless_bytes_sent={server.endless_bytes_sent / 2**20:.0f}MB")
+        print(f"stored={sum(statuses.values())}/{planned} by status: {dict(sorted(statuses.items()))}")
+        print(f"key found in: {', '.join(holding) or 'nowhere'}")
+        tail = [line for line in output.splitlines() if line.strip()][-8:]
+        print("last lines of the run's output:\n  " + "\n  ".join(tail))
+
+
+if __name__ == "__main__":
+    main()

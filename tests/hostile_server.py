@@ -1,0 +1,234 @@
+"""A local engine that misbehaves on purpose, for the fault tests and `bench/hostile_batch.py`.
+
+It speaks every simulated wire format (mounted like the simulator: /<kind>/...), and what it does
+depends on a word in the prompt:
+
+- ``endless``: HTTP 200 and a body that never ends, sent as fast as the client reads it;
+- ``trickle``: HTTP 200 and a valid answer sent one byte every `trickle_gap` seconds;
+- ``bomb``: HTTP 200, ``Content-Encoding: gzip``, a small body that inflates to gigabytes;
+- ``redirect``: HTTP 307 to `redirect_to`;
+- ``envelope``: HTTP 200 carrying an error envelope that repeats the API key;
+- anything else: the simulator's normal answer, with NUL characters, a lone surrogate and the API key
+  written into the answer text and the titles (wherever the tracked brand's name appears).
+
+Every request is recorded (path, headers, body) in `requests`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from probes.simulator.formats import FORMATS
+from probes.simulator.scenario import Scenario, demo_scenario, simulated_answer
+
+# What the normal answers carry beside the key: JSON escapes, so that the decoded text holds a NUL and a
+# lone surrogate (neither storable as is: PostgreSQL refuses NUL, UTF-8 cannot encode a lone surrogate).
+HOSTILE_ESCAPES = "\\u0000\\ud83d"
+CHUNK = b" " * 65536
+
+
+def _gzip_bomb(inflated_mb: int) -> bytes:
+    """A gzip body about a thousandth of `inflated_mb` MB, which inflates to that many MB of spaces."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # 16+: a gzip header and trailer
+    megabyte = b" " * (1 << 20)
+    parts = [compressor.compress(megabyte) for _ in range(inflated_mb)]
+    return b"".join(parts) + compressor.flush()
+
+
+class HostileServer:
+    """`with HostileServer(secret) as server:`; `server.base_url_for("openai")` is where a probe points."""
+
+    def __init__(self, secret: str, scenario: Scenario | None = None, trickle_gap: float = 1.0,
+                 redirect_to: str = "http://127.0.0.1:9/", bomb_mb: int = 1024,
+                 escapes: str = HOSTILE_ESCAPES) -> None:
+        self.secret = secret
+        self.escapes = escapes
+        self.scenario = scenario or demo_scenario()
+        self.trickle_gap = trickle_gap
+        self.redirect_to = redirect_to
+        self.bomb_mb = bomb_mb
+        self.requests: list[dict[str, Any]] = []
+        self.endless_bytes_sent = 0
+        self._bomb: bytes | None = None
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "hostile server not started"
+        return int(self._server.server_address[1])
+
+    def base_url_for(self, kind: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{kind}{FORMATS[kind].BASE_SUFFIX}"
+
+    def start(self) -> HostileServer:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        server.daemon_threads = True
+        server.request_queue_size = 64
+        self._server = server
+        threading.Thread(target=server.serve_forever, name="hostile-server", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> HostileServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def bomb(self) -> bytes:
+        with self._lock:
+            if self._bomb is None:
+                self._bomb = _gzip_bomb(self.bomb_mb)
+            return self._bomb
+
+    def normal_answer(self, kind: str, path: str, body: dict[str, Any]) -> bytes:
+        """The simulator's answer for this request, with NUL, a lone surrogate and the key written in."""
+        wire = FORMATS[kind]
+        prompt = wire.prompt_of(path, body)
+        answer = simulated_answer(self.scenario, prompt, wire.model_of(path, body), 0, kind)
+        text = json.dumps(wire.render(answer), ensure_ascii=False)
+        brand = self.scenario.brand.name
+        return text.replace(brand, f"{brand}{self.escapes} key {self.secret} ").encode("utf-8")
+
+    def envelope(self) -> bytes:
+        message = f"Incorrect API key provided: {self.secret}. You can find your API key at your dashboard."
+        return json.dumps({"error": {"message": message, "type": "invalid_request_error"},
+                           "status": "failed"}).encode()
+
+
+def _make_handler(server: HostileServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                body = {}
+            path = urlsplit(self.path).path
+            kind, _, rest = path.lstrip("/").partition("/")
+            with server._lock:
+                server.requests.append({"path": self.path, "body": raw,
+                                        "headers": {k.lower(): v for k, v in self.headers.items()}})
+            wire = FORMATS.get(kind)
+            if wire is None or not wire.handles("/" + rest) or not isinstance(body, dict):
+                self._send(404, b'{"error": {"message": "unknown path"}}')
+                return
+            prompt = wire.prompt_of(path, body)
+            try:
+                self._answer(kind, path, body, prompt)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up: that is what these behaviours are for
+
+        def _answer(self, kind: str, path: str, body: dict[str, Any], prompt: str) -> None:
+            if "endless" in prompt:
+                self._endless()
+            elif "trickle" in prompt:
+                self._trickle(server.normal_answer(kind, path, body))
+            elif "bomb" in prompt:
+                self._send(200, server.bomb(), (("Content-Encoding", "gzip"),))
+            elif "redirect" in prompt:
+                self._send(307, b"", (("Location", server.redirect_to),))
+            elif "envelope" in prompt:
+                self._send(200, server.envelope())
+            else:
+                self._send(200, server.normal_answer(kind, path, body))
+
+        def _send(self, status: int, payload: bytes, headers: tuple[tuple[str, str], ...] = ()) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            for name, value in headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def _endless(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Connection", "close")  # no length: the body ends when the connection does
+            self.end_headers()
+            self.wfile.write(b'{"output": [{"type": "message", "content": [{"type": "output_text", "text": "')
+            while True:
+                self.wfile.write(CHUNK)
+                with server._lock:
+                    server.endless_bytes_sent += len(CHUNK)
+
+        def _trickle(self, payload: bytes) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            for byte in _bytes(payload):
+                self.wfile.write(byte)
+                self.wfile.flush()
+                time.sleep(server.trickle_gap)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+def _bytes(payload: bytes) -> Iterator[bytes]:
+    for index in range(len(payload)):
+        yield payload[index:index + 1]
+
+
+def places_holding(url: str, needle: str) -> list[str]:
+    """Every place of the database at `url` that holds `needle`: "table.column" for a value (raw payloads
+    decompressed, JSON values serialized), and for SQLite the database file and its WAL byte for byte."""
+    from pathlib import Path
+
+    from sqlalchemy import MetaData, create_engine, select
+
+    from storage.urls import SQLITE, with_driver
+
+    found: list[str] = []
+    engine = create_engine(with_driver(url))
+    try:
+        metadata = MetaData()
+        metadata.reflect(engine)
+        with engine.connect() as connection:
+            for table in metadata.sorted_tables:
+                for row in connection.execute(select(table)):
+                    for column, value in row._mapping.items():
+                        if _holds(value, needle, decompress=table.name == "raw_payload"):
+                            found.append(f"{table.name}.{column}")
+    finally:
+        engine.dispose()
+    if url.startswith(SQLITE):
+        path = Path(url[len(SQLITE):])
+        for file in (path, path.with_name(path.name + "-wal")):
+            if file.exists() and needle.encode() in file.read_bytes():
+                found.append(file.name)
+    return sorted(set(found))
+
+
+def _holds(value: object, needle: str, *, decompress: bool) -> bool:
+    if isinstance(value, (bytes, memoryview)):
+        data = bytes(value)
+        if decompress:
+            try:
+                data = zlib.decompress(data)
+            except zlib.error:
+                pass
+        return needle.encode() in data
+    if isinstance(value, (list, dict)):
+        return needle in json.dumps(value, ensure_ascii=False)
+    return isinstance(value, str) and needle in value
