@@ -19,11 +19,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -33,21 +30,16 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from storage.urls import SQLITE, with_driver  # noqa: E402
-from tests.hostile_server import HOSTILE_ESCAPES, HostileServer, places_holding  # noqa: E402
+from tests.hostile_server import (  # noqa: E402
+    HOSTILE_ESCAPES,
+    KEY_VARIABLE,
+    HostileServer,
+    places_holding,
+    run_measured,
+    write_hostile_config,
+)
 
 SECRET = "sk-hostile-bench-0123456789abcdefSECRET"
-KEY_VARIABLE = "CITEWATCH_HOSTILE_KEY"
-CONFIG = """\
-brand: {{name: Hengda Valve, aliases: [Hengda, 恒达阀门], domains: [hengdavalve.com]}}
-competitors:
-  - {{name: Apex Flow Controls, aliases: [Apex Flow], domains: [apexflow.com]}}
-keywords:
-{keywords}
-engines:
-  - {{id: hostile, kind: openai, model: gpt-5-mini, base_url: "{base_url}", api_key_env: {key_variable},
-     samples: {samples}, concurrency: 8, timeout: {timeout}, retries: 0}}
-storage: {{url: "{storage_url}"}}
-"""
 HOSTILE_KEYWORDS = ("endless body keyword", "trickle keyword", "bomb keyword", "envelope keyword")
 
 
@@ -58,24 +50,6 @@ def fresh_postgres(url: str) -> None:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-
-
-def run_child(config: Path, memory_limit_mb: int) -> tuple[int, float, float, str]:
-    """`citewatch run` in its own process: (exit code, wall seconds, peak RSS in MB, stderr)."""
-    limit = memory_limit_mb * 1024 * 1024
-
-    def limit_memory() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-    env = dict(os.environ, **{KEY_VARIABLE: SECRET})
-    started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "monitor", "run", "--config", str(config)], cwd=ROOT, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=limit_memory)
-    stdout, stderr = child.communicate()
-    wall = time.perf_counter() - started
-    # this process has no other child: the children's peak is this child's
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return child.returncode, wall, peak_mb, (stdout + stderr).decode("utf-8", "replace")
 
 
 def stored_statuses(url: str) -> Counter[str]:
@@ -107,22 +81,20 @@ def main() -> None:
         if not url.startswith(SQLITE):
             fresh_postgres(url)
         keywords = [f"industrial ball valve question {i}" for i in range(args.keywords)] + list(HOSTILE_KEYWORDS)
-        config = Path(folder) / "config.yaml"
-        config.write_text(CONFIG.format(
-            keywords="\n".join(f"  - text: {keyword}" for keyword in keywords),
-            base_url=server.base_url_for("openai"), key_variable=KEY_VARIABLE, samples=args.samples,
-            timeout=args.timeout, storage_url=url), encoding="utf-8")
-        code, wall, peak_mb, output = run_child(config, args.memory_limit_mb)
+        config = write_hostile_config(Path(folder) / "config.yaml", server, url, keywords, samples=args.samples,
+                                      timeout=args.timeout, concurrency=8)
+        run = run_measured([sys.executable, "-m", "monitor", "run", "--config", str(config)], cwd=ROOT,
+                           env=dict(os.environ, **{KEY_VARIABLE: SECRET}), limit_mb=args.memory_limit_mb)
         planned = len(keywords) * args.samples
         statuses = stored_statuses(url)
         holding = places_holding(url, SECRET)
         print(f"storage={url.split(':', 1)[0]} planned={planned} keywords={len(keywords)} samples={args.samples} "
               f"timeout={args.timeout:g}s")
-        print(f"exit={code} wall={wall:.1f}s peak_rss={peak_mb:.0f}MB (target < 500MB) "
+        print(f"exit={run.exit_code} wall={run.wall:.1f}s peak_rss={run.peak_mb:.0f}MB (target < 500MB) "
               f"endless_bytes_sent={server.endless_bytes_sent / 2**20:.0f}MB")
         print(f"stored={sum(statuses.values())}/{planned} by status: {dict(sorted(statuses.items()))}")
         print(f"key found in: {', '.join(holding) or 'nowhere'}")
-        tail = [line for line in output.splitlines() if line.strip()][-8:]
+        tail = [line for line in (run.stdout + run.stderr).splitlines() if line.strip()][-8:]
         print("last lines of the run's output:\n  " + "\n  ".join(tail))
 
 

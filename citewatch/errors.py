@@ -6,7 +6,8 @@
     ├── UsageError              bad command-line input: an option's value, a file to read, a folder to write
     ├── StorageError            the database failed; translated from SQLAlchemy in one place (`storage.db`)
     │   ├── DatabaseUnavailable the database cannot be reached, or the connection was lost
-    │   └── SchemaMismatch      the schema is not the one this version expects (migration pending, or newer)
+    │   ├── SchemaMismatch      the schema is not the one this version expects (migration pending, or newer)
+    │   └── RecordRefused       the database refused one record's values (a constraint, a value it cannot hold)
     ├── ProbeError              one probe got no usable payload: timeout, HTTP error, refused connection
     ├── ParseError              a payload its parser does not understand (garbage, wrong shape)
     └── BatchFailed             a batch ran, but every probe in it failed
@@ -55,6 +56,11 @@ class DatabaseUnavailable(StorageError):
 
 class SchemaMismatch(StorageError):
     pass
+
+
+class RecordRefused(StorageError):
+    """Only this record could not be written; the database itself is fine (the batch stores it as a failure
+    with this reason and goes on)."""
 
 
 class ProbeError(CitewatchError):

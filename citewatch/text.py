@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 
 def short(text: str, limit: int = 300) -> str:
     """One line of at most `limit` characters, for the reasons stored on observations and shown to users."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """`text` as both databases can hold it: NUL (which PostgreSQL refuses in text) and lone surrogates
+    (which UTF-8 cannot encode; JSON escapes can produce them) become U+FFFD, the replacement character.
+    One character for one, so offsets into the text (citation spans) stay right."""
+    return _UNSTORABLE.sub("\ufffd", text) if _UNSTORABLE.search(text) else text

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from pydantic_core import PydanticCustomError
 
 from citewatch.errors import ConfigError
+from citewatch.secrets import Secrets
 from monitor.analysis.content_types import rules_from_config
 from probes import registry
 from storage.urls import check_database_url
@@ -342,6 +343,11 @@ def api_key(engine: EngineConfig) -> str | None:
     if engine.api_key_env is None:
         return None
     return os.environ.get(engine.api_key_env) or None
+
+
+def configured_secrets(config: Config) -> Secrets:
+    """Every API key the config's engines name (enabled or not), to be masked wherever an answer is kept."""
+    return Secrets(api_key(engine) for engine in config.engines)
 
 
 def missing_api_keys(config: Config) -> list[str]:

@@ -32,9 +32,10 @@ from datetime import time as dt_time
 from sqlalchemy import Engine
 
 from citewatch.errors import ConfigError, ParseError, ProbeError, StorageError, UnknownEngineKind
+from citewatch.secrets import Secrets
 from citewatch.status import ERROR, FAILED, SKIPPED, SUCCESSFUL
 from monitor.clock import Clock, system_clock
-from monitor.config import Config, EngineConfig, KeywordConfig, api_key, missing_api_keys
+from monitor.config import Config, EngineConfig, KeywordConfig, api_key, configured_secrets, missing_api_keys
 from monitor.enrich import Tracking, citation_records, mention_records, organic_records
 from monitor.heap import fewer_collections
 from monitor.throttle import DailyBudget, RateLimiter, Sleep, fetch_with_retries
@@ -52,6 +53,7 @@ TOP_REASONS = 3
 ProbeFactory = Callable[[EngineConfig], Probe]
 # How Ctrl-C, SIGTERM and a cancelled task reach a batch.
 STOPPED_FROM_OUTSIDE = (asyncio.CancelledError, KeyboardInterrupt, SystemExit)
+NO_SECRETS = Secrets()
 log = logging.getLogger("citewatch.pipeline")
 
 
@@ -146,8 +148,11 @@ def sync_config(config: Config, db: Engine, clock: Clock, tracking: Tracking | N
 
 
 def build_record(task: ProbeTask, run_id: int, tracking: Tracking, raw: bytes | None, error: ProbeError | None,
-                 latency_ms: int | None, clock: Clock) -> ObservationRecord:
-    """Parse and analyse one probe's outcome into what storage keeps. Pure but for the clock."""
+                 latency_ms: int | None, clock: Clock, secrets: Secrets = NO_SECRETS) -> ObservationRecord:
+    """Parse and analyse one probe's outcome into what storage keeps, every secret masked (in the raw
+    payload too, before it is hashed). Pure but for the clock."""
+    if raw is not None:
+        raw = secrets.mask_bytes(raw)
     record = ObservationRecord(
         run_id=run_id,
         keyword=task.keyword.text,
@@ -161,21 +166,31 @@ def build_record(task: ProbeTask, run_id: int, tracking: Tracking, raw: bytes | 
         cost=task.engine.price.per_call if raw is not None else 0.0,
     )
     if error is not None:
-        record.status, record.error = error.status, error.reason
+        record.status, record.error = error.status, secrets.mask(error.reason)
         return record
     assert raw is not None
-    answer = apply_payload(record, raw, task.engine.kind, tracking)
+    answer = apply_payload(record, raw, task.engine.kind, tracking, secrets)
     if answer is not None:
         record.cost = task.engine.price.cost(answer.input_tokens, answer.output_tokens)
     return record
 
 
-def apply_payload(record: ObservationRecord, raw: bytes, kind_name: str, tracking: Tracking) -> Answer | None:
-    """Fill what the parser and the analysis say about `raw` into `record` (run and reparse share this).
-    Returns the parsed answer, or None where the payload is unparseable or a bug in the parser or the
-    analysis stopped it: the record then says why, and keeps nothing half-analysed."""
+def apply_payload(record: ObservationRecord, raw: bytes, kind_name: str, tracking: Tracking,
+                  secrets: Secrets = NO_SECRETS) -> Answer | None:
+    """Fill what the parser and the analysis say about `raw` into `record` (run and reparse share this),
+    with `secrets` masked in every text. Returns the parsed answer, or None where the payload is
+    unparseable or a bug in the parser or the analysis stopped it: the record then says why, and keeps
+    nothing half-analysed."""
     kind = registry.kind(kind_name)
     record.parser_version = kind.parser_version
+    answer = _parse_and_analyse(record, raw, kind, tracking)
+    if secrets:  # a key the raw payload held in another form (JSON escapes) is decoded into the texts
+        record.map_texts(secrets.mask)
+    return answer
+
+
+def _parse_and_analyse(record: ObservationRecord, raw: bytes, kind: registry.EngineKind,
+                       tracking: Tracking) -> Answer | None:
     try:
         answer = kind.parse(raw)
         analysed = ((citation_records(answer, tracking), mention_records(answer, tracking.entities),
@@ -227,6 +242,7 @@ class Batch:
     tasks: list[ProbeTask]
     tracking: Tracking
     summary: RunSummary
+    secrets: Secrets = NO_SECRETS
 
     @property
     def engines(self) -> dict[str, EngineConfig]:
@@ -247,7 +263,8 @@ def start_batch(config: Config, db: Engine, clock: Clock, tasks: list[ProbeTask]
     for task in tasks:
         planned.setdefault(task.engine.id, Counter())[str(ids.keyword_ids[task.keyword.text])] += 1
     run_id = repository.start_run(db, ids.project_id, {e: dict(c) for e, c in planned.items()}, clock())
-    return Batch(config.project_name, ids, run_id, tasks, tracking, RunSummary(run_id, len(tasks)))
+    return Batch(config.project_name, ids, run_id, tasks, tracking, RunSummary(run_id, len(tasks)),
+                 configured_secrets(config))
 
 
 @dataclass
@@ -288,7 +305,7 @@ async def probe_one(task: ProbeTask, batch: Batch, lane: Lane, budget: DailyBudg
         except Exception as exc:  # noqa: BLE001 (a bug in one probe must not cost the batch)
             cause = _cause(exc)  # an HTTP stack's task group: what went wrong inside it
             error = ProbeError(f"probe failed: {type(cause).__name__}: {cause}")
-    record = build_record(task, batch.run_id, batch.tracking, raw, error, latency_ms, clock)
+    record = build_record(task, batch.run_id, batch.tracking, raw, error, latency_ms, clock, batch.secrets)
     budget.add(engine.id, record.cost)
     return record
 
@@ -305,7 +322,7 @@ async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, 
     lanes = open_lanes(engines_of(tasks), probes)
     try:
         batch = start_batch(config, db, clock, tasks)
-        writer = ObservationWriter(db, batch.ids)
+        writer = ObservationWriter(db, batch.ids, on_stored=batch.summary.count)
         try:
             await _probe_and_store(batch, lanes, writer, db, clock, sleep, progress)
             repository.finish_run(db, batch.run_id, clock())
@@ -335,7 +352,6 @@ async def _probe_and_store(batch: Batch, lanes: dict[str, Lane], writer: Observa
         async def one(task: ProbeTask) -> None:
             record = await probe_one(task, batch, lanes[task.engine.id], budget, clock, sleep)
             writer.put(record)
-            batch.summary.count(record)
             advance()
 
         async with asyncio.TaskGroup() as group:

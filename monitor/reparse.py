@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from citewatch.status import ERROR
 from monitor.clock import Clock, system_clock
-from monitor.config import Config
+from monitor.config import Config, configured_secrets
 from monitor.enrich import Tracking
 from monitor.pipeline import apply_payload, sync_config
 from probes import registry
@@ -33,6 +33,7 @@ def reparse(config: Config, db: Engine, *, engine_id: str | None = None, everyth
             clock: Clock = system_clock) -> ReparseSummary:
     """Re-parse observations whose parser is older than the current one (all of them with `everything`)."""
     tracking = Tracking.from_config(config)
+    secrets = configured_secrets(config)
     ids = sync_config(config, db, clock, tracking)
     versions = {name: registry.kind(name).parser_version for name in registry.available_names()}
     summary = ReparseSummary()
@@ -44,7 +45,7 @@ def reparse(config: Config, db: Engine, *, engine_id: str | None = None, everyth
         record = ObservationRecord(run_id=0, keyword=stored.keyword, engine_id=stored.engine_id,
                                    engine_kind=stored.engine_kind, sample_index=0, observed_at=clock(),
                                    status=ERROR)
-        apply_payload(record, raw, stored.engine_kind, tracking)
+        apply_payload(record, raw, stored.engine_kind, tracking, secrets)
         before = repository.replace_parsed(db, ids, stored.observation_id, record)
         summary.reparsed += 1
         if before != record.status:

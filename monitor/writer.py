@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-from citewatch.errors import DatabaseUnavailable
+from citewatch.errors import DatabaseUnavailable, RecordRefused
+from citewatch.status import ERROR
 from storage import repository
 from storage.records import ObservationRecord, ProjectIds
 
@@ -21,13 +24,17 @@ class ObservationWriter:
     probes in flight. Each observation is stored in its own transaction. One writer keeps up: on the
     benchmark's 2 cores, more threads on PostgreSQL cost more in contention than they saved in waiting.
 
-    `run()` ends when `close()` has been called and everything before it is stored; it raises the
-    StorageError of the first write that fails."""
+    An observation the database refuses (a constraint, a value it cannot hold) is stored instead as a
+    failure with the database's reason and the raw payload, and the batch goes on. `run()` ends when
+    `close()` has been called and everything before it is stored; it raises the StorageError of the
+    first write that fails even so (the database is gone or broken). `on_stored` hears of each record
+    as stored."""
 
     _DONE = None
 
-    def __init__(self, db: Engine, ids: ProjectIds) -> None:
-        self._db, self._ids = db, ids
+    def __init__(self, db: Engine, ids: ProjectIds,
+                 on_stored: Callable[[ObservationRecord], None] = lambda record: None) -> None:
+        self._db, self._ids, self._on_stored = db, ids, on_stored
         self._queue: asyncio.Queue[ObservationRecord | None] = asyncio.Queue()
 
     def put(self, record: ObservationRecord) -> None:
@@ -70,10 +77,26 @@ class ObservationWriter:
             try:
                 with self._db.connect() as connection:
                     while pending:
-                        repository.save_observation(connection, self._ids, pending[0])
+                        self._save(connection, pending[0])
                         pending.pop(0)
             except DatabaseUnavailable:
                 wait = next(waits, None)
                 if wait is None:
                     raise
                 time.sleep(wait)
+
+    def _save(self, connection: Connection, record: ObservationRecord) -> None:
+        try:
+            repository.save_observation(connection, self._ids, record)
+        except RecordRefused as exc:  # this record's values, not the database: keep what can be kept
+            record = refused_record(record, exc)
+            repository.save_observation(connection, self._ids, record)
+        self._on_stored(record)
+
+
+def refused_record(record: ObservationRecord, error: RecordRefused) -> ObservationRecord:
+    """What is stored of an observation the database refused: its identity, raw payload, latency and
+    cost, as a failure saying why (never as an answer that cited nothing)."""
+    return replace(record, status=ERROR, error=f"could not be stored: {error}", answer_text=None,
+                   has_answer=False, model=None, search_queries=[], features=[], citations=[], mentions=[],
+                   organic=[])

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from citewatch.errors import ProbeError
+from citewatch.secrets import redact
 from citewatch.text import short
 from probes.base import ProbeSettings
 from probes.bounded import BoundExceeded, ResponseTooSlow, bounded_transport
@@ -26,17 +27,6 @@ def make_client(settings: ProbeSettings, headers: dict[str, str] | None = None) 
 
 # Headers that carry a key; their values are masked in any error text a server echoes back.
 _SECRET_HEADERS = ("authorization", "x-api-key", "x-goog-api-key")
-
-
-MIN_SECRET_LENGTH = 8  # shorter "keys" (placeholders like "x") would mask ordinary text
-
-
-def redact(text: str, secrets: list[str | None]) -> str:
-    """`text` with every secret of a plausible length masked."""
-    for secret in secrets:
-        if secret and len(secret) >= MIN_SECRET_LENGTH:
-            text = text.replace(secret, "***")
-    return text
 
 
 def error_message(text: str) -> str:

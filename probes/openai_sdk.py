@@ -9,10 +9,11 @@ import openai
 from openai import AsyncOpenAI
 
 from citewatch.errors import ProbeError
+from citewatch.secrets import redact
 from citewatch.text import short
 from probes.base import ProbeSettings
 from probes.bounded import BoundExceeded, bounded_transport
-from probes.http import bound_error, error_message, redact, redirect_error
+from probes.http import bound_error, error_message, redirect_error
 from probes.retry_after import retry_after_seconds
 
 # The SDK's HTTP stack: httpx up to openai 2, httpx2 (the same API) since 3. Its transport is wrapped.

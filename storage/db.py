@@ -22,10 +22,10 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import ExceptionContext
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlmodel import create_engine
 
-from citewatch.errors import DatabaseUnavailable, SchemaMismatch, StorageError
+from citewatch.errors import DatabaseUnavailable, RecordRefused, SchemaMismatch, StorageError
 from storage.urls import SQLITE, redacted, with_driver
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -106,7 +106,14 @@ def _translate(context: ExceptionContext, shown_url: str) -> StorageError | None
     original = context.original_exception
     # the first line only: PostgreSQL adds the statement (LINE 1: INSERT ...) and DETAIL with row values
     reason = str(original).strip().splitlines()[0].strip() if str(original).strip() else type(original).__name__
-    error_class = DatabaseUnavailable if context.is_disconnect or context.connection is None else StorageError
+    if context.is_disconnect or context.connection is None:
+        error_class: type[StorageError] = DatabaseUnavailable
+    elif isinstance(context.sqlalchemy_exception, (IntegrityError, DataError)) or isinstance(original, ValueError):
+        # the values of this one statement were refused (a constraint, NUL in text, an unencodable string):
+        # the database itself is fine
+        error_class = RecordRefused
+    else:
+        error_class = StorageError
     return error_class(f"database {shown_url}: {reason}")
 
 

@@ -3,7 +3,7 @@ analysis and `citewatch parse` can build records without loading SQLAlchemy."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -95,6 +95,22 @@ class ObservationRecord:
     citations: list[CitationRecord] = field(default_factory=list)
     mentions: list[MentionRecord] = field(default_factory=list)
     organic: list[OrganicRecord] = field(default_factory=list)
+
+    def map_texts(self, change: Callable[[str], str]) -> None:
+        """Apply `change` to every text the observation stores from the engine's answer (not its keyword
+        or engine ids, which come from config): to mask secrets, or to make text storable."""
+        def each(text: str | None) -> str | None:
+            return None if text is None else change(text)
+
+        self.error, self.answer_text, self.model = each(self.error), each(self.answer_text), each(self.model)
+        self.search_queries = [change(query) for query in self.search_queries]
+        self.features = [change(feature) for feature in self.features]
+        for source in [*self.citations, *self.organic]:
+            source.url, source.title, source.domain = change(source.url), each(source.title), each(source.domain)
+        for citation in self.citations:
+            citation.normalized_url = change(citation.normalized_url)
+        for mention in self.mentions:
+            mention.alias = change(mention.alias)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from citewatch.status import RUN_FINISHED, RUN_INTERRUPTED, RUN_RUNNING
+from citewatch.text import storable
 from storage.models import (
     Citation,
     Keyword,
@@ -144,6 +145,7 @@ def save_observation(target: Engine | Connection, ids: ProjectIds, record: Obser
         with target.connect() as connection:
             return save_observation(connection, ids, record)
     connection = target
+    record.map_texts(storable)
     with connection.begin():
         raw_hash = _store_raw(connection, record.raw, record.observed_at) if record.raw is not None else None
         observation_id = connection.execute(insert(Observation.__table__), dict(  # type: ignore[attr-defined]
@@ -219,6 +221,7 @@ def payloads_to_reparse(db: Engine, project: str, current_versions: dict[str, in
 def replace_parsed(db: Engine, ids: ProjectIds, observation_id: int, record: ObservationRecord) -> str:
     """Swap an observation's parsed content for a new parse, in one transaction; identity, time,
     latency and cost stay as they were. Returns the status it had before."""
+    record.map_texts(storable)
     with db.begin() as connection:
         before = connection.execute(select(Observation.status).where(Observation.id == observation_id)).scalar_one()
         for table in (Citation, Mention, OrganicResult):

@@ -9,7 +9,7 @@ depends on a word in the prompt:
 - ``redirect``: HTTP 307 to `redirect_to`;
 - ``envelope``: HTTP 200 carrying an error envelope that repeats the API key;
 - anything else: the simulator's normal answer, with NUL characters, a lone surrogate and the API key
-  written into the answer text and the titles (wherever the tracked brand's name appears).
+  written into the answer text and the titles (after every keyword and brand name).
 
 Every request is recorded (path, headers, body) in `requests`.
 """
@@ -17,21 +17,41 @@ Every request is recorded (path, headers, body) in `requests`.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy import MetaData, create_engine, select
+
 from probes.simulator.formats import FORMATS
 from probes.simulator.scenario import Scenario, demo_scenario, simulated_answer
+from storage.urls import SQLITE, with_driver
 
 # What the normal answers carry beside the key: JSON escapes, so that the decoded text holds a NUL and a
 # lone surrogate (neither storable as is: PostgreSQL refuses NUL, UTF-8 cannot encode a lone surrogate).
 HOSTILE_ESCAPES = "\\u0000\\ud83d"
 CHUNK = b" " * 65536
+KEY_VARIABLE = "CITEWATCH_HOSTILE_KEY"  # the variable the configs below name for the key
+CONFIG = """\
+brand: {{name: Hengda Valve, aliases: [Hengda, 恒达阀门], domains: [hengdavalve.com]}}
+competitors:
+  - {{name: Apex Flow Controls, aliases: [Apex Flow], domains: [apexflow.com]}}
+keywords:
+{keywords}
+engines:
+  - {{id: hostile, kind: {kind}, model: m1, base_url: "{base_url}", api_key_env: {key_variable}, samples: {samples},
+     concurrency: {concurrency}, timeout: {timeout}, retries: 0}}
+storage: {{url: "{storage}"}}
+"""
 
 
 def _gzip_bomb(inflated_mb: int) -> bytes:
@@ -58,6 +78,7 @@ class HostileServer:
         self.endless_bytes_sent = 0
         self._bomb: bytes | None = None
         self._lock = threading.Lock()
+        self._bomb_lock = threading.Lock()  # building a bomb takes seconds: other requests go on meanwhile
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -69,9 +90,7 @@ class HostileServer:
         return f"http://127.0.0.1:{self.port}/{kind}{FORMATS[kind].BASE_SUFFIX}"
 
     def start(self) -> HostileServer:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        server.daemon_threads = True
-        server.request_queue_size = 64
+        server = _QuietServer(("127.0.0.1", 0), _make_handler(self))
         self._server = server
         threading.Thread(target=server.serve_forever, name="hostile-server", daemon=True).start()
         return self
@@ -89,7 +108,7 @@ class HostileServer:
         self.stop()
 
     def bomb(self) -> bytes:
-        with self._lock:
+        with self._bomb_lock:
             if self._bomb is None:
                 self._bomb = _gzip_bomb(self.bomb_mb)
             return self._bomb
@@ -100,13 +119,34 @@ class HostileServer:
         prompt = wire.prompt_of(path, body)
         answer = simulated_answer(self.scenario, prompt, wire.model_of(path, body), 0, kind)
         text = json.dumps(wire.render(answer), ensure_ascii=False)
-        brand = self.scenario.brand.name
-        return text.replace(brand, f"{brand}{self.escapes} key {self.secret} ").encode("utf-8")
+        # every answer names the keyword (its first sentence); titles of the brand's pages name the brand
+        for word in (prompt.rstrip("?？").strip(), self.scenario.brand.name):
+            text = text.replace(word, f"{word}{self.escapes} key {self.secret} ")
+        return text.encode("utf-8")
 
     def envelope(self) -> bytes:
         message = f"Incorrect API key provided: {self.secret}. You can find your API key at your dashboard."
-        return json.dumps({"error": {"message": message, "type": "invalid_request_error"},
+        # the fields of every kind's error envelope at once: {"error": {...}} (OpenAI, Gemini), "type": "error"
+        # (Anthropic), "status": "failed" (Perplexity's Agent API)
+        return json.dumps({"type": "error", "error": {"message": message, "type": "invalid_request_error"},
                            "status": "failed"}).encode()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # clients hanging up mid-answer is what these behaviours provoke
+
+
+def write_hostile_config(path: Path, server: HostileServer, storage: str, keywords: list[str], kind: str = "openai",
+                         samples: int = 1, timeout: float = 5, concurrency: int = 4) -> Path:
+    """A config whose one engine is this server, speaking `kind`, its key in `KEY_VARIABLE`."""
+    path.write_text(CONFIG.format(keywords="\n".join(f"  - text: {keyword}" for keyword in keywords), kind=kind,
+                                  base_url=server.base_url_for(kind), key_variable=KEY_VARIABLE, samples=samples,
+                                  concurrency=concurrency, timeout=timeout, storage=storage), encoding="utf-8")
+    return path
 
 
 def _make_handler(server: HostileServer) -> type[BaseHTTPRequestHandler]:
@@ -193,12 +233,6 @@ def _bytes(payload: bytes) -> Iterator[bytes]:
 def places_holding(url: str, needle: str) -> list[str]:
     """Every place of the database at `url` that holds `needle`: "table.column" for a value (raw payloads
     decompressed, JSON values serialized), and for SQLite the database file and its WAL byte for byte."""
-    from pathlib import Path
-
-    from sqlalchemy import MetaData, create_engine, select
-
-    from storage.urls import SQLITE, with_driver
-
     found: list[str] = []
     engine = create_engine(with_driver(url))
     try:
@@ -232,3 +266,42 @@ def _holds(value: object, needle: str, *, decompress: bool) -> bool:
     if isinstance(value, (list, dict)):
         return needle in json.dumps(value, ensure_ascii=False)
     return isinstance(value, str) and needle in value
+
+
+# A small Python process that runs the command and reports its peak memory. The peak the kernel reports
+# for a child counts the memory of the process it was forked from (until its exec), so a command started
+# straight from a large test process would be charged for that process; started from this one, it is not.
+_MEASURER = """
+import json, os, resource, sys, time
+started = time.monotonic()
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    json.dump({"exit": os.waitstatus_to_exitcode(status), "wall": time.monotonic() - started,
+               "peak_mb": usage.ru_maxrss / 1024}, out)
+"""
+
+
+@dataclass(frozen=True)
+class Measured:
+    exit_code: int
+    wall: float
+    peak_mb: float
+    stdout: str
+    stderr: str
+
+
+def run_measured(argv: list[str], *, cwd: Path, env: dict[str, str], limit_mb: int | None = None) -> Measured:
+    """Run a command; its exit code, wall time, peak memory (RSS) and output. `limit_mb` caps its address
+    space, so that a command whose memory runs away fails instead of taking the machine down."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as report:
+        measurer = [sys.executable, "-c", _MEASURER, report.name, *argv]
+        if limit_mb is not None:
+            measurer = ["prlimit", f"--as={limit_mb * 1024 * 1024}", "--", *measurer]
+        result = subprocess.run(measurer, cwd=cwd, env=env, capture_output=True, text=True)
+        figures = json.loads(Path(report.name).read_text() or "{}")
+    if not figures:
+        raise RuntimeError(f"the command could not be measured: {result.stderr[-2000:]}")
+    return Measured(figures["exit"], figures["wall"], figures["peak_mb"], result.stdout, result.stderr)

@@ -1,0 +1,131 @@
+"""Batches against engines that misbehave on purpose (tests/hostile_server.py): text no database can hold
+as is, API keys repeated in 200 answers, an observation the database refuses, and the whole mix on
+PostgreSQL through the installed command, in bounded time and memory."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+from sqlmodel import Session
+
+from citewatch.status import ERROR, OK
+from monitor.config import load_config
+from monitor.pipeline import run_batch
+from probes.simulator.formats import FORMATS
+from storage.db import open_database
+from storage.models import Citation, Observation, RawPayload
+from tests.hostile_server import KEY_VARIABLE, HostileServer, places_holding, run_measured, write_hostile_config
+
+ROOT = Path(__file__).resolve().parents[2]
+CONSOLE_SCRIPT = Path(sys.executable).with_name("citewatch")
+KEY = "sk-hostile-test-0123456789abcdefKEY"
+def observations(url: str) -> list[Observation]:
+    db = open_database(url)
+    try:
+        with Session(db) as session:
+            return list(session.execute(select(Observation).order_by(Observation.id)).scalars())
+    finally:
+        db.dispose()
+
+
+@pytest.mark.parametrize("kind", sorted(FORMATS))
+async def test_a_key_repeated_in_200_answers_is_stored_nowhere(kind: str, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_VARIABLE, KEY)
+    url = f"sqlite:///{tmp_path / 'key.db'}"
+    with HostileServer(KEY, escapes="") as server:
+        config = load_config(write_hostile_config(tmp_path / "c.yaml", server, url,
+                                                  ["industrial ball valve", "an error envelope please"], kind))
+        db = open_database(url)
+        summary = await run_batch(config, db)
+        db.dispose()
+    assert summary.stored == 2
+    stored = observations(url)
+    answered = next(o for o in stored if o.status == OK)
+    assert "industrial ball valve key *** " in str(answered.answer_text)  # the key was in the answer, masked
+    failed = next(o for o in stored if o.status == ERROR)
+    assert "Incorrect API key provided: ***" in str(failed.error)  # the 200 error envelope's text, masked
+    assert places_holding(url, KEY) == []  # raw payloads, the database file and its WAL included
+
+
+async def test_text_no_database_holds_as_is_is_stored_on_both_backends(db_url: str, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_VARIABLE, KEY)
+    with HostileServer(KEY) as server:  # NUL and a lone surrogate in the answer text and the titles
+        config = load_config(write_hostile_config(tmp_path / "c.yaml", server, db_url,
+                                                  ["industrial ball valve", "api 6d ball valve"], samples=2))
+        db = open_database(db_url)
+        summary = await run_batch(config, db)
+        try:
+            with Session(db) as session:
+                texts = list(session.execute(select(Observation.answer_text)).scalars())
+                titles = list(session.execute(select(Citation.title)).scalars())
+        finally:
+            db.dispose()
+    assert summary.statuses == {OK: 4}
+    assert all("ball valve\ufffd\ufffd key *** " in str(answer) for answer in texts)
+    assert any(title and "\ufffd\ufffd" in title for title in titles)
+
+
+def test_an_observation_the_database_refuses_is_stored_as_a_failure(postgres_url: str, tmp_path: Path) -> None:
+    """A write the database refuses costs that observation only, and no value of it is printed."""
+    db = open_database(postgres_url)
+    with db.begin() as connection:  # stands in for any value a database may refuse
+        connection.execute(text("ALTER TABLE observation ADD CONSTRAINT no_secret_word "
+                                "CHECK (answer_text NOT LIKE '%refuse-me%')"))
+    db.dispose()
+    with HostileServer(KEY, escapes=" refuse-me") as server:
+        config = write_hostile_config(tmp_path / "c.yaml", server, postgres_url, ["industrial ball valve"],
+                                      samples=3)
+        result = subprocess.run([str(CONSOLE_SCRIPT), "run", "--config", str(config)], capture_output=True,
+                                text=True, cwd=ROOT, timeout=120, env=dict(os.environ, **{KEY_VARIABLE: KEY}))
+    assert result.returncode == 4, result.stderr  # every probe failed to store: a failed batch, not a crash
+    assert "Traceback" not in result.stderr and "refuse-me" not in result.stdout + result.stderr
+    stored = observations(postgres_url)
+    assert [o.status for o in stored] == [ERROR] * 3
+    assert all(str(o.error).startswith("could not be stored: database ") and "no_secret_word" in str(o.error)
+               for o in stored)
+    assert all(o.raw_hash and o.answer_text is None for o in stored)  # the raw payload is kept
+
+
+def test_a_hostile_batch_on_postgresql_completes_in_bounded_memory(postgres_url: str, tmp_path: Path) -> None:
+    """NUL characters and the key in normal 200 answers, an endless body for one keyword: every observation
+    is stored (the endless ones as failures), the key is nowhere in the database and memory stays low."""
+    keywords = [f"industrial ball valve question {i}" for i in range(6)] + ["endless answer please"]
+    with HostileServer(KEY) as server:
+        config = write_hostile_config(tmp_path / "c.yaml", server, postgres_url, keywords, samples=3, timeout=5)
+        run = run_measured([str(CONSOLE_SCRIPT), "run", "--config", str(config)], cwd=ROOT,
+                           env=dict(os.environ, **{KEY_VARIABLE: KEY}))
+    assert run.exit_code == 0, run.stderr
+    stored = observations(postgres_url)
+    assert len(stored) == len(keywords) * 3
+    endless = [o for o in stored if o.keyword_id == max(s.keyword_id for s in stored)]
+    assert {o.status for o in endless} == {ERROR}
+    assert all(o.error == "response larger than 8 MB (max_response_mb)" for o in endless)
+    assert {o.status for o in stored if o not in endless} == {OK}
+    assert places_holding(postgres_url, KEY) == []
+    assert run.peak_mb < 500, f"peak memory {run.peak_mb:.0f} MB"
+    print(f"hostile batch on PostgreSQL: {len(stored)} observations, wall {run.wall:.1f}s, peak {run.peak_mb:.0f} MB")
+
+
+async def test_raw_payloads_are_masked_before_they_are_hashed(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_VARIABLE, KEY)
+    url = f"sqlite:///{tmp_path / 'raw.db'}"
+    with HostileServer(KEY, escapes="") as server:
+        config = load_config(write_hostile_config(tmp_path / "c.yaml", server, url, ["industrial ball valve"]))
+        db = open_database(url)
+        await run_batch(config, db)
+        with Session(db) as session:
+            payload = session.execute(select(RawPayload)).scalars().one()
+        db.dispose()
+    raw = zlib.decompress(payload.data)
+    assert KEY.encode() not in raw and b"key *** " in raw
+    assert payload.hash == hashlib.sha256(raw).hexdigest()  # the hash names what is stored
