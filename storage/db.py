@@ -9,18 +9,21 @@ can still be read, and it says when a migration is pending instead of running on
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import sqlite3
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlmodel import create_engine
@@ -135,7 +138,13 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration (a no-op when it is there already)."""
+    """Bring the schema to the newest migration (a no-op when it is there already). Processes starting on
+    one new database at once take turns: the first migrates, the others find the schema made."""
+    with _migration_lock(engine):
+        _upgrade(engine)
+
+
+def _upgrade(engine: Engine) -> None:
     _refuse_newer_schema(engine)
     try:
         command.upgrade(alembic_config(engine), "head")
@@ -143,6 +152,29 @@ def upgrade(engine: Engine) -> None:
         raise SchemaMismatch(f"cannot migrate database {shown(engine)}: {exc}") from None
     except SQLAlchemyError as exc:  # not from the DBAPI (those arrive as StorageError already)
         raise StorageError(f"cannot migrate database {shown(engine)}: {exc}") from None
+
+
+# pg_advisory_lock key of migrations (a bigint of our choosing: "citewatc" in ASCII)
+MIGRATION_LOCK_KEY = int.from_bytes(b"citewatc", "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """Held while the schema is checked and migrated: a PostgreSQL advisory lock (per database), or for
+    SQLite an exclusive lock on a file beside the database (`<file>-migrate.lock`, kept)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                connection.commit()
+        return
+    database = Path(unquote(str(engine.url.database)))
+    with open(database.with_name(database.name + "-migrate.lock"), "a+b") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)  # released when the file is closed, or the process ends
+        yield
 
 
 def check_schema(engine: Engine) -> None:

@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from citewatch.status import RUN_FINISHED, RUN_INTERRUPTED, RUN_RUNNING
 from citewatch.text import storable
@@ -52,51 +52,42 @@ def payload_hash(raw: bytes) -> str:
 
 def sync_project(db: Engine, name: str, entities: Iterable[EntityRow], keywords: Iterable[KeywordRow], now: datetime
 ) -> ProjectIds:
-    """Create or update the project's tracked entities and keywords; those gone from config become inactive."""
-    with Session(db) as session, session.begin():
-        project = session.exec(select(Project).where(Project.name == name)).scalars().first()  # type: ignore[call-overload]
-        if project is None:
-            project = Project(name=name, created_at=now)
-            session.add(project)
-            session.flush()
-        entity_ids = _sync_entities(session, project.id, list(entities))
-        keyword_ids = _sync_keywords(session, project.id, list(keywords))
-        return ProjectIds(project.id, entity_ids, keyword_ids)
+    """Create or update the project's tracked entities and keywords; those gone from config become inactive.
+    Upserts throughout, so that two processes syncing the same new project at once both succeed."""
+    with db.begin() as connection:
+        # a write first: SQLite then takes its write lock at once (a read first could deadlock two writers)
+        connection.execute(_upsert(connection, Project).on_conflict_do_nothing(index_elements=["name"]),
+                           dict(name=name, created_at=now))
+        project_id = connection.execute(select(Project.id).where(Project.name == name)).scalar_one()
+        entity_ids = _sync_rows(connection, TrackedEntity, project_id, "name", [_as_values(e) for e in entities])
+        keyword_ids = _sync_rows(connection, Keyword, project_id, "text", [_as_values(k) for k in keywords])
+        return ProjectIds(project_id, entity_ids, keyword_ids)
 
 
-def _sync_entities(session: Session, project_id: int, entities: list[EntityRow]) -> dict[str, int]:
-    return _sync_rows(session, TrackedEntity, project_id, "name", [_as_values(e) for e in entities])
-
-
-def _sync_keywords(session: Session, project_id: int, keywords: list[KeywordRow]) -> dict[str, int]:
-    return _sync_rows(session, Keyword, project_id, "text", [_as_values(k) for k in keywords])
+def _upsert(connection: Connection, model: type[SQLModel]):  # type: ignore[no-untyped-def]
+    """INSERT ... ON CONFLICT for the connection's dialect."""
+    dialect_insert = sqlite_insert if connection.dialect.name == "sqlite" else postgresql_insert
+    return dialect_insert(model.__table__)  # type: ignore[attr-defined]
 
 
 def _as_values(row: EntityRow | KeywordRow) -> dict[str, object]:
     return {k: list(v) if isinstance(v, (tuple, list)) else v for k, v in asdict(row).items()}
 
 
-def _sync_rows(session: Session, model: type[TrackedEntity] | type[Keyword], project_id: int, key: str,
+def _sync_rows(connection: Connection, model: type[TrackedEntity] | type[Keyword], project_id: int, key: str,
                rows: list[dict[str, object]]) -> dict[str, int]:
     """Upsert the project's rows of `model` by `key`; rows no longer in config stay, marked inactive
     (their history keeps pointing at them). Returns the ids of the rows in config."""
-    existing = {
-        getattr(row, key): row
-        for row in session.execute(select(model).where(model.project_id == project_id)).scalars()
-    }
-    wanted = {values[key] for values in rows}
     for values in rows:
-        row = existing.get(values[key]) or model(project_id=project_id)
-        for field_name, value in values.items():
-            setattr(row, field_name, value)
-        row.active = True
-        session.add(row)
-        existing[values[key]] = row
-    for name, row in existing.items():
-        if name not in wanted:
-            row.active = False
-    session.flush()
-    return {name: row.id for name, row in existing.items() if name in wanted}
+        statement = _upsert(connection, model).values(project_id=project_id, active=True, **values)
+        connection.execute(statement.on_conflict_do_update(index_elements=["project_id", key],
+                                                           set_=dict(values, active=True)))
+    wanted = [values[key] for values in rows]
+    column = getattr(model, key)
+    connection.execute(update(model).where(model.project_id == project_id, column.not_in(wanted))
+                       .values(active=False))
+    return dict(connection.execute(  # type: ignore[arg-type]
+        select(column, model.id).where(model.project_id == project_id, column.in_(wanted))).all())
 
 
 def mark_stale_runs(db: Engine, project_id: int, quiet_since: datetime) -> int:
@@ -252,9 +243,7 @@ def spend_by_engine(db: Engine, project: str, start: datetime, end: datetime) ->
 def _store_raw(connection: Connection, raw: bytes, now: datetime) -> str:
     """Content-addressed: a payload already stored is not stored again (also under concurrent writers)."""
     digest = payload_hash(raw)
-    dialect = connection.dialect.name
-    statement = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(RawPayload.__table__)  # type: ignore[attr-defined]
-    connection.execute(statement.on_conflict_do_nothing(index_elements=["hash"]),
+    connection.execute(_upsert(connection, RawPayload).on_conflict_do_nothing(index_elements=["hash"]),
                        dict(hash=digest, size=len(raw), data=zlib.compress(raw, 6), created_at=now))
     return digest
 

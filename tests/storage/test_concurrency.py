@@ -1,0 +1,76 @@
+"""Processes that start at once on one database: on a brand-new one they take turns to create the schema,
+and two runs creating the same project both get it (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import text
+
+from storage import repository
+from storage.db import current_revision, head_revision, make_engine, open_database
+from storage.records import EntityRow, KeywordRow
+from tests.conftest import write_config
+
+ROOT = Path(__file__).resolve().parents[2]
+CONSOLE_SCRIPT = Path(sys.executable).with_name("citewatch")
+PROCESSES, TRIES = 4, 3
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def test_processes_migrating_a_new_database_at_once_take_turns(db_url: str, postgres_admin, tmp_path: Path  # type: ignore[no-untyped-def]
+                                                               ) -> None:
+    for attempt in range(TRIES):
+        url = db_url if attempt == 0 else _fresh(db_url, postgres_admin, tmp_path, attempt)
+        config = write_config(tmp_path / f"c{attempt}.yaml", "http://127.0.0.1:9/v1", url)
+        upgrades = [subprocess.Popen([str(CONSOLE_SCRIPT), "db", "upgrade", "--config", str(config)], cwd=ROOT,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                    for _ in range(PROCESSES)]
+        results = [(process.wait(120), process.stderr.read()) for process in upgrades]  # type: ignore[union-attr]
+        for process in upgrades:
+            process.stdout.close(), process.stderr.close()  # type: ignore[union-attr, func-returns-value]
+        assert [code for code, _ in results] == [0] * PROCESSES, [err for _, err in results]
+        db = make_engine(url)
+        assert current_revision(db) == head_revision()
+        db.dispose()
+
+
+def _fresh(db_url: str, postgres_admin, tmp_path: Path, attempt: int) -> str:  # type: ignore[no-untyped-def]
+    """Another brand-new database of the same backend."""
+    if db_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / f'new{attempt}.db'}"
+    name = db_url.rsplit("/", 1)[1] + f"_{attempt}"
+    with postgres_admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    return db_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def test_runs_creating_the_same_project_at_once_both_get_it(db_url: str) -> None:
+    db = open_database(db_url)
+    entities = [EntityRow("Hengda Valve", "brand", ("恒达阀门",), ("hengdavalve.com",))]
+    keywords = [KeywordRow(f"ball valve {i}") for i in range(20)]
+    try:
+        for attempt in range(8):
+            barrier = threading.Barrier(2)
+            results: list[object] = []
+
+            def sync(project: str = f"project {attempt}") -> None:
+                barrier.wait()
+                try:
+                    results.append(repository.sync_project(db, project, entities, keywords, NOW))
+                except Exception as exc:  # noqa: BLE001 (the failure is what this test looks for)
+                    results.append(exc)
+
+            threads = [threading.Thread(target=sync) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+            assert len(results) == 2 and results[0] == results[1], results  # the same ids, no error
+        assert len(repository.project_names(db)) == 8
+    finally:
+        db.dispose()

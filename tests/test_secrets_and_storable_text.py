@@ -1,0 +1,29 @@
+"""The kernel's pure helpers for what is kept: secrets masked, text made storable."""
+
+from __future__ import annotations
+
+from citewatch.secrets import Secrets, redact
+from citewatch.text import storable
+
+KEY = "sk-live/0123456789abcdef"
+
+
+def test_every_form_a_json_body_holds_a_key_in_is_masked() -> None:
+    secrets = Secrets([KEY])
+    for body in (b'{"m": "' + KEY.encode() + b'"}', b'{"m": "sk-live\\/0123456789abcdef"}'):
+        assert secrets.mask_bytes(body) == b'{"m": "***"}'
+
+
+def test_a_key_that_holds_another_is_masked_whole_and_short_values_are_not_keys() -> None:
+    secrets = Secrets(["0123456789", "sk-0123456789-long", "x", None, ""])
+    assert secrets.mask("a sk-0123456789-long b 0123456789 x") == "a *** b *** x"
+    assert not Secrets(["short", None])
+    assert redact("key sk-0123456789-long", ["sk-0123456789-long"]) == "key ***"
+
+
+def test_storable_text_keeps_offsets_and_leaves_ordinary_text_alone() -> None:
+    hostile = "ab\x00c\ud83dd恒达"
+    assert storable(hostile) == "ab\ufffdc\ufffdd恒达"
+    assert len(storable(hostile)) == len(hostile)  # citation spans still point at the same characters
+    assert storable("plain 恒达 \U0001F600") == "plain 恒达 \U0001F600"
+    storable(hostile).encode("utf-8")  # encodable now
