@@ -16,7 +16,7 @@ import sqlite3
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -171,7 +171,7 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
                 connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
                 connection.commit()
         return
-    database = Path(unquote(str(engine.url.database)))
+    database = Path(str(engine.url.database))  # the URL names the file (see _sqlite_engine)
     with open(database.with_name(database.name + "-migrate.lock"), "a+b") as lock_file:
         fcntl.flock(lock_file, fcntl.LOCK_EX)  # released when the file is closed, or the process ends
         yield
