@@ -26,10 +26,10 @@ from monitor.report import build_report, write_report
 from probes.simulator import Simulator, demo_scenario
 from probes.simulator.formats import FORMATS
 from probes.simulator.scenario import DemoEngine
-from storage.db import open_database
+from storage.db import SQLITE_SIDE_FILES, open_database
 
 DEMO_DB = "citewatch-demo.db"
-DB_FILES = (DEMO_DB, f"{DEMO_DB}-wal", f"{DEMO_DB}-shm", f"{DEMO_DB}-journal")
+DB_FILES = (DEMO_DB, *(DEMO_DB + suffix for suffix in SQLITE_SIDE_FILES))
 MANIFEST = ".citewatch-demo.json"
 ENGINE = """\
   - id: {id}

@@ -37,6 +37,7 @@ from citewatch.status import ERROR, FAILED, SKIPPED, SUCCESSFUL
 from monitor.clock import Clock, system_clock
 from monitor.config import Config, EngineConfig, KeywordConfig, api_key, configured_secrets, missing_api_keys
 from monitor.enrich import Tracking, citation_records, mention_records, organic_records
+from monitor import owner
 from monitor.heap import fewer_collections
 from monitor.throttle import DailyBudget, RateLimiter, Sleep, fetch_with_retries
 from monitor.writer import RECONNECT_WAITS, ObservationWriter
@@ -45,7 +46,8 @@ from probes.base import Answer, Locale, Probe, ProbeRequest, ProbeSettings
 from storage import repository
 from storage.records import EntityRow, KeywordRow, ObservationRecord, ProjectIds
 
-# a run still 'running' with nothing stored for this long was killed
+# a run still 'running' with nothing stored for this long was killed (on its own host, a run whose process
+# is gone is known at once: monitor.owner)
 STALE_RUN = timedelta(hours=1)
 # How many of an engine's most common failure reasons a summary keeps.
 TOP_REASONS = 3
@@ -258,11 +260,12 @@ def start_batch(config: Config, db: Engine, clock: Clock, tasks: list[ProbeTask]
     """Sync the config to storage, close runs a killed process left open, and open the batch's run."""
     tracking = Tracking.from_config(config)
     ids = sync_config(config, db, clock, tracking)
-    repository.mark_stale_runs(db, ids.project_id, clock() - STALE_RUN)
+    repository.mark_stale_runs(db, ids.project_id, clock() - STALE_RUN, owner.is_gone)
     planned: dict[str, Counter[str]] = {}
     for task in tasks:
         planned.setdefault(task.engine.id, Counter())[str(ids.keyword_ids[task.keyword.text])] += 1
-    run_id = repository.start_run(db, ids.project_id, {e: dict(c) for e, c in planned.items()}, clock())
+    run_id = repository.start_run(db, ids.project_id, {e: dict(c) for e, c in planned.items()}, clock(),
+                                  owner.this_process())
     return Batch(config.project_name, ids, run_id, tasks, tracking, RunSummary(run_id, len(tasks)),
                  configured_secrets(config))
 
@@ -390,7 +393,8 @@ def _interrupted(db: Engine, run_id: int, exc: BaseException, sleep: Callable[[f
                 sleep(wait)
             elif isinstance(exc, StorageError):
                 return type(exc)(f"run {run_id} stopped: {exc}; it could not be marked interrupted either "
-                                 f"({marking}); a batch started after {STALE_RUN} of quiet marks it")
+                                 f"({marking}); the next batch on this host marks it, or elsewhere one started after "
+                                 f"{STALE_RUN} of quiet")
             else:
                 return exc
     if isinstance(exc, StorageError):

@@ -32,6 +32,9 @@ from citewatch.errors import DatabaseUnavailable, RecordRefused, SchemaMismatch,
 from storage.urls import SQLITE, redacted, with_driver
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# What SQLite (and the migration lock) keep beside a database file, by suffix of its name.
+MIGRATION_LOCK = "-migrate.lock"
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal", MIGRATION_LOCK)
 
 
 # The URL each engine was made from, as it may be shown (engine.url of a read-only SQLite engine is an
@@ -172,7 +175,7 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
                 connection.commit()
         return
     database = Path(str(engine.url.database))  # the URL names the file (see _sqlite_engine)
-    with open(database.with_name(database.name + "-migrate.lock"), "a+b") as lock_file:
+    with open(database.with_name(database.name + MIGRATION_LOCK), "a+b") as lock_file:
         fcntl.flock(lock_file, fcntl.LOCK_EX)  # released when the file is closed, or the process ends
         yield
 

@@ -57,6 +57,9 @@ class Run(SQLModel, table=True):
     started_at: datetime = Field(index=True)
     finished_at: datetime | None = None
     status: str = RUN_RUNNING  # citewatch.status: running | finished | interrupted
+    # the process running it (a run left `running` by a process that is gone is interrupted)
+    host: str | None = None
+    pid: int | None = None
     # observations planned, per engine id and keyword id (as text): the denominator of coverage
     planned: dict[str, dict[str, int]] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 

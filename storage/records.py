@@ -29,6 +29,14 @@ class KeywordRow:
 
 
 @dataclass(frozen=True)
+class RunOwner:
+    """The process that runs a run: its host name and process id."""
+
+    host: str | None
+    pid: int | None
+
+
+@dataclass(frozen=True)
 class ProjectIds:
     project_id: int
     entity_ids: dict[str, int]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import zlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from datetime import datetime
 
@@ -42,6 +42,7 @@ from storage.records import (
     ObservationRecord,
     PeriodFacts,
     ProjectIds,
+    RunOwner,
     StoredPayload,
 )
 
@@ -90,20 +91,24 @@ def _sync_rows(connection: Connection, model: type[TrackedEntity] | type[Keyword
         select(column, model.id).where(model.project_id == project_id, column.in_(wanted))).all())
 
 
-def mark_stale_runs(db: Engine, project_id: int, quiet_since: datetime) -> int:
-    """Runs still 'running' that stored nothing since `quiet_since` were killed: say so. Returns how many.
-    (A run of another process on a shared database that is still storing is left alone.)"""
+def mark_stale_runs(db: Engine, project_id: int, quiet_since: datetime,
+                    is_gone: Callable[[RunOwner], bool] = lambda owner: False) -> int:
+    """Runs still 'running' whose process is gone: say so. Gone are those `is_gone` says so of, and those
+    that stored nothing since `quiet_since` (a run of another process on a shared database that is still
+    storing is left alone). Returns how many."""
     with Session(db) as session, session.begin():
         last_activity = func.coalesce(
             select(func.max(Observation.observed_at)).where(Observation.run_id == Run.id).scalar_subquery(),
             Run.started_at,
         )
-        result = session.execute(
-            update(Run)
-            .where(Run.project_id == project_id, Run.status == RUN_RUNNING, last_activity < quiet_since)
-            .values(status=RUN_INTERRUPTED)
-        )
-        return result.rowcount or 0
+        running = session.execute(
+            select(Run.id, Run.host, Run.pid, last_activity < quiet_since)
+            .where(Run.project_id == project_id, Run.status == RUN_RUNNING)
+        ).all()
+        stale = [run_id for run_id, host, pid, quiet in running if quiet or is_gone(RunOwner(host, pid))]
+        if stale:
+            session.execute(update(Run).where(Run.id.in_(stale)).values(status=RUN_INTERRUPTED))  # type: ignore[union-attr]
+        return len(stale)
 
 
 def mark_run_interrupted(db: Engine, run_id: int) -> None:
@@ -111,9 +116,10 @@ def mark_run_interrupted(db: Engine, run_id: int) -> None:
         session.execute(update(Run).where(Run.id == run_id).values(status=RUN_INTERRUPTED))
 
 
-def start_run(db: Engine, project_id: int, planned: dict[str, dict[str, int]], now: datetime) -> int:
+def start_run(db: Engine, project_id: int, planned: dict[str, dict[str, int]], now: datetime,
+              owner: RunOwner = RunOwner(None, None)) -> int:
     with Session(db) as session, session.begin():
-        run = Run(project_id=project_id, started_at=now, planned=planned)
+        run = Run(project_id=project_id, started_at=now, planned=planned, host=owner.host, pid=owner.pid)
         session.add(run)
         session.flush()
         return run.id  # type: ignore[return-value]

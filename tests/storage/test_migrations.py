@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import command
 from sqlalchemy import inspect, text
 
-from storage.db import alembic_config, make_engine, open_database
+from storage.db import alembic_config, head_revision, make_engine, open_database
 
 
 def test_upgrade_from_first_revision_keeps_rows(db_url: str) -> None:
@@ -34,6 +34,9 @@ def test_upgrade_from_first_revision_keeps_rows(db_url: str) -> None:
         name = connection.execute(text("SELECT name FROM project")).scalar_one()
     assert tuple(row) == ("https://hengdavalve.com/", None)
     run_columns = {c["name"] for c in inspect(upgraded).get_columns("run")}
-    assert name == "恒达" and version == "0003"
+    assert name == "恒达" and version == head_revision() == "0004"
     assert {"ok_count", "failed_count", "cost"}.isdisjoint(run_columns) and "planned" in run_columns
+    assert {"host", "pid"} <= run_columns
+    with upgraded.connect() as connection:  # a run stored before owners were: nobody knows its process
+        assert tuple(connection.execute(text("SELECT host, pid FROM run")).one()) == (None, None)
     upgraded.dispose()

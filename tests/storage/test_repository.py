@@ -21,6 +21,7 @@ from storage.records import (
     ObservationRecord,
     OrganicRecord,
     ProjectIds,
+    RunOwner,
 )
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
@@ -143,6 +144,19 @@ def test_only_quiet_running_runs_are_marked_interrupted(db: Engine) -> None:
         assert session.get(Run, killed).status == "interrupted"
         assert session.get(Run, busy).status == "interrupted"
 
+
+
+def test_a_running_run_whose_owner_is_gone_is_marked_at_once(db: Engine) -> None:
+    ids = repository.sync_project(db, "p", ENTITIES, KEYWORDS, T0)
+    gone = repository.start_run(db, ids.project_id, planned(ids, 5), T0, RunOwner("here", 111))
+    alive = repository.start_run(db, ids.project_id, planned(ids, 5), T0, RunOwner("here", 222))
+    elsewhere = repository.start_run(db, ids.project_id, planned(ids, 5), T0, RunOwner("there", 111))
+    # seconds after they started: only the time rule's hour would mark them, but one owner is known gone
+    assert repository.mark_stale_runs(db, ids.project_id, T0 - timedelta(hours=1),
+                                      lambda owner: owner == RunOwner("here", 111)) == 1
+    with Session(db) as session:
+        assert [session.get(Run, run).status for run in (gone, alive, elsewhere)] == [
+            "interrupted", "running", "running"]
 
 def test_period_facts_select_by_time_and_active_keyword(db: Engine) -> None:
     ids = repository.sync_project(db, "p", ENTITIES, KEYWORDS, T0)
