@@ -11,7 +11,7 @@ interrupted.
     ├── check_runnable          every enabled engine can be probed (kind available, key set)
     ├── plan, open_lanes        the tasks; per engine its probe, concurrency limit and rate limiter
     ├── start_batch             sync config to storage, close runs a crash left, open the run
-    ├── DailyBudget             (monitor.throttle) what each engine may still spend today
+    ├── DailyBudget             (monitor.budget) what each engine may still spend today, shared in storage
     ├── probe_one               one (keyword, engine, sample) -> ObservationRecord, never raises for a probe
     ├── ObservationWriter       (monitor.writer) stores records on a worker thread, in order
     └── finish or interrupt     the run's end in storage
@@ -26,8 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from datetime import time as dt_time
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
@@ -38,8 +37,9 @@ from monitor.clock import Clock, system_clock
 from monitor.config import Config, EngineConfig, KeywordConfig, api_key, configured_secrets, missing_api_keys
 from monitor.enrich import Tracking, citation_records, mention_records, organic_records
 from monitor import owner
+from monitor.budget import DailyBudget
 from monitor.heap import fewer_collections
-from monitor.throttle import DailyBudget, RateLimiter, Sleep, fetch_with_retries
+from monitor.throttle import RateLimiter, Sleep, fetch_with_retries
 from monitor.writer import RECONNECT_WAITS, ObservationWriter
 from probes import registry
 from probes.base import Answer, Locale, Probe, ProbeRequest, ProbeSettings
@@ -297,9 +297,9 @@ async def probe_one(task: ProbeTask, batch: Batch, lane: Lane, budget: DailyBudg
     error: ProbeError | None = None
     latency_ms: int | None = None
     async with lane.slots:
-        skip_reason = budget.exhausted(engine.id)
-        if skip_reason is not None:
-            return skipped_record(task, batch.run_id, skip_reason, clock)
+        reservation = await budget.reserve(engine, clock())
+        if isinstance(reservation, str):
+            return skipped_record(task, batch.run_id, reservation, clock)
         try:
             raw, latency_ms = await fetch_with_retries(lane.probe, probe_request(task.keyword), engine.retries,
                                                        lane.limiter, sleep)
@@ -309,7 +309,7 @@ async def probe_one(task: ProbeTask, batch: Batch, lane: Lane, budget: DailyBudg
             cause = _cause(exc)  # an HTTP stack's task group: what went wrong inside it
             error = ProbeError(f"probe failed: {type(cause).__name__}: {cause}")
     record = build_record(task, batch.run_id, batch.tracking, raw, error, latency_ms, clock, batch.secrets)
-    budget.add(engine.id, record.cost)
+    budget.settle(engine, record, reservation)
     return record
 
 
@@ -347,9 +347,7 @@ def _store_what_is_left(writer: ObservationWriter) -> None:
 
 async def _probe_and_store(batch: Batch, lanes: dict[str, Lane], writer: ObservationWriter, db: Engine,
                            clock: Clock, sleep: Sleep, progress: bool) -> None:
-    day_start = datetime.combine(clock().date(), dt_time(), UTC)
-    spent = repository.spend_by_engine(db, batch.project, day_start, day_start + timedelta(days=1))
-    budget = DailyBudget({engine_id: e.daily_budget for engine_id, e in batch.engines.items()}, spent)
+    budget = DailyBudget(db, batch.ids.project_id)
 
     async def probe_all(advance: Callable[[], None]) -> None:
         async def one(task: ProbeTask) -> None:

@@ -1,4 +1,4 @@
-"""How often, how fast and how much an engine is called: rate limits, retries with backoff, daily budgets."""
+"""How often and how fast an engine is called: rate limits, retries with backoff (budgets: monitor.budget)."""
 
 from __future__ import annotations
 
@@ -61,23 +61,3 @@ async def fetch_with_retries(probe: Probe, request: ProbeRequest, retries: int, 
                 raise
             await sleep(backoff_seconds(attempt, exc.retry_after))
             attempt += 1
-
-
-class DailyBudget:
-    """Stops probing an engine once its spend for the UTC day reaches its `daily_budget`.
-
-    Probes already in flight when the budget is reached still finish, so the
-    spend can pass the budget by at most `concurrency` calls."""
-
-    def __init__(self, limits: dict[str, float | None], spent_today: dict[str, float]) -> None:
-        self._limits = {engine_id: limit for engine_id, limit in limits.items() if limit is not None}
-        self._spent = {engine_id: spent_today.get(engine_id, 0.0) for engine_id in limits}
-
-    def exhausted(self, engine_id: str) -> str | None:
-        limit = self._limits.get(engine_id)
-        if limit is not None and self._spent[engine_id] >= limit:
-            return f"skipped: daily budget {limit:g} spent ({self._spent[engine_id]:.4f} so far today)"
-        return None
-
-    def add(self, engine_id: str, cost: float) -> None:
-        self._spent[engine_id] += cost

@@ -6,7 +6,7 @@ and out; SQLite keeps them without offset). Lists are JSON columns.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -62,6 +62,17 @@ class Run(SQLModel, table=True):
     pid: int | None = None
     # observations planned, per engine id and keyword id (as text): the denominator of coverage
     planned: dict[str, dict[str, int]] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class EngineSpend(SQLModel, table=True):
+    """What an engine has spent on a UTC day, with what probes in flight have reserved: the one figure
+    every process on the database checks `daily_budget` against."""
+
+    __tablename__ = "engine_spend"
+    project_id: int = Field(foreign_key="project.id", primary_key=True)
+    engine_id: str = Field(primary_key=True)
+    day: date = Field(primary_key=True)
+    spent: float
 
 
 class RawPayload(SQLModel, table=True):

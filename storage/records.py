@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,10 @@ class ObservationRecord:
     input_tokens: int | None = None
     output_tokens: int | None = None
     cost: float = 0.0
+    # what was reserved of the engine's daily budget for this probe, and on which UTC day (storage then
+    # replaces the reservation by the cost, in the observation's own transaction)
+    reserved: float = 0.0
+    reserved_day: date | None = None
     citations: list[CitationRecord] = field(default_factory=list)
     mentions: list[MentionRecord] = field(default_factory=list)
     organic: list[OrganicRecord] = field(default_factory=list)

@@ -13,7 +13,8 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -24,6 +25,7 @@ from citewatch.status import RUN_FINISHED, RUN_INTERRUPTED, RUN_RUNNING
 from citewatch.text import storable
 from storage.models import (
     Citation,
+    EngineSpend,
     Keyword,
     Mention,
     Observation,
@@ -167,6 +169,9 @@ def save_observation(target: Engine | Connection, ids: ProjectIds, record: Obser
             cost=record.cost,
         )).inserted_primary_key[0]
         _insert_parts(connection, ids, int(observation_id), record)
+        if record.reserved_day is not None:
+            _add_spend(connection, ids.project_id, record.engine_id, record.reserved_day,
+                       record.cost - record.reserved)
         return int(observation_id)
 
 
@@ -233,17 +238,55 @@ def replace_parsed(db: Engine, ids: ProjectIds, observation_id: int, record: Obs
         return str(before)
 
 
-def spend_by_engine(db: Engine, project: str, start: datetime, end: datetime) -> dict[str, float]:
-    """What each engine's observations cost in [start, end), for daily budgets."""
-    with Session(db) as session:
-        rows = session.execute(
-            select(Observation.engine_id, func.coalesce(func.sum(Observation.cost), 0.0))
+def reserve_spend(db: Engine, project_id: int, engine_id: str, day: date, amount: float, limit: float
+                  ) -> float | None:
+    """Reserve `amount` of the engine's `limit` for `day` (UTC), unless the day's spend and what other
+    probes reserved would then pass it. Returns None once reserved, or the day's spend when refused.
+
+    One conditional UPDATE, so that processes sharing the database cannot both take the last of a
+    budget (PostgreSQL re-checks the condition on the row another writer just changed; SQLite has one
+    writer at a time). `save_observation` later replaces the reservation by the probe's real cost."""
+    with db.begin() as connection:
+        if _try_reserve(connection, project_id, engine_id, day, amount, limit):
+            return None
+        key = (EngineSpend.project_id == project_id, EngineSpend.engine_id == engine_id, EngineSpend.day == day)
+        spent = connection.execute(select(EngineSpend.spent).where(*key)).scalar_one_or_none()
+        if spent is not None:
+            return float(spent)
+        # the engine's first probe of the day: the row starts from what the day's observations cost
+        start = datetime.combine(day, dt_time(), UTC)
+        stored = connection.execute(
+            select(func.coalesce(func.sum(Observation.cost), 0.0))
             .join(Run, Run.id == Observation.run_id)
-            .join(Project, Project.id == Run.project_id)
-            .where(Project.name == project, Observation.observed_at >= start, Observation.observed_at < end)
-            .group_by(Observation.engine_id)
-        )
-        return {engine_id: float(cost) for engine_id, cost in rows}
+            .where(Run.project_id == project_id, Observation.engine_id == engine_id,
+                   Observation.observed_at >= start, Observation.observed_at < start + timedelta(days=1))
+        ).scalar_one()
+        connection.execute(_upsert(connection, EngineSpend).on_conflict_do_nothing(),
+                           dict(project_id=project_id, engine_id=engine_id, day=day, spent=float(stored)))
+        if _try_reserve(connection, project_id, engine_id, day, amount, limit):
+            return None
+        return float(connection.execute(select(EngineSpend.spent).where(*key)).scalar_one())
+
+
+# Sums of prices are floats: 5 x 0.001 is a little more than 0.005, which must still fit a budget of 0.005.
+_SPEND_TOLERANCE = 1e-9
+
+
+def _try_reserve(connection: Connection, project_id: int, engine_id: str, day: date, amount: float,
+                 limit: float) -> bool:
+    result = connection.execute(
+        update(EngineSpend)
+        .where(EngineSpend.project_id == project_id, EngineSpend.engine_id == engine_id, EngineSpend.day == day,
+               EngineSpend.spent + amount <= limit + _SPEND_TOLERANCE)
+        .values(spent=EngineSpend.spent + amount))
+    return bool(result.rowcount)
+
+
+def _add_spend(connection: Connection, project_id: int, engine_id: str, day: date, amount: float) -> None:
+    connection.execute(
+        update(EngineSpend)
+        .where(EngineSpend.project_id == project_id, EngineSpend.engine_id == engine_id, EngineSpend.day == day)
+        .values(spent=EngineSpend.spent + amount))
 
 
 def _store_raw(connection: Connection, raw: bytes, now: datetime) -> str:
