@@ -29,7 +29,7 @@ EVIL_KEYWORD = "valve <b>|</b> price"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def store_evil_week(db: Engine) -> None:
+def store_evil_week(db: Engine, url: str = EVIL_URL, title: str = EVIL_TITLE) -> None:
     ids = repository.sync_project(
         db, "p", [EntityRow("Hengda Valve", "brand", ("恒达阀门",), ("hengdavalve.com",)),
                   EntityRow("Apex <i>Flow</i>", "competitor", (), ("apexflow.com",))],
@@ -39,7 +39,7 @@ def store_evil_week(db: Engine) -> None:
     repository.save_observation(db, ids, ObservationRecord(
         run_id=run_id, keyword=EVIL_KEYWORD, engine_id="chatgpt", engine_kind="openai", sample_index=0,
         observed_at=datetime(2026, 11, 23, 6, tzinfo=UTC), status="ok", answer_text="恒达阀门 …", has_answer=True,
-        citations=[CitationRecord(1, EVIL_URL, EVIL_URL, "hengdavalve.com", EVIL_TITLE, True, True, "annotation",
+        citations=[CitationRecord(1, url, url, "hengdavalve.com", title, True, True, "annotation",
                                   "Hengda Valve", "product")],
         mentions=[MentionRecord("Hengda Valve", "恒达阀门", 1, 0, 1)]))
 
@@ -62,6 +62,36 @@ def test_scraped_strings_are_escaped(db: Engine, tmp_path: Path, language: str) 
     if language == "zh":
         assert "AI 搜索可见度报告" in html and "引用率" in markdown
 
+
+
+def _cells(row: str) -> int:
+    """The cells of a Markdown table row, as GitHub counts them: pipes not escaped, in code spans too."""
+    return len(re.findall(r"(?<!\\)\|", row)) - 1
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_pipes_nul_and_direction_overrides_cannot_disguise_a_row(db: Engine, tmp_path: Path, language: str) -> None:
+    store_evil_week(db, url="https://www.hengdavalve.com/products/a|b?q=x|y",
+                    title="Evil\x00Title \u202egnp.exe | \u2066Hengda\u2069")
+    write_report(build_report(db, "p", ["Hengda Valve", "Apex <i>Flow</i>"], 2026, 48), tmp_path, language)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    citations = markdown[markdown.index("### Hengda Valve"):].splitlines()
+    header, page = citations[2], next(line for line in citations if "hengdavalve.com/products" in line)
+    assert _cells(page) == _cells(header) == 5  # the URL's pipes stay inside its cell
+    assert "a\\|b?q=x\\|y" in page
+    for text in (html, markdown):
+        assert not {"\x00", "\u202e", "\u2066", "\u2069"} & set(text)
+        assert "⟨U+202E⟩gnp.exe" in text and "⟨U+2066⟩Hengda⟨U+2069⟩" in text
+        assert "Evil\ufffdTitle" in text  # storage keeps NUL as the replacement character, which shows
+
+
+def test_every_invisible_or_direction_character_is_shown_by_its_code_point() -> None:
+    from monitor.report.render import visible
+
+    assert visible("a\x00b\x1bc\u200bd\u202ee\ufeff") == "a⟨U+0000⟩b⟨U+001B⟩c⟨U+200B⟩d⟨U+202E⟩e⟨U+FEFF⟩"
+    assert visible("恒达阀门 👍🏽 tab\tand\nnewline") == "恒达阀门 👍🏽 tab\tand\nnewline"  # left alone
+    assert visible(3) == 3
 
 @pytest.mark.parametrize("text", ["2026-47", "2026-W54", "W47", "2026-w47x", "0001-W01", "9999-W52"])
 def test_bad_week_is_refused(text: str) -> None:
