@@ -238,6 +238,10 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     if duplicates:
         raise ConfigError(f"{path}: {len(duplicates)} duplicate key(s): YAML would silently keep only the last",
                           duplicates)
+    unstorable = unstorable_values(root)
+    if unstorable:
+        raise ConfigError(f"{path}: {len(unstorable)} value(s) with characters no database stores as text",
+                          unstorable)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the config must be a mapping of keys (brand, keywords, engines, ...)")
     try:
@@ -258,6 +262,12 @@ def _read_text(path: Path) -> str:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror or exc}") from None
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return raw.decode("utf-16")
+    if b"\x00" in raw:  # no text editor writes NUL bytes in UTF-8; UTF-16 is full of them
+        line = raw[:raw.index(b"\x00")].count(b"\n") + 1
+        kind = ("UTF-16 text without a byte-order mark" if raw[:2].count(b"\x00") == 1 and raw.count(b"\x00") * 4
+                >= len(raw) else "a binary file, not text")
+        raise ConfigError(f"{path}:{line}: this looks like {kind} (NUL bytes); save the file as UTF-8, which "
+                          "keeps Chinese names as written")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -289,6 +299,30 @@ def duplicate_keys(node: yaml.Node | None, path: str = "", seen: set[int] | None
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             problems.extend(duplicate_keys(item, f"{path}[{index}]", seen))
+    return problems
+
+
+def unstorable_values(node: yaml.Node | None, path: str = "", seen: set[int] | None = None) -> list[str]:
+    """Problems for every value holding a NUL or a lone surrogate (written as YAML escapes: "\\0",
+    "\\ud800"), which PostgreSQL cannot store as text and UTF-8 cannot encode, with key path and line."""
+    seen = set() if seen is None else seen
+    if node is None or id(node) in seen:
+        return []
+    seen.add(id(node))
+    if isinstance(node, yaml.ScalarNode):
+        bad = next((char for char in node.value if char == "\x00" or "\ud800" <= char <= "\udfff"), None)
+        if bad is None:
+            return []
+        return [f"line {node.start_mark.line + 1}: {path or '(top level)'}: contains the character "
+                f"U+{ord(bad):04X}, which no database stores as text"]
+    problems: list[str] = []
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            child = f"{path}.{key_node.value}" if path else str(key_node.value)
+            problems.extend(unstorable_values(key_node, child, seen) + unstorable_values(value_node, child, seen))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            problems.extend(unstorable_values(item, f"{path}[{index}]", seen))
     return problems
 
 

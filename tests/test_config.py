@@ -258,3 +258,26 @@ def test_config_encodings(tmp_path: Path, encoding: str, readable: bool) -> None
     else:
         with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}:1: not UTF-8 text \(byte 0x"):
             load_config(path)
+
+
+@pytest.mark.parametrize(("data", "says"), [
+    (GOOD.encode("utf-16-le"), ":1: this looks like UTF-16 text without a byte-order mark"),
+    (GOOD.encode("utf-16-be"), ":1: this looks like UTF-16 text without a byte-order mark"),
+    (b"brand: {name: x}\nkeywords: [\x00\x01\x02\xff]\n", ":2: this looks like a binary file, not text"),
+])
+def test_utf16_without_a_byte_order_mark_and_binary_files_are_named(tmp_path: Path, data: bytes, says: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_bytes(data)
+    with pytest.raises(ConfigError, match=f"^{re.escape(str(path) + says)}"):
+        load_config(path)
+
+
+def test_a_value_no_database_can_store_is_a_config_error_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(GOOD.replace("  - text: ball valve", '  - text: "ball\\0valve"\n  - text: "valve \\ud800"'),
+                    encoding="utf-8")
+    result = subprocess.run([str(Path(sys.executable).with_name("citewatch")), "check-config", "--config", str(path)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "line 3: keywords[0].text: contains the character U+0000, which no database stores as text" in result.stderr
+    assert "line 4: keywords[1].text: contains the character U+D800" in result.stderr
