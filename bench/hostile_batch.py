@@ -8,7 +8,8 @@ observations stored by status (planned ones missing are lost work), and every pl
 holds the key, raw payloads included (target: none).
 
     python bench/hostile_batch.py [--storage-url postgresql://postgres@127.0.0.1/hostile] [--samples 3]
-                                  [--keywords 10] [--timeout 3] [--memory-limit-mb 4096]
+                                  [--keywords 10] [--timeout 3] [--concurrency 8] [--memory-limit-mb 4096]
+                                  [--hostile endless trickle bomb envelope] [--storable-text]
 
 Without --storage-url a fresh SQLite file is used. A PostgreSQL database given there is dropped and
 created again first (it must be a throwaway one). The child runs under an address-space limit
@@ -40,7 +41,7 @@ from tests.hostile_server import (  # noqa: E402
 )
 
 SECRET = "sk-hostile-bench-0123456789abcdefSECRET"
-HOSTILE_KEYWORDS = ("endless body keyword", "trickle keyword", "bomb keyword", "envelope keyword")
+HOSTILE = ("endless", "trickle", "bomb", "envelope")  # the hostile server's behaviours, by the word in the prompt
 
 
 def fresh_postgres(url: str) -> None:
@@ -70,6 +71,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=3)
     parser.add_argument("--keywords", type=int, default=10, help="normal keywords beside the hostile ones")
     parser.add_argument("--timeout", type=float, default=3.0)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--hostile", nargs="*", choices=HOSTILE, default=list(HOSTILE),
+                        help="the hostile keywords, one each (default: all)")
     parser.add_argument("--memory-limit-mb", type=int, default=4096)
     parser.add_argument("--storable-text", action="store_true",
                         help="answers carry the key but no NUL or lone surrogate (to see the rest where those "
@@ -80,9 +84,10 @@ def main() -> None:
         url = args.storage_url or f"{SQLITE}{Path(folder) / 'hostile.db'}"
         if not url.startswith(SQLITE):
             fresh_postgres(url)
-        keywords = [f"industrial ball valve question {i}" for i in range(args.keywords)] + list(HOSTILE_KEYWORDS)
+        keywords = ([f"industrial ball valve question {i}" for i in range(args.keywords)]
+                    + [f"{behaviour} answer please" for behaviour in args.hostile])
         config = write_hostile_config(Path(folder) / "config.yaml", server, url, keywords, samples=args.samples,
-                                      timeout=args.timeout, concurrency=8)
+                                      timeout=args.timeout, concurrency=args.concurrency)
         run = run_measured([sys.executable, "-m", "monitor", "run", "--config", str(config)], cwd=ROOT,
                            env=dict(os.environ, **{KEY_VARIABLE: SECRET}), limit_mb=args.memory_limit_mb)
         planned = len(keywords) * args.samples
