@@ -42,6 +42,8 @@ def with_driver(url: str) -> str:
 
 def redacted(url: str) -> str:
     """The URL as written, with any password (in the user part or the query) masked: fit to be shown."""
+    if url.startswith("sqlite:"):
+        return url  # a file path holds no password (and urlunsplit would drop a slash of it)
     parts = urlsplit(url)
     netloc = parts.netloc
     user, at, host = netloc.rpartition("@")

@@ -21,7 +21,7 @@ def test_errors_name_the_database_and_hide_the_values(db_url: str) -> None:
         connection.execute(text("INSERT INTO project (name, created_at) VALUES (:name, :at)"),
                            {"name": "sk-secret-value-123", "at": None})
     message = str(caught.value)
-    assert message.startswith("database ") and "\n" not in message
+    assert message.startswith(f"database {db_url}: ") and "\n" not in message  # the URL as written
     assert "sk-secret-value-123" not in message and "INSERT" not in message
     db.dispose()
 
