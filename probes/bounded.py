@@ -10,7 +10,8 @@ forever. `BoundedTransport` wraps the real transport of a client and gives each 
 
 Past either, the request fails with `ResponseTooSlow` (a timeout, retried like one) or
 `ResponseTooLarge` (not retried: the next answer would be as large). The body is decompressed here
-(gzip and deflate, the only encodings asked for), so the client above sees a plain body.
+(gzip and deflate, the only encodings asked for), so the client above sees a plain body; one that does
+not decompress fails with `ResponseUndecodable`.
 
 It serves the httpx clients of `probes.http` and the openai SDK's client, which may be built on httpx
 or on its successor httpx2 (same API): `bounded_transport(module, ...)` builds the wrapper for either.
@@ -31,16 +32,20 @@ ACCEPT_ENCODING = "gzip, deflate"
 _READ_SIZE = 65536
 
 
-class BoundExceeded(Exception):
-    """Mixed into the http module's own error classes below, so that each client reports it as its own
-    error and callers can still tell a bound from any other failure."""
+class ResponseRefused(Exception):
+    """A response this transport would not pass on. Mixed into the http module's own error classes below,
+    so that each client reports it as its own error and callers can still tell it from other failures."""
 
 
-class ResponseTooSlow(BoundExceeded):
+class ResponseTooSlow(ResponseRefused):
     pass
 
 
-class ResponseTooLarge(BoundExceeded):
+class ResponseTooLarge(ResponseRefused):
+    pass
+
+
+class ResponseUndecodable(ResponseRefused):
     pass
 
 
@@ -66,9 +71,10 @@ def bounded_transport(http: ModuleType, deadline: float, max_bytes: int = DEFAUL
             encoding = response.headers.get("content-encoding", "identity").strip().lower()
             if encoding not in ("identity", "", "gzip", "x-gzip", "deflate"):
                 await response.aclose()
-                raise errors.too_large(f"response in Content-Encoding {encoding!r}, which was not asked for",
-                                       request=request)
-            stream = BoundedStream(response.stream, request, until, _decoder(encoding))
+                raise errors.undecodable(f"response in Content-Encoding {encoding!r}, which was not asked for",
+                                         request=request)
+            inflater = _Inflater(encoding) if encoding not in ("identity", "") else None
+            stream = BoundedStream(response.stream, request, until, inflater)
             return http.Response(response.status_code, headers=headers, stream=stream,
                                  extensions=response.extensions, request=request)
 
@@ -76,11 +82,11 @@ def bounded_transport(http: ModuleType, deadline: float, max_bytes: int = DEFAUL
             await inner.aclose()
 
     class BoundedStream(http.AsyncByteStream):  # type: ignore[misc, name-defined]
-        def __init__(self, stream: Any, request: Any, until: float, decoder: Any) -> None:
-            self._stream, self._request, self._until, self._decoder = stream, request, until, decoder
+        def __init__(self, stream: Any, request: Any, until: float, inflater: _Inflater | None) -> None:
+            self._stream, self._request, self._until, self._inflater = stream, request, until, inflater
 
         async def __aiter__(self) -> AsyncIterator[bytes]:
-            received = 0
+            received = sent = 0  # bytes given on (decompressed) and bytes the server sent
             chunks = self._stream.__aiter__()
             while True:
                 try:
@@ -90,25 +96,33 @@ def bounded_transport(http: ModuleType, deadline: float, max_bytes: int = DEFAUL
                     break
                 except TimeoutError:
                     raise errors.too_slow(_slow_reason(deadline), request=self._request) from None
-                data = self._inflate(chunk, max_bytes - received)
+                sent += len(chunk)
+                if sent > max_bytes:  # compressed input that inflates to nothing would otherwise never end
+                    raise self._too_large()
+                data = self._decoded(chunk, max_bytes - received)
                 received += len(data)
                 yield data
-            if self._decoder is not None:
-                yield self._inflate(self._decoder.flush(), max_bytes - received)
+            if self._inflater is not None:
+                yield self._decoded(b"", max_bytes - received, last=True)
 
-        def _inflate(self, chunk: bytes, room: int) -> bytes:
-            if self._decoder is None:
-                data = chunk
-            else:
-                try:
-                    # never more than one byte past the limit in memory, however far the body inflates
-                    data = self._decoder.decompress(chunk, room + 1)
-                except zlib.error as exc:
-                    raise errors.decoding(f"cannot decompress the response: {exc}", request=self._request) from None
+        def _decoded(self, chunk: bytes, room: int, last: bool = False) -> bytes:
+            if self._inflater is None:
+                return self._within(chunk, room)
+            try:
+                # never more than one byte past the limit in memory, however far the body inflates
+                data = self._inflater.finish() if last else self._inflater.inflate(chunk, room + 1)
+            except zlib.error as exc:
+                raise errors.undecodable(f"cannot decompress the response: {exc}", request=self._request) from None
+            return self._within(data, room)
+
+        def _within(self, data: bytes, room: int) -> bytes:
             if len(data) > room:
-                raise errors.too_large(f"response larger than {_size(max_bytes)} (max_response_mb)",
-                                       request=self._request)
+                raise self._too_large()
             return data
+
+        def _too_large(self) -> Exception:
+            return errors.too_large(f"response larger than {_size(max_bytes)} (max_response_mb)",
+                                    request=self._request)
 
         async def aclose(self) -> None:
             await self._stream.aclose()
@@ -123,7 +137,7 @@ class _Errors:
     def __init__(self, http: ModuleType) -> None:
         self.too_slow = type("ResponseTooSlow", (ResponseTooSlow, http.ReadTimeout), {})
         self.too_large = type("ResponseTooLarge", (ResponseTooLarge, http.ReadError), {})
-        self.decoding = http.DecodingError
+        self.undecodable = type("ResponseUndecodable", (ResponseUndecodable, http.DecodingError), {})
 
 
 _ERRORS: dict[str, _Errors] = {}
@@ -135,12 +149,34 @@ def _errors_of(http: ModuleType) -> _Errors:
     return _ERRORS[http.__name__]
 
 
-def _decoder(encoding: str) -> Any:
-    if encoding in ("gzip", "x-gzip"):
-        return zlib.decompressobj(16 + zlib.MAX_WBITS)
-    if encoding == "deflate":
-        return zlib.decompressobj(zlib.MAX_WBITS)
-    return None
+class _Inflater:
+    """Decompresses a gzip or deflate body piece by piece, never giving more than asked for at once.
+    "deflate" is zlib-wrapped by the standard, raw by some servers: raw is tried where zlib fails before
+    anything came out."""
+
+    _HEAD = 64  # a zlib header is 2 bytes: a failure past this many is not a raw stream's
+
+    def __init__(self, encoding: str) -> None:
+        gzip = encoding in ("gzip", "x-gzip")
+        self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS)
+        # the deflate input before any output, for the raw retry; None once it cannot be raw
+        self._head: bytes | None = None if gzip else b""
+
+    def inflate(self, chunk: bytes, limit: int) -> bytes:
+        try:
+            data = self._zlib.decompress(chunk, limit)
+        except zlib.error:
+            if self._head is None:
+                raise
+            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+            chunk, self._head = self._head + chunk, None
+            data = self._zlib.decompress(chunk, limit)
+        if self._head is not None:
+            self._head = None if data or len(self._head) + len(chunk) > self._HEAD else self._head + chunk
+        return data
+
+    def finish(self) -> bytes:
+        return self._zlib.flush()
 
 
 def _slow_reason(deadline: float) -> str:

@@ -12,7 +12,7 @@ from citewatch.errors import ProbeError
 from citewatch.secrets import redact
 from citewatch.text import short
 from probes.base import ProbeSettings
-from probes.bounded import BoundExceeded, ResponseTooSlow, bounded_transport
+from probes.bounded import ResponseRefused, ResponseTooSlow, bounded_transport
 from probes.retry_after import retry_after_seconds
 
 
@@ -62,8 +62,8 @@ async def post_json(client: httpx.AsyncClient, url: str, body: dict[str, Any], *
     Keys sent in the client's headers never appear in the error reason."""
     try:
         response = await client.post(url, json=body, headers=headers)
-    except BoundExceeded as exc:
-        raise bound_error(exc) from None
+    except ResponseRefused as exc:
+        raise refused_error(exc) from None
     except httpx.TimeoutException:
         raise ProbeError(f"timeout after {client.timeout.read:g}s", retryable=True) from None
     except httpx.TransportError as exc:
@@ -82,9 +82,9 @@ async def post_json(client: httpx.AsyncClient, url: str, body: dict[str, Any], *
     return response.content
 
 
-def bound_error(exc: BoundExceeded) -> ProbeError:
-    """A response past its time or size bound: a timeout is retried, a body too large is not (the next
-    one would be as large)."""
+def refused_error(exc: ResponseRefused) -> ProbeError:
+    """A response the bounded transport refused: too slow is retried like any timeout; too large or
+    undecodable is not (the next answer would be the same)."""
     return ProbeError(str(exc), retryable=isinstance(exc, ResponseTooSlow))
 
 

@@ -12,8 +12,8 @@ from citewatch.errors import ProbeError
 from citewatch.secrets import redact
 from citewatch.text import short
 from probes.base import ProbeSettings
-from probes.bounded import BoundExceeded, bounded_transport
-from probes.http import bound_error, error_message, redirect_error
+from probes.bounded import ResponseRefused, bounded_transport
+from probes.http import refused_error, error_message, redirect_error
 from probes.retry_after import retry_after_seconds
 
 # The SDK's HTTP stack: httpx up to openai 2, httpx2 (the same API) since 3. Its transport is wrapped.
@@ -60,8 +60,8 @@ SDK_ERRORS = (openai.APIStatusError, openai.APIConnectionError)
 def probe_error(exc: openai.APIStatusError | openai.APIConnectionError, timeout: float,
                 secret: str | None = None) -> ProbeError:
     """The ProbeError for one of `SDK_ERRORS`; `secret`, where given, is masked in the reason."""
-    if isinstance(exc.__cause__, BoundExceeded):
-        return bound_error(exc.__cause__)
+    if isinstance(exc.__cause__, ResponseRefused):
+        return refused_error(exc.__cause__)
     if isinstance(exc, openai.APITimeoutError):
         return ProbeError(f"timeout after {timeout:g}s", retryable=True)
     if isinstance(exc, openai.APIStatusError):

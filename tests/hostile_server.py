@@ -6,6 +6,9 @@ depends on a word in the prompt:
 - ``endless``: HTTP 200 and a body that never ends, sent as fast as the client reads it;
 - ``trickle``: HTTP 200 and a valid answer sent one byte every `trickle_gap` seconds;
 - ``bomb``: HTTP 200, ``Content-Encoding: gzip``, a small body that inflates to gigabytes;
+- ``garbled``: HTTP 200, ``Content-Encoding: gzip``, a body that is not gzip;
+- ``gzipped``, ``deflated``, ``rawdeflate``: the normal answer below, compressed so (raw deflate is what
+  some servers send as "deflate"), in pieces of 7 bytes;
 - ``redirect``: HTTP 307 to `redirect_to`;
 - ``envelope``: HTTP 200 carrying an error envelope that repeats the API key;
 - anything else: the simulator's normal answer, with NUL characters, a lone surrogate and the API key
@@ -40,6 +43,9 @@ from storage.urls import SQLITE, with_driver
 # lone surrogate (neither storable as is: PostgreSQL refuses NUL, UTF-8 cannot encode a lone surrogate).
 HOSTILE_ESCAPES = "\\u0000\\ud83d"
 CHUNK = b" " * 65536
+# normal answers compressed, sent in small pieces: the word in the prompt -> (Content-Encoding, zlib wbits)
+COMPRESSIONS = {"gzipped": ("gzip", 16 + zlib.MAX_WBITS), "deflated": ("deflate", zlib.MAX_WBITS),
+                "rawdeflate": ("deflate", -zlib.MAX_WBITS)}
 KEY_VARIABLE = "CITEWATCH_HOSTILE_KEY"  # the variable the configs below name for the key
 CONFIG = """\
 brand: {{name: Hengda Valve, aliases: [Hengda, 恒达阀门], domains: [hengdavalve.com]}}
@@ -180,6 +186,14 @@ def _make_handler(server: HostileServer) -> type[BaseHTTPRequestHandler]:
                 self._endless()
             elif "trickle" in prompt:
                 self._trickle(server.normal_answer(kind, path, body))
+            elif any(word in prompt for word in COMPRESSIONS):
+                word = next(word for word in COMPRESSIONS if word in prompt)
+                encoding, wbits = COMPRESSIONS[word]
+                compressor = zlib.compressobj(6, zlib.DEFLATED, wbits)
+                payload = compressor.compress(server.normal_answer(kind, path, body)) + compressor.flush()
+                self._send(200, payload, (("Content-Encoding", encoding),), piece=7)
+            elif "garbled" in prompt:
+                self._send(200, b"\x1f\x8b\x08\x00 this is not gzip at all", (("Content-Encoding", "gzip"),))
             elif "bomb" in prompt:
                 self._send(200, server.bomb(), (("Content-Encoding", "gzip"),))
             elif "redirect" in prompt:
@@ -189,14 +203,17 @@ def _make_handler(server: HostileServer) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(200, server.normal_answer(kind, path, body))
 
-        def _send(self, status: int, payload: bytes, headers: tuple[tuple[str, str], ...] = ()) -> None:
+        def _send(self, status: int, payload: bytes, headers: tuple[tuple[str, str], ...] = (),
+                  piece: int = 0) -> None:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             for name, value in headers:
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            self.wfile.write(payload)
+            for start in range(0, len(payload), piece or len(payload) or 1):
+                self.wfile.write(payload[start:start + (piece or len(payload))])
+                self.wfile.flush()
 
         def _endless(self) -> None:
             self.send_response(200)

@@ -4,6 +4,7 @@ bounded time and memory; a redirect is never followed."""
 
 from __future__ import annotations
 
+import json
 import resource
 import time
 
@@ -14,7 +15,7 @@ from probes import registry
 from probes.base import ProbeRequest, ProbeSettings
 from probes.simulator import Simulator
 from probes.simulator.formats import FORMATS
-from tests.hostile_server import HostileServer
+from tests.hostile_server import COMPRESSIONS, HostileServer
 
 KEY = "sk-bounds-0123456789abcdef"
 KINDS = sorted(FORMATS)
@@ -84,17 +85,21 @@ async def test_a_redirect_is_a_failure_and_never_followed(kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_answers_under_the_limits_still_arrive_whole(kind: str) -> None:
+@pytest.mark.parametrize("prompt", ["ball valve", *(f"ball valve {word}" for word in COMPRESSIONS)])
+async def test_answers_under_the_limits_arrive_whole_compressed_or_not(kind: str, prompt: str) -> None:
     with HostileServer(KEY) as server:
         probe = probe_for(kind, server.base_url_for(kind))
         try:
-            raw = await probe.fetch(ProbeRequest(keyword="ball valve", prompt="ball valve"))
+            raw = await probe.fetch(ProbeRequest(keyword=prompt, prompt=prompt))
         finally:
             await probe.aclose()
-    assert raw == server.normal_answer(kind, server.requests[0]["path"].split("?")[0], _json(server.requests[0]))
+    request = server.requests[0]
+    assert raw == server.normal_answer(kind, request["path"].split("?")[0], json.loads(request["body"]))
 
 
-def _json(request: dict) -> dict:  # type: ignore[type-arg]
-    import json
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_body_that_does_not_decompress_is_a_failure_with_its_reason(kind: str) -> None:
+    with HostileServer(KEY) as server:
+        error = await fetch_failure(kind, server, "garbled answer please")
+    assert error.reason.startswith("cannot decompress the response: ") and not error.retryable
 
-    return json.loads(request["body"])
