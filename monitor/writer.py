@@ -96,7 +96,8 @@ class ObservationWriter:
 
 def refused_record(record: ObservationRecord, error: RecordRefused) -> ObservationRecord:
     """What is stored of an observation the database refused: its identity, raw payload, latency and
-    cost, as a failure saying why (never as an answer that cited nothing)."""
+    cost, as a failure saying why (never as an answer that cited nothing). Nothing parsed from the
+    answer is kept, since any of it may be what was refused."""
     return replace(record, status=ERROR, error=f"could not be stored: {error}", answer_text=None,
-                   has_answer=False, model=None, search_queries=[], features=[], citations=[], mentions=[],
-                   organic=[])
+                   has_answer=False, model=None, search_queries=[], features=[], input_tokens=None,
+                   output_tokens=None, citations=[], mentions=[], organic=[])

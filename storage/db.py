@@ -114,9 +114,10 @@ def _translate(context: ExceptionContext, shown_url: str) -> StorageError | None
     reason = str(original).strip().splitlines()[0].strip() if str(original).strip() else type(original).__name__
     if context.is_disconnect or context.connection is None:
         error_class: type[StorageError] = DatabaseUnavailable
-    elif isinstance(context.sqlalchemy_exception, (IntegrityError, DataError)) or isinstance(original, ValueError):
-        # the values of this one statement were refused (a constraint, NUL in text, an unencodable string):
-        # the database itself is fine
+    elif isinstance(context.sqlalchemy_exception, (IntegrityError, DataError)) or isinstance(
+            original, (ValueError, OverflowError)):
+        # the values of this one statement were refused (a constraint, NUL in text, an unencodable string, a
+        # number too large for its column): the database itself is fine
         error_class = RecordRefused
     else:
         error_class = StorageError

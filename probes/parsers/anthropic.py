@@ -46,7 +46,14 @@ from typing import Any
 
 from citewatch.errors import ParseError
 from probes.base import Answer
-from probes.parsers.common import SourceList, citation_key, error_reason, int_or_none, load_json_object, text_or_none
+from probes.parsers.common import (
+    SourceList,
+    citation_key,
+    count_or_none,
+    error_reason,
+    load_json_object,
+    text_or_none,
+)
 
 # Bump when the output for the same raw payload changes, so old observations
 # can be found and re-parsed.
@@ -190,16 +197,16 @@ def _usage(messages: list[dict[str, Any]]) -> tuple[int | None, int | None]:
         if not isinstance(usage, dict):
             continue
         for slot, key in enumerate(("input_tokens", "output_tokens")):
-            value = int_or_none(usage.get(key))
+            value = count_or_none(usage.get(key))
             if value is not None:
                 totals[slot] = (totals[slot] or 0) + value
-    return totals[0], totals[1]
+    return count_or_none(totals[0]), count_or_none(totals[1])
 
 
 def _search_requests(body: dict[str, Any]) -> int:
     usage = body.get("usage")
     server = usage.get("server_tool_use") if isinstance(usage, dict) else None
-    count = int_or_none(server.get("web_search_requests")) if isinstance(server, dict) else None
+    count = count_or_none(server.get("web_search_requests")) if isinstance(server, dict) else None
     return count or 0
 
 

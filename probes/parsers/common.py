@@ -40,6 +40,17 @@ def int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+# No real answer counts two billion tokens or searches; a larger (or negative) count is garbage, and would
+# not fit the database's integer columns either.
+MAX_COUNT = 2**31 - 1
+
+
+def count_or_none(value: Any) -> int | None:
+    """A token or search count: a non-negative integer of a plausible size, else None."""
+    count = int_or_none(value)
+    return count if count is not None and 0 <= count <= MAX_COUNT else None
+
+
 def text_or_none(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
@@ -53,14 +64,14 @@ def usage_tokens(usage: Any) -> tuple[int | None, int | None]:
     """(input, output) tokens of a Responses-shaped `usage`: OpenAI's and the Perplexity Agent API's."""
     if not isinstance(usage, dict):
         return None, None
-    return int_or_none(usage.get("input_tokens")), int_or_none(usage.get("output_tokens"))
+    return count_or_none(usage.get("input_tokens")), count_or_none(usage.get("output_tokens"))
 
 
 def chat_usage_tokens(usage: Any) -> tuple[int | None, int | None]:
     """(input, output) tokens of a Chat Completions-shaped `usage`: OpenAI's, compatible servers' and Sonar's."""
     if not isinstance(usage, dict):
         return None, None
-    return int_or_none(usage.get("prompt_tokens")), int_or_none(usage.get("completion_tokens"))
+    return count_or_none(usage.get("prompt_tokens")), count_or_none(usage.get("completion_tokens"))
 
 
 def incomplete_reason(body: dict[str, Any]) -> str:

@@ -35,6 +35,7 @@ from probes.parsers.common import (
     citation_key,
     code_or_none,
     error_reason,
+    count_or_none,
     int_or_none,
     load_json_object,
     text_or_none,
@@ -140,9 +141,9 @@ def _usage(usage: Any) -> tuple[int | None, int | None]:
     if not isinstance(usage, dict):
         return None, None
     # thinking tokens are billed at the output rate but counted outside candidatesTokenCount
-    answer, thoughts = int_or_none(usage.get("candidatesTokenCount")), int_or_none(usage.get("thoughtsTokenCount"))
-    output = None if answer is None and thoughts is None else (answer or 0) + (thoughts or 0)
-    return int_or_none(usage.get("promptTokenCount")), output
+    answer, thoughts = count_or_none(usage.get("candidatesTokenCount")), count_or_none(usage.get("thoughtsTokenCount"))
+    output = None if answer is None and thoughts is None else count_or_none((answer or 0) + (thoughts or 0))
+    return count_or_none(usage.get("promptTokenCount")), output
 
 
 def _parts(candidate: dict[str, Any]) -> list[dict[str, Any]]:

@@ -47,6 +47,7 @@ from probes.parsers.common import (
     citation_key,
     code_or_none,
     error_reason,
+    count_or_none,
     int_or_none,
     is_chat_completion,
     load_json_object,
@@ -184,7 +185,7 @@ def _error_label(error: dict[str, Any]) -> str | None:
 def _reported_searches(usage: Any) -> int:
     """Web searches the gateway says it ran (OpenRouter's web plugin); 0 when not reported."""
     details = usage.get("server_tool_use_details") if isinstance(usage, dict) else None
-    count = int_or_none(details.get("web_search_requests")) if isinstance(details, dict) else None
+    count = count_or_none(details.get("web_search_requests")) if isinstance(details, dict) else None
     return count or 0
 
 

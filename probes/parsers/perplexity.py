@@ -53,7 +53,7 @@ from probes.parsers.common import (
     citation_key,
     code_or_none,
     error_reason,
-    int_or_none,
+    count_or_none,
     is_chat_completion,
     load_json_object,
     text_or_none,
@@ -271,7 +271,7 @@ def _search_queries(steps: list[dict[str, Any]]) -> list[str]:
 def _searched(body: dict[str, Any], listed: _Listed, steps: list[dict[str, Any]]) -> bool:
     """Whether a web search visibly ran: sources came back, or usage counts search queries."""
     usage = body.get("usage")
-    queries = int_or_none(usage.get("num_search_queries")) if isinstance(usage, dict) else None
+    queries = count_or_none(usage.get("num_search_queries")) if isinstance(usage, dict) else None
     return (any(listed.urls) or bool(listed.extra) or bool(queries)
             or any(isinstance(s.get("web_search"), dict) for s in steps))
 

@@ -4,11 +4,13 @@ PostgreSQL through the installed command, in bounded time and memory."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import subprocess
 import sys
 import zlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,9 +20,12 @@ from sqlmodel import Session
 from citewatch.status import ERROR, OK
 from monitor.config import load_config
 from monitor.pipeline import run_batch
+from monitor.writer import ObservationWriter
 from probes.simulator.formats import FORMATS
+from storage import repository
 from storage.db import open_database
 from storage.models import Citation, Observation, RawPayload
+from storage.records import EntityRow, KeywordRow, ObservationRecord
 from tests.hostile_server import KEY_VARIABLE, HostileServer, places_holding, run_measured, write_hostile_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,3 +134,25 @@ async def test_raw_payloads_are_masked_before_they_are_hashed(tmp_path: Path,
     raw = zlib.decompress(payload.data)
     assert KEY.encode() not in raw and b"key *** " in raw
     assert payload.hash == hashlib.sha256(raw).hexdigest()  # the hash names what is stored
+
+
+def test_a_number_no_column_holds_costs_its_observation_only(db_url: str) -> None:
+    """What a parser lets through and the database still refuses (here an integer no column holds) is
+    stored as a failure with the reason; the writer goes on."""
+    db = open_database(db_url)
+    now = datetime(2026, 12, 5, tzinfo=UTC)
+    ids = repository.sync_project(db, "p", [EntityRow("Hengda Valve", "brand")], [KeywordRow("k")], now)
+    run_id = repository.start_run(db, ids.project_id, {"e": {str(ids.keyword_ids["k"]): 2}}, now)
+    stored: list[ObservationRecord] = []
+    writer = ObservationWriter(db, ids, on_stored=stored.append)
+    for index, tokens in enumerate((10**20, 12)):
+        writer.put(ObservationRecord(run_id=run_id, keyword="k", engine_id="e", engine_kind="openai",
+                                     sample_index=index, observed_at=now, status=OK, raw=b'{"answer": 1}',
+                                     answer_text="an answer", has_answer=True, input_tokens=tokens))
+    writer.close()
+    asyncio.run(writer.run())
+    db.dispose()
+    refused, kept = stored
+    assert refused.status == ERROR and refused.error.startswith("could not be stored: database ")  # type: ignore[union-attr]
+    assert (kept.status, kept.input_tokens) == (OK, 12)
+    assert [o.status for o in observations(db_url)] == [ERROR, OK]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 import pytest
 
-from probes.parsers.common import SourceList, citation_key
+from probes.parsers.common import SourceList, citation_key, count_or_none
 
 # --- citation identity -----------------------------------------------------------
 
@@ -68,3 +69,24 @@ def test_parsers_import_no_network_database_or_notification_library() -> None:
             "{m.split('.')[0] for m in sys.modules}; print(sorted(bad))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+# --- counts ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "count"), [
+    (1234, 1234), (0, 0), (2**31 - 1, 2**31 - 1), (2**31, None), (10**20, None), (-5, None), (True, None),
+    ("12", None), (1.5, None),
+])
+def test_a_count_is_a_plausible_non_negative_integer(value: object, count: int | None) -> None:
+    assert count_or_none(value) == count
+
+
+def test_absurd_token_counts_from_an_engine_are_dropped() -> None:
+    from probes.parsers.openai_responses import parse
+
+    body = {"object": "response", "status": "completed", "model": "m", "output": [
+        {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "hi", "annotations": []}]}],
+        "usage": {"input_tokens": 10**12, "output_tokens": 7}}
+    answer = parse(json.dumps(body).encode())
+    assert (answer.input_tokens, answer.output_tokens) == (None, 7)
