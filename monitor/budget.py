@@ -19,7 +19,9 @@ from datetime import date, datetime
 
 from sqlalchemy import Engine
 
+from citewatch.errors import DatabaseUnavailable
 from monitor.config import EngineConfig
+from monitor.writer import RECONNECT_WAITS
 from storage import repository
 from storage.records import ObservationRecord
 
@@ -46,11 +48,22 @@ class DailyBudget:
         if engine.daily_budget is None:
             return Reservation(day, 0.0)
         amount = self.expected_cost(engine)
-        spent = await asyncio.to_thread(repository.reserve_spend, self._db, self._project_id, engine.id, day,
-                                        amount, engine.daily_budget)
+        spent = await self._reserve(engine.id, day, amount, engine.daily_budget)
         if spent is not None:
             return f"skipped: daily budget {engine.daily_budget:g} spent ({spent:.4f} so far today)"
         return Reservation(day, amount)
+
+    async def _reserve(self, engine_id: str, day: date, amount: float, limit: float) -> float | None:
+        # a database that went away (a restart, a failover) is waited for a few seconds, as the writer does
+        for wait in (*RECONNECT_WAITS, None):
+            try:
+                return await asyncio.to_thread(repository.reserve_spend, self._db, self._project_id, engine_id, day,
+                                               amount, limit)
+            except DatabaseUnavailable:
+                if wait is None:
+                    raise
+                await asyncio.sleep(wait)
+        raise AssertionError("unreachable")
 
     def settle(self, engine: EngineConfig, record: ObservationRecord, reservation: Reservation) -> None:
         """Tell storage what to replace the reservation by (the record's cost), and learn from the answer."""

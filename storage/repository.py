@@ -246,23 +246,23 @@ def reserve_spend(db: Engine, project_id: int, engine_id: str, day: date, amount
     One conditional UPDATE, so that processes sharing the database cannot both take the last of a
     budget (PostgreSQL re-checks the condition on the row another writer just changed; SQLite has one
     writer at a time). `save_observation` later replaces the reservation by the probe's real cost."""
+    key = (EngineSpend.project_id == project_id, EngineSpend.engine_id == engine_id, EngineSpend.day == day)
     with db.begin() as connection:
         if _try_reserve(connection, project_id, engine_id, day, amount, limit):
             return None
-        key = (EngineSpend.project_id == project_id, EngineSpend.engine_id == engine_id, EngineSpend.day == day)
-        spent = connection.execute(select(EngineSpend.spent).where(*key)).scalar_one_or_none()
-        if spent is not None:
-            return float(spent)
-        # the engine's first probe of the day: the row starts from what the day's observations cost
-        start = datetime.combine(day, dt_time(), UTC)
-        stored = connection.execute(
-            select(func.coalesce(func.sum(Observation.cost), 0.0))
-            .join(Run, Run.id == Observation.run_id)
-            .where(Run.project_id == project_id, Observation.engine_id == engine_id,
-                   Observation.observed_at >= start, Observation.observed_at < start + timedelta(days=1))
-        ).scalar_one()
-        connection.execute(_upsert(connection, EngineSpend).on_conflict_do_nothing(),
-                           dict(project_id=project_id, engine_id=engine_id, day=day, spent=float(stored)))
+        if connection.execute(select(EngineSpend.spent).where(*key)).scalar_one_or_none() is None:
+            # the engine's first probe of the day: the row starts from what the day's observations cost
+            start = datetime.combine(day, dt_time(), UTC)
+            stored = connection.execute(
+                select(func.coalesce(func.sum(Observation.cost), 0.0))
+                .join(Run, Run.id == Observation.run_id)
+                .where(Run.project_id == project_id, Observation.engine_id == engine_id,
+                       Observation.observed_at >= start, Observation.observed_at < start + timedelta(days=1))
+            ).scalar_one()
+            connection.execute(_upsert(connection, EngineSpend).on_conflict_do_nothing(),
+                               dict(project_id=project_id, engine_id=engine_id, day=day, spent=float(stored)))
+        # The row exists now. Only this second try decides: on PostgreSQL the first UPDATE's snapshot may
+        # have missed a row another process was making at that moment.
         if _try_reserve(connection, project_id, engine_id, day, amount, limit):
             return None
         return float(connection.execute(select(EngineSpend.spent).where(*key)).scalar_one())

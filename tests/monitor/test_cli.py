@@ -355,12 +355,18 @@ def test_database_server_gone_mid_run_exits_3_and_the_run_is_marked_when_it_retu
     direct.dispose()
 
 
+@pytest.mark.parametrize("budget", [False, True])  # with a budget, every probe also reserves its cost first
 def test_a_database_restart_between_writes_costs_nothing(
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, postgres_url: str) -> None:
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, postgres_url: str,
+        budget: bool) -> None:
     from probes.registry import EngineKind
 
     proxy, config = proxied(postgres_url, tmp_path)
-    factory = acting_once_stored(postgres_url, 2, away_for(proxy, 0.3))
+    if budget:
+        config.write_text(config.read_text(encoding="utf-8").replace(
+            "    retries: 0\n", "    retries: 0\n    price: {per_call: 0.001}\n    daily_budget: 100\n"), encoding="utf-8")
+    # away long enough that the probes' next reservations certainly meet it
+    factory = acting_once_stored(postgres_url, 2, away_for(proxy, 1.0 if budget else 0.3))
     monkeypatch.setattr(EngineKind, "make_probe", lambda self, settings: factory(settings))
     try:
         code, out, err = run_main(capsys, "run", "--config", str(config))

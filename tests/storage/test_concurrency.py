@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import text
@@ -72,5 +72,29 @@ def test_runs_creating_the_same_project_at_once_both_get_it(db_url: str) -> None
                 thread.join(60)
             assert len(results) == 2 and results[0] == results[1], results  # the same ids, no error
         assert len(repository.project_names(db)) == 8
+    finally:
+        db.dispose()
+
+
+def test_the_first_reservations_of_a_day_at_once_are_all_granted(db_url: str) -> None:
+    """The day's spend row is made by whichever reservation comes first; one racing it is not refused."""
+    db = open_database(db_url)
+    ids = repository.sync_project(db, "p", [EntityRow("Hengda Valve", "brand")], [KeywordRow("k")], NOW)
+    try:
+        for attempt in range(10):
+            day = date(2026, 12, 1) + timedelta(days=attempt)
+            barrier = threading.Barrier(4)
+            results: list[object] = []
+
+            def reserve() -> None:
+                barrier.wait()
+                results.append(repository.reserve_spend(db, ids.project_id, "e", day, 0.001, 100.0))
+
+            threads = [threading.Thread(target=reserve) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+            assert results == [None] * 4  # every one reserved, none refused
     finally:
         db.dispose()
