@@ -81,7 +81,8 @@ def _sync_rows(connection: Connection, model: type[TrackedEntity] | type[Keyword
                rows: list[dict[str, object]]) -> dict[str, int]:
     """Upsert the project's rows of `model` by `key`; rows no longer in config stay, marked inactive
     (their history keeps pointing at them). Returns the ids of the rows in config."""
-    for values in rows:
+    # in one order whatever the config's: two processes locking the same rows in opposite orders deadlock
+    for values in sorted(rows, key=lambda values: str(values[key])):
         statement = _upsert(connection, model).values(project_id=project_id, active=True, **values)
         connection.execute(statement.on_conflict_do_update(index_elements=["project_id", key],
                                                            set_=dict(values, active=True)))

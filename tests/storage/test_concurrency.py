@@ -6,10 +6,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from storage import repository
 from storage.db import current_revision, head_revision, make_engine, open_database
@@ -49,31 +51,44 @@ def _fresh(db_url: str, postgres_admin, tmp_path: Path, attempt: int) -> str:  #
     return db_url.rsplit("/", 1)[0] + f"/{name}"
 
 
-def test_runs_creating_the_same_project_at_once_both_get_it(db_url: str) -> None:
+def test_runs_syncing_the_same_project_at_once_both_get_it(db_url: str) -> None:
+    """Two runs making the same new project at once, then syncing it at once from configs that list the
+    keywords in other orders (rows locked in opposite orders would deadlock): both succeed, alike."""
     db = open_database(db_url)
-    entities = [EntityRow("Hengda Valve", "brand", ("恒达阀门",), ("hengdavalve.com",))]
+    # each statement a little slow, so that the two transactions interleave statement by statement
+    event.listen(db, "before_cursor_execute", lambda *args: time.sleep(0.002))
+    entities = [EntityRow("Hengda Valve", "brand", ("恒达阀门",), ("hengdavalve.com",)),
+                EntityRow("Apex Flow Controls", "competitor"), EntityRow("NorthStar Valves", "competitor")]
     keywords = [KeywordRow(f"ball valve {i}") for i in range(20)]
     try:
-        for attempt in range(8):
-            barrier = threading.Barrier(2)
-            results: list[object] = []
-
-            def sync(project: str = f"project {attempt}") -> None:
-                barrier.wait()
-                try:
-                    results.append(repository.sync_project(db, project, entities, keywords, NOW))
-                except Exception as exc:  # noqa: BLE001 (the failure is what this test looks for)
-                    results.append(exc)
-
-            threads = [threading.Thread(target=sync) for _ in range(2)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(60)
-            assert len(results) == 2 and results[0] == results[1], results  # the same ids, no error
-        assert len(repository.project_names(db)) == 8
+        for attempt in range(6):
+            for orders in ((1, 1), (1, -1)):  # a new project, then the same one again
+                results = _at_once([lambda order=order: repository.sync_project(
+                    db, f"project {attempt}", entities[::order], keywords[::order], NOW) for order in orders])
+                assert results[0] == results[1], results  # the same ids, no error
+        assert len(repository.project_names(db)) == 6
     finally:
         db.dispose()
+
+
+def _at_once(calls: list[Callable[[], object]]) -> list[object]:
+    """What each call returned (or raised), the calls started together on threads of their own."""
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            results[index] = calls[index]()
+        except Exception as exc:  # noqa: BLE001 (a failure is what these tests look for)
+            results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
 
 
 def test_the_first_reservations_of_a_day_at_once_are_all_granted(db_url: str) -> None:
@@ -83,18 +98,7 @@ def test_the_first_reservations_of_a_day_at_once_are_all_granted(db_url: str) ->
     try:
         for attempt in range(10):
             day = date(2026, 12, 1) + timedelta(days=attempt)
-            barrier = threading.Barrier(4)
-            results: list[object] = []
-
-            def reserve() -> None:
-                barrier.wait()
-                results.append(repository.reserve_spend(db, ids.project_id, "e", day, 0.001, 100.0))
-
-            threads = [threading.Thread(target=reserve) for _ in range(4)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(60)
+            results = _at_once([lambda: repository.reserve_spend(db, ids.project_id, "e", day, 0.001, 100.0)] * 4)
             assert results == [None] * 4  # every one reserved, none refused
     finally:
         db.dispose()
