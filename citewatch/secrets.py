@@ -7,7 +7,7 @@ every text of the observation after, so that no key reaches the database, a log 
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Iterable
 
 MASK = "***"
@@ -21,11 +21,9 @@ class Secrets:
         kept = {value for value in values if value and len(value) >= MIN_SECRET_LENGTH}
         # longest first: a key that contains another is masked whole
         self._texts = sorted(kept, key=len, reverse=True)
-        forms: set[bytes] = set()
-        for value in self._texts:
-            escaped = json.dumps(value)[1:-1]  # as a JSON string holds it ("/" may also be written "\/")
-            forms.update({value.encode(), escaped.encode(), escaped.replace("/", "\\/").encode()})
-        self._bytes = sorted(forms, key=len, reverse=True)
+        self._bytes = [value.encode() for value in self._texts]
+        # the same keys as a JSON string may write them, any character escaped (\u0073, \/)
+        self._escaped = re.compile(b"|".join(_escaped_pattern(value) for value in self._texts)) if kept else None
 
     def __bool__(self) -> bool:
         return bool(self._texts)
@@ -40,7 +38,24 @@ class Secrets:
         for secret in self._bytes:
             if secret in raw:
                 raw = raw.replace(secret, MASK.encode())
+        if self._escaped is not None and (b"\\u" in raw or b"\\/" in raw):  # no escapes, no escaped key
+            raw = self._escaped.sub(MASK.encode(), raw)
         return raw
+
+
+def _escaped_pattern(secret: str) -> bytes:
+    """A pattern matching `secret` in a JSON string, each character as itself or as an escape."""
+    parts = []
+    for char in secret:
+        forms = [re.escape(char.encode())]
+        if ord(char) < 0x10000:
+            hex_digits = f"{ord(char):04x}"
+            forms.append(b"\\\\u" + "".join(f"[{d}{d.upper()}]" if d.isalpha() else d
+                                             for d in hex_digits).encode())
+        if char in '"\\/':
+            forms.append(re.escape(b"\\" + char.encode()))
+        parts.append(b"(?:" + b"|".join(forms) + b")")
+    return b"".join(parts)
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:

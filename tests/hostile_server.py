@@ -134,8 +134,10 @@ class HostileServer:
         message = f"Incorrect API key provided: {self.secret}. You can find your API key at your dashboard."
         # the fields of every kind's error envelope at once: {"error": {...}} (OpenAI, Gemini), "type": "error"
         # (Anthropic), "status": "failed" (Perplexity's Agent API)
+        # and once more with every character escaped, as some JSON writers do
+        escaped = "".join(f"\\u{ord(char):04x}" for char in self.secret)
         return json.dumps({"type": "error", "error": {"message": message, "type": "invalid_request_error"},
-                           "status": "failed"}).encode()
+                           "status": "failed"}).encode()[:-1] + f', "param": "{escaped}"}}'.encode()
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -279,7 +281,7 @@ def _holds(value: object, needle: str, *, decompress: bool) -> bool:
                 data = zlib.decompress(data)
             except zlib.error:
                 pass
-        return needle.encode() in data
+        return needle.encode() in data or needle in _decoded_json(data)
     if isinstance(value, (list, dict)):
         return needle in json.dumps(value, ensure_ascii=False)
     return isinstance(value, str) and needle in value
@@ -322,3 +324,11 @@ def run_measured(argv: list[str], *, cwd: Path, env: dict[str, str], limit_mb: i
     if not figures:
         raise RuntimeError(f"the command could not be measured: {result.stderr[-2000:]}")
     return Measured(figures["exit"], figures["wall"], figures["peak_mb"], result.stdout, result.stderr)
+
+
+def _decoded_json(data: bytes) -> str:
+    """The strings of a JSON payload as they read once decoded (a key written with escapes shows)."""
+    try:
+        return json.dumps(json.loads(data), ensure_ascii=False)
+    except ValueError:
+        return ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from citewatch.secrets import Secrets, redact
 from citewatch.text import storable
 
@@ -10,8 +12,11 @@ KEY = "sk-live/0123456789abcdef"
 
 def test_every_form_a_json_body_holds_a_key_in_is_masked() -> None:
     secrets = Secrets([KEY])
-    for body in (b'{"m": "' + KEY.encode() + b'"}', b'{"m": "sk-live\\/0123456789abcdef"}'):
-        assert secrets.mask_bytes(body) == b'{"m": "***"}'
+    escaped = "".join(f"\\u{ord(char):04X}" if index % 2 else char for index, char in enumerate(KEY))
+    for written in (KEY, "sk-live\\/0123456789abcdef", escaped, escaped.lower(), json.dumps(KEY)[1:-1]):
+        body = b'{"m": "' + written.encode() + b'", "n": "caf\\u00e9 \\/ sk-live"}'
+        assert secrets.mask_bytes(body) == b'{"m": "***", "n": "caf\\u00e9 \\/ sk-live"}'
+        assert json.loads(body)["m"] == KEY  # each form is the key, once decoded
 
 
 def test_a_key_that_holds_another_is_masked_whole_and_short_values_are_not_keys() -> None:

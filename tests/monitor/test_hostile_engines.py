@@ -24,13 +24,22 @@ from monitor.writer import ObservationWriter
 from probes.simulator.formats import FORMATS
 from storage import repository
 from storage.db import open_database
-from storage.models import Citation, Observation, RawPayload
+from storage.models import Citation, Keyword, Observation, RawPayload
 from storage.records import EntityRow, KeywordRow, ObservationRecord
 from tests.hostile_server import KEY_VARIABLE, HostileServer, places_holding, run_measured, write_hostile_config
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSOLE_SCRIPT = Path(sys.executable).with_name("citewatch")
 KEY = "sk-hostile-test-0123456789abcdefKEY"
+def keyword_id(url: str, text: str) -> int:
+    db = open_database(url)
+    try:
+        with Session(db) as session:
+            return session.execute(select(Keyword.id).where(Keyword.text == text)).scalar_one()
+    finally:
+        db.dispose()
+
+
 def observations(url: str) -> list[Observation]:
     db = open_database(url)
     try:
@@ -111,7 +120,7 @@ def test_a_hostile_batch_on_postgresql_completes_in_bounded_memory(postgres_url:
     assert run.exit_code == 0, run.stderr
     stored = observations(postgres_url)
     assert len(stored) == len(keywords) * 3
-    endless = [o for o in stored if o.keyword_id == max(s.keyword_id for s in stored)]
+    endless = [o for o in stored if o.keyword_id == keyword_id(postgres_url, "endless answer please")]
     assert {o.status for o in endless} == {ERROR}
     assert all(o.error == "response larger than 8 MB (max_response_mb)" for o in endless)
     assert {o.status for o in stored if o not in endless} == {OK}
