@@ -60,6 +60,7 @@ class Run(SQLModel, table=True):
     # the process running it (a run left `running` by a process that is gone is interrupted)
     host: str | None = None
     pid: int | None = None
+    process_scope: str | None = None  # where the pid means something: boot and PID namespace (monitor.owner)
     # observations planned, per engine id and keyword id (as text): the denominator of coverage
     planned: dict[str, dict[str, int]] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 

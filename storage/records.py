@@ -30,10 +30,12 @@ class KeywordRow:
 
 @dataclass(frozen=True)
 class RunOwner:
-    """The process that runs a run: its host name and process id."""
+    """The process that runs a run: its host name, process id, and where that id means something (its
+    machine's boot and PID namespace; see monitor.owner)."""
 
     host: str | None
     pid: int | None
+    scope: str | None = None
 
 
 @dataclass(frozen=True)

@@ -105,10 +105,11 @@ def mark_stale_runs(db: Engine, project_id: int, quiet_since: datetime,
             Run.started_at,
         )
         running = session.execute(
-            select(Run.id, Run.host, Run.pid, last_activity < quiet_since)
+            select(Run.id, Run.host, Run.pid, Run.process_scope, last_activity < quiet_since)
             .where(Run.project_id == project_id, Run.status == RUN_RUNNING)
         ).all()
-        stale = [run_id for run_id, host, pid, quiet in running if quiet or is_gone(RunOwner(host, pid))]
+        stale = [run_id for run_id, host, pid, scope, quiet in running
+                 if quiet or is_gone(RunOwner(host, pid, scope))]
         if stale:
             session.execute(update(Run).where(Run.id.in_(stale)).values(status=RUN_INTERRUPTED))  # type: ignore[union-attr]
         return len(stale)
@@ -122,7 +123,8 @@ def mark_run_interrupted(db: Engine, run_id: int) -> None:
 def start_run(db: Engine, project_id: int, planned: dict[str, dict[str, int]], now: datetime,
               owner: RunOwner = RunOwner(None, None)) -> int:
     with Session(db) as session, session.begin():
-        run = Run(project_id=project_id, started_at=now, planned=planned, host=owner.host, pid=owner.pid)
+        run = Run(project_id=project_id, started_at=now, planned=planned, host=owner.host, pid=owner.pid,
+                  process_scope=owner.scope)
         session.add(run)
         session.flush()
         return run.id  # type: ignore[return-value]

@@ -36,7 +36,7 @@ def test_upgrade_from_first_revision_keeps_rows(db_url: str) -> None:
     run_columns = {c["name"] for c in inspect(upgraded).get_columns("run")}
     assert name == "恒达" and version == head_revision() == "0005"
     assert {"ok_count", "failed_count", "cost"}.isdisjoint(run_columns) and "planned" in run_columns
-    assert {"host", "pid"} <= run_columns
+    assert {"host", "pid", "process_scope"} <= run_columns
     with upgraded.connect() as connection:  # a run stored before owners were: nobody knows its process
-        assert tuple(connection.execute(text("SELECT host, pid FROM run")).one()) == (None, None)
+        assert tuple(connection.execute(text("SELECT host, pid, process_scope FROM run")).one()) == (None,) * 3
     upgraded.dispose()
