@@ -125,6 +125,8 @@ def test_a_hostile_batch_on_postgresql_completes_in_bounded_memory(postgres_url:
     assert all(o.error == "response larger than 8 MB (max_response_mb)" for o in endless)
     assert {o.status for o in stored if o not in endless} == {OK}
     assert places_holding(postgres_url, KEY) == []
+    assert KEY not in run.stdout + run.stderr  # nor printed (the failures' reasons are)
+    assert "response larger than 8 MB" in run.stderr
     assert run.peak_mb < 500, f"peak memory {run.peak_mb:.0f} MB"
     print(f"hostile batch on PostgreSQL: {len(stored)} observations, wall {run.wall:.1f}s, peak {run.peak_mb:.0f} MB")
 
@@ -165,3 +167,18 @@ def test_a_number_no_column_holds_costs_its_observation_only(db_url: str) -> Non
     assert refused.status == ERROR and refused.error.startswith("could not be stored: database ")  # type: ignore[union-attr]
     assert (kept.status, kept.input_tokens) == (OK, 12)
     assert [o.status for o in observations(db_url)] == [ERROR, OK]
+
+
+async def test_max_response_mb_in_config_sets_the_size_limit(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_VARIABLE, KEY)
+    url = f"sqlite:///{tmp_path / 'limit.db'}"
+    with HostileServer(KEY) as server:
+        path = write_hostile_config(tmp_path / "c.yaml", server, url, ["endless answer please"])
+        path.write_text(path.read_text(encoding="utf-8").replace("retries: 0", "retries: 0, max_response_mb: 0.5"),
+                        encoding="utf-8")
+        db = open_database(url)
+        summary = await run_batch(load_config(path), db)
+        db.dispose()
+    assert summary.failure_reasons == {"hostile": {"response larger than 0.5 MB (max_response_mb)": 1}}
+    assert server.endless_bytes_sent < 8 * 1024 * 1024  # well under the default limit: the config's was used

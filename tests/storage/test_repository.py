@@ -12,7 +12,16 @@ from sqlmodel import Session
 from citewatch.errors import StorageError
 from storage import repository
 from storage.db import open_database
-from storage.models import Citation, Keyword, Mention, Observation, RawPayload, Run, TrackedEntity
+from storage.models import (
+    Citation,
+    Keyword,
+    Mention,
+    Observation,
+    OrganicResult,
+    RawPayload,
+    Run,
+    TrackedEntity,
+)
 from storage.records import (
     CitationRecord,
     EntityRow,
@@ -91,6 +100,35 @@ def test_observation_round_trip_with_unicode_and_aware_times(db: Engine) -> None
     assert citation.title == "API 6D | 恒达"
     assert mention.alias == "恒达阀门"
 
+
+
+def test_every_text_of_an_observation_is_stored_whatever_characters_it_holds(db: Engine) -> None:
+    """NUL (refused by PostgreSQL) and lone surrogates (not UTF-8) in any text an engine sends are stored
+    as U+FFFD, one for one; the rest of the text is kept as sent."""
+    bad = "\x00\ud83d"
+    ids = repository.sync_project(db, "p", ENTITIES, KEYWORDS, T0)
+    run_id = repository.start_run(db, ids.project_id, planned(ids, 1), T0)
+    repository.save_observation(db, ids, record(
+        run_id, answer_text=f"恒达{bad}阀门", error=f"partial{bad}", model=f"gpt{bad}", search_queries=[f"q{bad}"],
+        features=[f"f{bad}"],
+        citations=[CitationRecord(1, f"https://hengdavalve.com/p{bad}", f"https://hengdavalve.com/p{bad}",
+                                  f"hengdavalve.com{bad}", f"API{bad}", True, True, "annotation", "Hengda Valve",
+                                  "product", [(0, 4)])],
+        mentions=[MentionRecord("Hengda Valve", f"恒达{bad}", 1, 0, 1)],
+        organic=[OrganicRecord(1, f"https://apexflow.com/{bad}", "apexflow.com", None, f"Apex{bad}")]))
+    shown = "\ufffd\ufffd"
+    with Session(db) as session:
+        observation = session.execute(select(Observation)).scalar_one()
+        citation = session.execute(select(Citation)).scalar_one()
+        organic = session.execute(select(OrganicResult)).scalar_one()
+        alias = session.execute(select(Mention.alias)).scalar_one()
+    assert (observation.answer_text, observation.error, observation.model) == (
+        f"恒达{shown}阀门", f"partial{shown}", f"gpt{shown}")
+    assert (observation.search_queries, observation.features) == ([f"q{shown}"], [f"f{shown}"])
+    assert (citation.url, citation.normalized_url, citation.domain, citation.title) == (
+        f"https://hengdavalve.com/p{shown}", f"https://hengdavalve.com/p{shown}", f"hengdavalve.com{shown}",
+        f"API{shown}")
+    assert (organic.url, organic.title, alias) == (f"https://apexflow.com/{shown}", f"Apex{shown}", f"恒达{shown}")
 
 def test_raw_payloads_are_compressed_and_deduplicated(db: Engine) -> None:
     ids = repository.sync_project(db, "p", ENTITIES, KEYWORDS, T0)
