@@ -33,6 +33,8 @@ class Reservation:
 
 
 class DailyBudget:
+    """The daily budgets of one batch's engines, and what it has learnt of their token costs."""
+
     def __init__(self, db: Engine, project_id: int) -> None:
         self._db, self._project_id = db, project_id
         self._token_costs: dict[str, tuple[float, int]] = {}  # engine id -> (sum, answers)
@@ -55,15 +57,16 @@ class DailyBudget:
 
     async def _reserve(self, engine_id: str, day: date, amount: float, limit: float) -> float | None:
         # a database that went away (a restart, a failover) is waited for a few seconds, as the writer does
-        for wait in (*RECONNECT_WAITS, None):
+        waits = iter(RECONNECT_WAITS)
+        while True:
             try:
                 return await asyncio.to_thread(repository.reserve_spend, self._db, self._project_id, engine_id, day,
                                                amount, limit)
             except DatabaseUnavailable:
+                wait = next(waits, None)
                 if wait is None:
                     raise
                 await asyncio.sleep(wait)
-        raise AssertionError("unreachable")
 
     def settle(self, engine: EngineConfig, record: ObservationRecord, reservation: Reservation) -> None:
         """Tell storage what to replace the reservation by (the record's cost), and learn from the answer."""

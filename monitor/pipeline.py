@@ -33,11 +33,11 @@ from sqlalchemy import Engine
 from citewatch.errors import ConfigError, ParseError, ProbeError, StorageError, UnknownEngineKind
 from citewatch.secrets import Secrets
 from citewatch.status import ERROR, FAILED, SKIPPED, SUCCESSFUL
+from monitor import owner
+from monitor.budget import DailyBudget
 from monitor.clock import Clock, system_clock
 from monitor.config import Config, EngineConfig, KeywordConfig, api_key, configured_secrets, missing_api_keys
 from monitor.enrich import Tracking, citation_records, mention_records, organic_records
-from monitor import owner
-from monitor.budget import DailyBudget
 from monitor.heap import fewer_collections
 from monitor.throttle import RateLimiter, Sleep, fetch_with_retries
 from monitor.writer import RECONNECT_WAITS, ObservationWriter

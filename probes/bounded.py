@@ -22,14 +22,13 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections.abc import AsyncIterator
+from functools import cache
 from types import ModuleType
 from typing import Any
 
-DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 # Only these are asked for; a server sending another encoding (br, zstd, stacked ones) is refused rather
 # than passed on undecoded or decoded without a bound.
 ACCEPT_ENCODING = "gzip, deflate"
-_READ_SIZE = 65536
 
 
 class ResponseRefused(Exception):
@@ -49,8 +48,7 @@ class ResponseUndecodable(ResponseRefused):
     pass
 
 
-def bounded_transport(http: ModuleType, deadline: float, max_bytes: int = DEFAULT_MAX_BYTES,
-                      **transport_options: Any) -> Any:
+def bounded_transport(http: ModuleType, deadline: float, max_bytes: int, **transport_options: Any) -> Any:
     """A transport of `http` (the httpx module, or httpx2) whose requests are bounded as described above.
     `transport_options` go to the real `http.AsyncHTTPTransport` (connection limits ...)."""
     errors = _errors_of(http)
@@ -131,8 +129,8 @@ def bounded_transport(http: ModuleType, deadline: float, max_bytes: int = DEFAUL
 
 
 class _Errors:
-    """The bound errors as subclasses of one http module's errors: httpx (or httpx2) and the SDK above it
-    then treat them as a timeout, a read error and a decoding error."""
+    """The refusals as subclasses of one http module's errors: httpx (or httpx2) and the SDK above it then
+    treat them as a timeout, a read error and a decoding error."""
 
     def __init__(self, http: ModuleType) -> None:
         self.too_slow = type("ResponseTooSlow", (ResponseTooSlow, http.ReadTimeout), {})
@@ -140,13 +138,9 @@ class _Errors:
         self.undecodable = type("ResponseUndecodable", (ResponseUndecodable, http.DecodingError), {})
 
 
-_ERRORS: dict[str, _Errors] = {}
-
-
+@cache
 def _errors_of(http: ModuleType) -> _Errors:
-    if http.__name__ not in _ERRORS:
-        _ERRORS[http.__name__] = _Errors(http)
-    return _ERRORS[http.__name__]
+    return _Errors(http)  # one set of classes per module, so that every client raises the same ones
 
 
 class _Inflater:
