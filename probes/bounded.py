@@ -170,7 +170,10 @@ class _Inflater:
         return data
 
     def finish(self) -> bytes:
-        return self._zlib.flush()
+        data = self._zlib.flush()
+        if not self._zlib.eof:  # a body cut short (a connection closed mid-stream) is not an answer
+            raise zlib.error("the body ends before its compressed stream does")
+        return data
 
 
 def _slow_reason(deadline: float) -> str:

@@ -16,7 +16,7 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel
@@ -58,6 +58,10 @@ def sync_project(db: Engine, name: str, entities: Iterable[EntityRow], keywords:
     """Create or update the project's tracked entities and keywords; those gone from config become inactive.
     Upserts throughout, so that two processes syncing the same new project at once both succeed."""
     with db.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # one sync of a project at a time: two (from different configs) would lock the project's rows in
+            # orders of their own and could deadlock; SQLite has one writer at a time anyway
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(f"sync {name}")})
         # a write first: SQLite then takes its write lock at once (a read first could deadlock two writers)
         connection.execute(_upsert(connection, Project).on_conflict_do_nothing(index_elements=["name"]),
                            dict(name=name, created_at=now))
@@ -65,6 +69,11 @@ def sync_project(db: Engine, name: str, entities: Iterable[EntityRow], keywords:
         entity_ids = _sync_rows(connection, TrackedEntity, project_id, "name", [_as_values(e) for e in entities])
         keyword_ids = _sync_rows(connection, Keyword, project_id, "text", [_as_values(k) for k in keywords])
         return ProjectIds(project_id, entity_ids, keyword_ids)
+
+
+def _lock_key(name: str) -> int:
+    """A PostgreSQL advisory lock key (a signed 64-bit integer) for `name`."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 def _upsert(connection: Connection, model: type[SQLModel]):  # type: ignore[no-untyped-def]
@@ -81,8 +90,7 @@ def _sync_rows(connection: Connection, model: type[TrackedEntity] | type[Keyword
                rows: list[dict[str, object]]) -> dict[str, int]:
     """Upsert the project's rows of `model` by `key`; rows no longer in config stay, marked inactive
     (their history keeps pointing at them). Returns the ids of the rows in config."""
-    # in one order whatever the config's: two processes locking the same rows in opposite orders deadlock
-    for values in sorted(rows, key=lambda values: str(values[key])):
+    for values in rows:
         statement = _upsert(connection, model).values(project_id=project_id, active=True, **values)
         connection.execute(statement.on_conflict_do_update(index_elements=["project_id", key],
                                                            set_=dict(values, active=True)))
@@ -254,21 +262,33 @@ def reserve_spend(db: Engine, project_id: int, engine_id: str, day: date, amount
         if _try_reserve(connection, project_id, engine_id, day, amount, limit):
             return None
         if connection.execute(select(EngineSpend.spent).where(*key)).scalar_one_or_none() is None:
-            # the engine's first probe of the day: the row starts from what the day's observations cost
-            start = datetime.combine(day, dt_time(), UTC)
-            stored = connection.execute(
-                select(func.coalesce(func.sum(Observation.cost), 0.0))
-                .join(Run, Run.id == Observation.run_id)
-                .where(Run.project_id == project_id, Observation.engine_id == engine_id,
-                       Observation.observed_at >= start, Observation.observed_at < start + timedelta(days=1))
-            ).scalar_one()
-            connection.execute(_upsert(connection, EngineSpend).on_conflict_do_nothing(),
-                               dict(project_id=project_id, engine_id=engine_id, day=day, spent=float(stored)))
+            _start_day(connection, project_id, engine_id, day)
         # The row exists now. Only this second try decides: on PostgreSQL the first UPDATE's snapshot may
         # have missed a row another process was making at that moment.
         if _try_reserve(connection, project_id, engine_id, day, amount, limit):
             return None
         return float(connection.execute(select(EngineSpend.spent).where(*key)).scalar_one())
+
+
+def _start_day(connection: Connection, project_id: int, engine_id: str, day: date) -> None:
+    """The engine's first reservation of the day makes the day's row. Where the engine's spend was never
+    kept here before (the budget is new, or this version is), the row starts from what the day's stored
+    observations cost; otherwise from nothing, since those costs were settled into the days their
+    probes were reserved on (a probe running across midnight counts on the day it started)."""
+    kept_before = connection.execute(
+        select(func.count()).select_from(EngineSpend)
+        .where(EngineSpend.project_id == project_id, EngineSpend.engine_id == engine_id)).scalar_one()
+    stored = 0.0
+    if not kept_before:
+        start = datetime.combine(day, dt_time(), UTC)
+        stored = connection.execute(
+            select(func.coalesce(func.sum(Observation.cost), 0.0))
+            .join(Run, Run.id == Observation.run_id)
+            .where(Run.project_id == project_id, Observation.engine_id == engine_id,
+                   Observation.observed_at >= start, Observation.observed_at < start + timedelta(days=1))
+        ).scalar_one()
+    connection.execute(_upsert(connection, EngineSpend).on_conflict_do_nothing(),
+                       dict(project_id=project_id, engine_id=engine_id, day=day, spent=float(stored)))
 
 
 # Sums of prices are floats: 5 x 0.001 is a little more than 0.005, which must still fit a budget of 0.005.

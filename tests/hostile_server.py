@@ -7,6 +7,7 @@ depends on a word in the prompt:
 - ``trickle``: HTTP 200 and a valid answer sent one byte every `trickle_gap` seconds;
 - ``bomb``: HTTP 200, ``Content-Encoding: gzip``, a small body that inflates to gigabytes;
 - ``garbled``: HTTP 200, ``Content-Encoding: gzip``, a body that is not gzip;
+- ``truncated``: HTTP 200, the normal answer gzipped, cut in half by closing the connection;
 - ``gzipped``, ``deflated``, ``rawdeflate``: the normal answer below, compressed so (raw deflate is what
   some servers send as "deflate"), in pieces of 7 bytes;
 - ``redirect``: HTTP 307 to `redirect_to`;
@@ -194,6 +195,10 @@ def _make_handler(server: HostileServer) -> type[BaseHTTPRequestHandler]:
                 compressor = zlib.compressobj(6, zlib.DEFLATED, wbits)
                 payload = compressor.compress(server.normal_answer(kind, path, body)) + compressor.flush()
                 self._send(200, payload, (("Content-Encoding", encoding),), piece=7)
+            elif "truncated" in prompt:
+                whole = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+                payload = whole.compress(server.normal_answer(kind, path, body)) + whole.flush()
+                self._cut_short(payload[:len(payload) // 2], (("Content-Encoding", "gzip"),))
             elif "garbled" in prompt:
                 self._send(200, b"\x1f\x8b\x08\x00 this is not gzip at all", (("Content-Encoding", "gzip"),))
             elif "bomb" in prompt:
@@ -216,6 +221,17 @@ def _make_handler(server: HostileServer) -> type[BaseHTTPRequestHandler]:
             for start in range(0, len(payload), piece or len(payload) or 1):
                 self.wfile.write(payload[start:start + (piece or len(payload))])
                 self.wfile.flush()
+
+        def _cut_short(self, payload: bytes, headers: tuple[tuple[str, str], ...]) -> None:
+            """A body with no length, ended by closing the connection: a cut is not an error to HTTP."""
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            for name, value in headers:
+                self.send_header(name, value)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(payload)
+            self.close_connection = True
 
         def _endless(self) -> None:
             self.send_response(200)

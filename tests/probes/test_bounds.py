@@ -98,8 +98,13 @@ async def test_answers_under_the_limits_arrive_whole_compressed_or_not(kind: str
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_a_body_that_does_not_decompress_is_a_failure_with_its_reason(kind: str) -> None:
+@pytest.mark.parametrize(("prompt", "reason"), [
+    ("garbled answer please", "cannot decompress the response: Error -3"),
+    ("truncated answer please", "cannot decompress the response: the body ends before its compressed stream does"),
+])
+async def test_a_body_that_does_not_decompress_whole_is_a_failure_with_its_reason(kind: str, prompt: str,
+                                                                                  reason: str) -> None:
     with HostileServer(KEY) as server:
-        error = await fetch_failure(kind, server, "garbled answer please")
-    assert error.reason.startswith("cannot decompress the response: ") and not error.retryable
+        error = await fetch_failure(kind, server, prompt)
+    assert error.reason.startswith(reason) and not error.retryable
 

@@ -53,7 +53,7 @@ def _fresh(db_url: str, postgres_admin, tmp_path: Path, attempt: int) -> str:  #
 
 def test_runs_syncing_the_same_project_at_once_both_get_it(db_url: str) -> None:
     """Two runs making the same new project at once, then syncing it at once from configs that list the
-    keywords in other orders (rows locked in opposite orders would deadlock): both succeed, alike."""
+    keywords in other orders, or other keywords (rows locked in other orders would deadlock): all succeed."""
     db = open_database(db_url)
     # each statement a little slow, so that the two transactions interleave statement by statement
     event.listen(db, "before_cursor_execute", lambda *args: time.sleep(0.002))
@@ -66,6 +66,11 @@ def test_runs_syncing_the_same_project_at_once_both_get_it(db_url: str) -> None:
                 results = _at_once([lambda order=order: repository.sync_project(
                     db, f"project {attempt}", entities[::order], keywords[::order], NOW) for order in orders])
                 assert results[0] == results[1], results  # the same ids, no error
+            # a daemon on the old config and a run on an edited one: each deactivates rows the other keeps
+            results = _at_once([
+                lambda: repository.sync_project(db, f"project {attempt}", entities[:2], keywords[:15], NOW),
+                lambda: repository.sync_project(db, f"project {attempt}", entities[2:], keywords[5:][::-1], NOW)])
+            assert not [result for result in results if isinstance(result, Exception)], results
         assert len(repository.project_names(db)) == 6
     finally:
         db.dispose()

@@ -14,6 +14,7 @@ from storage import repository
 from storage.db import open_database
 from storage.models import (
     Citation,
+    EngineSpend,
     Keyword,
     Mention,
     Observation,
@@ -213,3 +214,24 @@ def test_period_facts_select_by_time_and_active_keyword(db: Engine) -> None:
     assert [(m.entity, m.count) for m in facts.mentions] == [("Hengda Valve", 1)]
     assert facts.planned == {"chatgpt": {"ball valve": 3, "球阀 制造商": 3}}
     assert repository.period_facts(db, "other project", T0, T0 + timedelta(days=7)).observations == []
+
+
+def test_a_probe_across_midnight_counts_on_the_day_it_was_reserved_on(db: Engine) -> None:
+    ids = repository.sync_project(db, "p", ENTITIES, KEYWORDS, T0)
+    run_id = repository.start_run(db, ids.project_id, planned(ids, 1), T0)
+    first, second = T0.date(), T0.date() + timedelta(days=1)
+    assert repository.reserve_spend(db, ids.project_id, "chatgpt", first, 0.5, 10.0) is None
+    # reserved before midnight, answered and stored after it
+    repository.save_observation(db, ids, record(run_id, cost=0.6, reserved=0.5, reserved_day=first,
+                                                observed_at=datetime.combine(second, datetime.min.time(), UTC)))
+    assert repository.reserve_spend(db, ids.project_id, "chatgpt", second, 0.1, 10.0) is None
+    with Session(db) as session:
+        ledger = dict(session.execute(select(EngineSpend.day, EngineSpend.spent)).all())
+    assert {day: round(spent, 6) for day, spent in ledger.items()} == {first: 0.6, second: 0.1}  # not 0.7 on the 2nd
+
+
+def test_a_new_budget_starts_from_what_the_day_already_cost(db: Engine) -> None:
+    ids = repository.sync_project(db, "p", ENTITIES, KEYWORDS, T0)
+    run_id = repository.start_run(db, ids.project_id, planned(ids, 1), T0)
+    repository.save_observation(db, ids, record(run_id, cost=0.75))  # stored before any budget was set
+    assert repository.reserve_spend(db, ids.project_id, "chatgpt", T0.date(), 0.5, 1.0) == 0.75  # refused
