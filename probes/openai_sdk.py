@@ -13,7 +13,7 @@ from citewatch.secrets import redact
 from citewatch.text import short
 from probes.base import ProbeSettings
 from probes.bounded import ResponseRefused, bounded_transport
-from probes.http import refused_error, error_message, redirect_error
+from probes.http import error_message, redirect_error, refused_error
 from probes.retry_after import retry_after_seconds
 
 # The SDK's HTTP stack: httpx up to openai 2, httpx2 (the same API) since 3. Its transport is wrapped.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import sqlite3
 import weakref
@@ -158,8 +159,9 @@ def _upgrade(engine: Engine) -> None:
         raise StorageError(f"cannot migrate database {shown(engine)}: {exc}") from None
 
 
-# pg_advisory_lock key of migrations (a bigint of our choosing: "citewatc" in ASCII)
-MIGRATION_LOCK_KEY = int.from_bytes(b"citewatc", "big") & 0x7FFF_FFFF_FFFF_FFFF
+def advisory_lock_key(name: str) -> int:
+    """The PostgreSQL advisory lock key (a signed 64-bit integer) of what `name` says is locked."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 @contextlib.contextmanager
@@ -167,12 +169,13 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
     """Held while the schema is checked and migrated: a PostgreSQL advisory lock (per database), or for
     SQLite an exclusive lock on a file beside the database (`<file>-migrate.lock`, kept)."""
     if engine.dialect.name == "postgresql":
+        key = {"key": advisory_lock_key("citewatch migrations")}
         with engine.connect() as connection:
-            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), key)
             try:
                 yield
             finally:
-                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
                 connection.commit()
         return
     database = Path(str(engine.url.database))  # the URL names the file (see _sqlite_engine)

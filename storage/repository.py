@@ -23,6 +23,7 @@ from sqlmodel import Session, SQLModel
 
 from citewatch.status import RUN_FINISHED, RUN_INTERRUPTED, RUN_RUNNING
 from citewatch.text import storable
+from storage.db import advisory_lock_key
 from storage.models import (
     Citation,
     EngineSpend,
@@ -61,7 +62,8 @@ def sync_project(db: Engine, name: str, entities: Iterable[EntityRow], keywords:
         if connection.dialect.name == "postgresql":
             # one sync of a project at a time: two (from different configs) would lock the project's rows in
             # orders of their own and could deadlock; SQLite has one writer at a time anyway
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(f"sync {name}")})
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                               {"key": advisory_lock_key(f"citewatch sync {name}")})
         # a write first: SQLite then takes its write lock at once (a read first could deadlock two writers)
         connection.execute(_upsert(connection, Project).on_conflict_do_nothing(index_elements=["name"]),
                            dict(name=name, created_at=now))
@@ -69,11 +71,6 @@ def sync_project(db: Engine, name: str, entities: Iterable[EntityRow], keywords:
         entity_ids = _sync_rows(connection, TrackedEntity, project_id, "name", [_as_values(e) for e in entities])
         keyword_ids = _sync_rows(connection, Keyword, project_id, "text", [_as_values(k) for k in keywords])
         return ProjectIds(project_id, entity_ids, keyword_ids)
-
-
-def _lock_key(name: str) -> int:
-    """A PostgreSQL advisory lock key (a signed 64-bit integer) for `name`."""
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 def _upsert(connection: Connection, model: type[SQLModel]):  # type: ignore[no-untyped-def]
@@ -180,9 +177,10 @@ def save_observation(target: Engine | Connection, ids: ProjectIds, record: Obser
             cost=record.cost,
         )).inserted_primary_key[0]
         _insert_parts(connection, ids, int(observation_id), record)
-        if record.reserved_day is not None:
-            _add_spend(connection, ids.project_id, record.engine_id, record.reserved_day,
-                       record.cost - record.reserved)
+        if record.reserved_day is not None:  # the reservation becomes what the probe cost
+            connection.execute(update(EngineSpend).where(*_spend_row(ids.project_id, record.engine_id,
+                                                                     record.reserved_day))
+                               .values(spent=EngineSpend.spent + record.cost - record.reserved))
         return int(observation_id)
 
 
@@ -257,17 +255,22 @@ def reserve_spend(db: Engine, project_id: int, engine_id: str, day: date, amount
     One conditional UPDATE, so that processes sharing the database cannot both take the last of a
     budget (PostgreSQL re-checks the condition on the row another writer just changed; SQLite has one
     writer at a time). `save_observation` later replaces the reservation by the probe's real cost."""
-    key = (EngineSpend.project_id == project_id, EngineSpend.engine_id == engine_id, EngineSpend.day == day)
+    row = _spend_row(project_id, engine_id, day)
     with db.begin() as connection:
-        if _try_reserve(connection, project_id, engine_id, day, amount, limit):
+        if _try_reserve(connection, row, amount, limit):
             return None
-        if connection.execute(select(EngineSpend.spent).where(*key)).scalar_one_or_none() is None:
+        if connection.execute(select(EngineSpend.spent).where(*row)).scalar_one_or_none() is None:
             _start_day(connection, project_id, engine_id, day)
         # The row exists now. Only this second try decides: on PostgreSQL the first UPDATE's snapshot may
         # have missed a row another process was making at that moment.
-        if _try_reserve(connection, project_id, engine_id, day, amount, limit):
+        if _try_reserve(connection, row, amount, limit):
             return None
-        return float(connection.execute(select(EngineSpend.spent).where(*key)).scalar_one())
+        return float(connection.execute(select(EngineSpend.spent).where(*row)).scalar_one())
+
+
+def _spend_row(project_id: int, engine_id: str, day: date):  # type: ignore[no-untyped-def]
+    """The conditions that pick one engine's spend of one day."""
+    return EngineSpend.project_id == project_id, EngineSpend.engine_id == engine_id, EngineSpend.day == day
 
 
 def _start_day(connection: Connection, project_id: int, engine_id: str, day: date) -> None:
@@ -295,21 +298,11 @@ def _start_day(connection: Connection, project_id: int, engine_id: str, day: dat
 _SPEND_TOLERANCE = 1e-9
 
 
-def _try_reserve(connection: Connection, project_id: int, engine_id: str, day: date, amount: float,
-                 limit: float) -> bool:
-    result = connection.execute(
-        update(EngineSpend)
-        .where(EngineSpend.project_id == project_id, EngineSpend.engine_id == engine_id, EngineSpend.day == day,
-               EngineSpend.spent + amount <= limit + _SPEND_TOLERANCE)
-        .values(spent=EngineSpend.spent + amount))
+def _try_reserve(connection: Connection, row: tuple, amount: float, limit: float) -> bool:  # type: ignore[type-arg]
+    result = connection.execute(update(EngineSpend)
+                                .where(*row, EngineSpend.spent + amount <= limit + _SPEND_TOLERANCE)
+                                .values(spent=EngineSpend.spent + amount))
     return bool(result.rowcount)
-
-
-def _add_spend(connection: Connection, project_id: int, engine_id: str, day: date, amount: float) -> None:
-    connection.execute(
-        update(EngineSpend)
-        .where(EngineSpend.project_id == project_id, EngineSpend.engine_id == engine_id, EngineSpend.day == day)
-        .values(spent=EngineSpend.spent + amount))
 
 
 def _store_raw(connection: Connection, raw: bytes, now: datetime) -> str:
