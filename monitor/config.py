@@ -74,6 +74,33 @@ class PriceConfig(_Strict):
         )
 
 
+class BrowserConfig(_Strict):
+    """How a browser kind (google_browser) loads Google: which page, as which device, through which proxy."""
+
+    mode: Literal["ai_overview", "ai_mode"] = "ai_overview"
+    viewport: Literal["desktop", "mobile"] = "desktop"
+    user_agent: str | None = None
+    # the proxy server's URL, without credentials: those come from the variable named by
+    # proxy_credentials_env, as "user:password"
+    proxy: str | None = None
+    proxy_credentials_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    screenshot: bool = False  # keep a PNG of the expanded page beside the HTML
+    executable: str = "/usr/bin/chromium"
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https", "socks5") or not parts.hostname:
+            raise ValueError(f"{value!r} is not a proxy URL (http://, https:// or socks5://host:port)")
+        if parts.username or parts.password:
+            raise ValueError("proxy must not carry credentials; put user:password in the variable named by "
+                             "proxy_credentials_env")
+        return value
+
+
 class EngineConfig(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     kind: str
@@ -92,6 +119,17 @@ class EngineConfig(_Strict):
     # spend (same currency as price) after which the engine is not probed again that UTC day
     daily_budget: float | None = Field(default=None, gt=0)
     enabled: bool = True
+    browser: BrowserConfig | None = None  # browser kinds only; their defaults where absent
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_page_at_a_time(cls, data: Any) -> Any:
+        """A browser kind loads one page at a time unless told otherwise (each page is a Chromium context)."""
+        if isinstance(data, dict) and "concurrency" not in data:
+            entry = registry.KINDS.get(str(data.get("kind")))
+            if entry is not None and entry.browser:
+                return {**data, "concurrency": 1}
+        return data
 
     @field_validator("kind")
     @classmethod
@@ -121,6 +159,9 @@ class EngineConfig(_Strict):
     @model_validator(mode="after")
     def _kind_requirements(self) -> EngineConfig:
         problems = registry.KINDS[self.kind].requirement_problems(self.base_url, self.model)
+        if self.browser is not None and not registry.KINDS[self.kind].browser:
+            problems.append(f"browser: only for kinds that drive a browser "
+                            f"({', '.join(k.name for k in registry.KINDS.values() if k.browser)})")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -379,15 +420,34 @@ def api_key(engine: EngineConfig) -> str | None:
     return os.environ.get(engine.api_key_env) or None
 
 
+def proxy_credentials(engine: EngineConfig) -> tuple[str, str] | None:
+    """(user, password) for the engine's browser proxy, from the variable its config names."""
+    name = engine.browser.proxy_credentials_env if engine.browser else None
+    value = os.environ.get(name) if name else None
+    if not value:
+        return None
+    user, _, password = value.partition(":")
+    return user, password
+
+
 def configured_secrets(config: Config) -> Secrets:
-    """Every API key the config's engines name (enabled or not), to be masked wherever an answer is kept."""
-    return Secrets(api_key(engine) for engine in config.engines)
+    """Every API key and proxy password the config's engines name (enabled or not), to be masked wherever an
+    answer is kept."""
+    passwords = [credentials[1] for engine in config.engines if (credentials := proxy_credentials(engine))]
+    return Secrets([*(api_key(engine) for engine in config.engines), *passwords])
 
 
 def missing_api_keys(config: Config) -> list[str]:
     """Problems for enabled engines whose key variable is unset; names the variable, never a value."""
-    return [
+    problems = [
         f"engines[{engine.id}].api_key_env: environment variable {engine.api_key_env} is not set"
         for engine in config.engines
         if engine.enabled and engine.api_key_env and api_key(engine) is None
+    ]
+    return problems + [
+        f"engines[{engine.id}].browser.proxy_credentials_env: environment variable "
+        f"{engine.browser.proxy_credentials_env} is not set"
+        for engine in config.engines
+        if engine.enabled and engine.browser and engine.browser.proxy_credentials_env
+        and proxy_credentials(engine) is None
     ]

@@ -1,8 +1,9 @@
 """The one probe interface and the `Answer` every parser returns.
 
-A probe does network I/O only: ``await probe.fetch(request)`` returns the raw
-payload bytes exactly as the service sent them. A parser is a pure function
-``parse(raw: bytes) -> Answer`` with a ``PARSER_VERSION`` stored on each
+A probe does network I/O only: ``await probe.fetch(request)`` returns a
+`RawResult`, the bytes exactly as the service sent them, in one or more named
+parts. A parser is a pure function ``parse(raw: RawResult | bytes) -> Answer``
+(bare bytes being a one-part result) with a ``PARSER_VERSION`` stored on each
 observation, so history can be re-parsed when a parser improves.
 """
 
@@ -11,7 +12,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from citewatch.raw import RawResult
 from citewatch.status import OK, AnswerStatus
+
+# SERP features a Google result page can show, as stored (one row per feature and observation). Assistants
+# that searched the web say so with WEB_SEARCH.
+AI_OVERVIEW = "ai_overview"
+AI_MODE = "ai_mode"
+FEATURED_SNIPPET = "featured_snippet"
+PEOPLE_ALSO_ASK = "people_also_ask"
+AI_OVERVIEW_QUESTION = "ai_overview_question"  # a People Also Ask answer written as an AI Overview
+VIDEO = "video"
+IMAGES = "images"
+TOP_STORIES = "top_stories"
+LOCAL_PACK = "local_pack"
+KNOWLEDGE_PANEL = "knowledge_panel"
+SHOPPING = "shopping"
+ADS = "ads"
+WEB_SEARCH = "web_search"
+SERP_FEATURES = (AI_OVERVIEW, AI_MODE, FEATURED_SNIPPET, PEOPLE_ALSO_ASK, AI_OVERVIEW_QUESTION, VIDEO, IMAGES,
+                 TOP_STORIES, LOCAL_PACK, KNOWLEDGE_PANEL, SHOPPING, ADS)
 
 
 @dataclass(frozen=True)
@@ -57,14 +77,21 @@ class Citation:
 
 @dataclass
 class OrganicResult:
+    """One organic result, `rank` 1-based as Google counts it (ads and SERP features not counted)."""
+
     rank: int
     url: str
     title: str | None = None
+    snippet: str | None = None
 
 
 @dataclass
 class Answer:
-    """What a parser extracts from one raw payload."""
+    """What a parser extracts from one raw result.
+
+    For Google, `text` is the AI Overview (or AI Mode answer) and `citations` its sources: "has an
+    answer" means an overview was shown. `features` are the SERP features the page showed (names above),
+    `cost` what the service itself says the call cost, where it says so (it then replaces the price)."""
 
     text: str
     citations: list[Citation] = field(default_factory=list)
@@ -76,6 +103,7 @@ class Answer:
     output_tokens: int | None = None
     status: AnswerStatus = OK
     status_reason: str | None = None
+    cost: float | None = None
 
     @property
     def has_answer(self) -> bool:
@@ -91,7 +119,7 @@ class Probe(Protocol):
 
     def request_body(self, request: ProbeRequest) -> dict[str, Any]: ...
 
-    async def fetch(self, request: ProbeRequest) -> bytes: ...
+    async def fetch(self, request: ProbeRequest) -> RawResult: ...
 
     async def aclose(self) -> None: ...
 
@@ -105,3 +133,18 @@ class ProbeSettings:
     api_key: str | None = field(default=None, repr=False)  # never in a repr, a log or a traceback
     timeout: float = 60.0  # seconds for each request's whole response (`probes.bounded`)
     max_response_bytes: int = 8 * 1024 * 1024  # body size past which a response is refused
+    browser: BrowserOptions | None = None  # for kinds that drive a browser
+
+
+@dataclass(frozen=True)
+class BrowserOptions:
+    """How a browser probe loads pages (engine config `browser:`)."""
+
+    mode: str = "ai_overview"  # "ai_overview": the results page; "ai_mode": Google's AI Mode page
+    viewport: str = "desktop"  # "desktop" | "mobile"
+    user_agent: str | None = None
+    proxy: str | None = None  # server URL, credentials never in it
+    proxy_username: str | None = None
+    proxy_password: str | None = field(default=None, repr=False)
+    screenshot: bool = False
+    executable: str = "/usr/bin/chromium"

@@ -18,11 +18,13 @@ from types import ModuleType
 from typing import Any
 
 from citewatch.errors import UnknownEngineKind
+from citewatch.raw import RawResult
 from probes.base import Answer, Probe, ProbeSettings
 
 # The fields of a keyword's locale a probe can send (what the engine's API takes).
 LOCATION = frozenset({"country", "region", "city"})
 LANGUAGE = frozenset({"language", "country"})  # the country only beside a language: zh-CN
+SEARCH_LOCALE = LOCATION | LANGUAGE  # Google: gl, hl and a location
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class EngineKind:
     spans: bool = False  # ties citations to the text they support
     retrieved_sources: bool = False  # lists pages searched but not cited
     locale: frozenset[str] = frozenset()
+    serp: bool = False  # a Google results page: the answer is its AI Overview (or AI Mode answer)
+    browser: bool = False  # drives a browser (engine config `browser:`; concurrency defaults to 1)
 
     @property
     def available(self) -> bool:
@@ -58,7 +62,7 @@ class EngineKind:
         return import_module(str(self.parser))
 
     @property
-    def parse(self) -> Callable[[bytes], Answer]:
+    def parse(self) -> Callable[[RawResult | bytes], Answer]:
         return self.parser_module.parse  # type: ignore[no-any-return]
 
     @property
@@ -115,10 +119,16 @@ _ENTRIES = (
                probe="probes.openai_chat:OpenAICompatibleProbe", parser="probes.parsers.openai_compatible",
                simulator="probes.simulator.openai_compatible", needs_api_key=False, needs_base_url=True,
                needs_model=True),
-    # planned: accepted by config, refused by `run` and `check-config` until they land
-    EngineKind("serpapi", "Google through SerpApi"),
-    EngineKind("dataforseo", "Google through DataForSEO"),
-    EngineKind("google_browser", "Google in a real browser"),
+    EngineKind("serpapi", "Google results with AI Overviews through SerpApi (engine=google)",
+               serp=True, locale=SEARCH_LOCALE),
+    EngineKind("serpapi_ai_mode", "Google AI Mode through SerpApi (engine=google_ai_mode)",
+               serp=True, locale=SEARCH_LOCALE),
+    EngineKind("dataforseo", "Google results with AI Overviews through DataForSEO (organic live advanced)",
+               serp=True, locale=SEARCH_LOCALE),
+    EngineKind("dataforseo_ai_mode", "Google AI Mode through DataForSEO (ai_mode live advanced)",
+               serp=True, locale=SEARCH_LOCALE),
+    EngineKind("google_browser", "Google results in Debian's Chromium driven by Playwright",
+               needs_api_key=False, spans=False, serp=True, browser=True, locale=SEARCH_LOCALE),
 )
 
 KINDS: dict[str, EngineKind] = {entry.name: entry for entry in _ENTRIES}

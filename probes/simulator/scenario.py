@@ -22,6 +22,15 @@ class Site:
 
 
 @dataclass(frozen=True)
+class Page:
+    """A reply that is not JSON (a result page for a browser), or not 200; `render_request` may return one."""
+
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+    status: int = 200
+
+
+@dataclass(frozen=True)
 class DemoEngine:
     """How the offline demo shows one engine kind: the engine id and model it configures, the list price
     it charges (keys of the config's `price`), and how much more (or less) often than the scenario's base

@@ -17,10 +17,10 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from probes.simulator.formats import FORMATS
-from probes.simulator.scenario import Scenario, demo_scenario, simulated_answer
+from probes.simulator.scenario import Page, Scenario, demo_scenario, simulated_answer
 
 
 @dataclass(frozen=True)
@@ -87,12 +87,22 @@ class Simulator:
             kind, wire = _format_for(path)
             if wire is None:
                 return ScriptedResponse(status=404, body=b'{"error": {"message": "unknown path"}}')
-            prompt = wire.prompt_of(path, body)
-            key = (kind, self.scenario.day, prompt)
-            call_index = self._calls[key]
-            self._calls[key] += 1
+            earlier = wire.earlier_call(path, body) if hasattr(wire, "earlier_call") else None
+            if earlier is not None:  # a follow-up (a deferred part): the same answer again, not a new call
+                prompt, call_index = earlier
+            else:
+                prompt = wire.prompt_of(path, body)
+                key = (kind, self.scenario.day, prompt)
+                call_index = self._calls[key]
+                self._calls[key] += 1
         answer = simulated_answer(self.scenario, prompt, wire.model_of(path, body), call_index, kind)
-        payload = wire.render(answer)
+        if hasattr(wire, "render_request"):  # formats whose reply depends on the request (paths, tokens, pages)
+            payload = wire.render_request(answer, path, body)
+        else:
+            payload = wire.render(answer)
+        if isinstance(payload, Page):
+            return ScriptedResponse(status=payload.status, body=payload.body,
+                                    headers=(("Content-Type", payload.content_type),), delay=self.latency)
         return ScriptedResponse(body=json.dumps(payload, ensure_ascii=False).encode(), delay=self.latency)
 
 
@@ -120,7 +130,14 @@ def _make_handler(sim: Simulator) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(self.rfile.read(length) or b"{}")
             except json.JSONDecodeError:
                 body = {}
-            reply = sim.respond(urlsplit(self.path).path, body if isinstance(body, dict) else {})
+            self._reply(sim.respond(urlsplit(self.path).path, body if isinstance(body, dict) else {}))
+
+        def do_GET(self) -> None:  # noqa: N802
+            # a GET's query parameters stand for a body (SerpApi's searches, result pages for a browser)
+            url = urlsplit(self.path)
+            self._reply(sim.respond(url.path, dict(parse_qsl(url.query, keep_blank_values=True))))
+
+        def _reply(self, reply: ScriptedResponse) -> None:
             if reply.delay:
                 time.sleep(reply.delay)
             self.send_response(reply.status)
