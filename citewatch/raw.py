@@ -65,7 +65,11 @@ class RawResult:
                                for p in self.parts))
 
 
-def as_result(raw: RawResult | bytes | bytearray | memoryview) -> RawResult:
+# What a parser takes: a probe's result, or the bytes of a one-part one.
+Raw = RawResult | bytes | bytearray | memoryview
+
+
+def as_result(raw: Raw) -> RawResult:
     """A result from what a caller holds: bare bytes are a one-part JSON result (a saved body, a test's
     fixture, a payload stored before parts existed)."""
     if isinstance(raw, RawResult):

@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from citewatch.errors import BatchFailed, CitewatchError, ConfigError, StorageError, UsageError
+from citewatch.errors import (
+    BatchFailed,
+    CitewatchError,
+    ConfigError,
+    StorageError,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

@@ -8,6 +8,7 @@ a probe is built, and are never stored, logged or printed.
 
 from __future__ import annotations
 
+import base64
 import codecs
 import os
 import re
@@ -16,7 +17,15 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from citewatch.errors import ConfigError
@@ -434,7 +443,18 @@ def configured_secrets(config: Config) -> Secrets:
     """Every API key and proxy password the config's engines name (enabled or not), to be masked wherever an
     answer is kept."""
     passwords = [credentials[1] for engine in config.engines if (credentials := proxy_credentials(engine))]
-    return Secrets([*(api_key(engine) for engine in config.engines), *passwords])
+    keys = [form for engine in config.engines for form in _key_forms(api_key(engine))]
+    return Secrets([*keys, *passwords])
+
+
+def _key_forms(key: str | None) -> list[str]:
+    """A key and the forms a service may echo it in: a `login:password` pair (DataForSEO's basic auth) also
+    as its password alone and as the base64 token of its Authorization header."""
+    if not key:
+        return []
+    if ":" not in key:
+        return [key]
+    return [key, key.partition(":")[2], base64.b64encode(key.encode()).decode()]
 
 
 def missing_api_keys(config: Config) -> list[str]:

@@ -98,5 +98,6 @@ def organic_records(answer: Answer, tracking: Tracking) -> list[OrganicRecord]:
     for o in answer.organic:
         site = source_url(o.url, o.title)
         records.append(OrganicRecord(rank=o.rank, url=o.url, domain=registrable_domain(site),
-                                     owner=owner_of(site, tracking.entities), title=o.title))
+                                     owner=owner_of(site, tracking.entities), title=o.title, snippet=o.snippet,
+                                     content_type=classify_url(site, tracking.rules)))
     return records

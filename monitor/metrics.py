@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from citewatch.status import SKIPPED, SUCCESSFUL
 from monitor.stats import mean, median, ratio, wilson_interval
 from storage import repository
-from storage.records import CitationFact, MentionFact, ObservationFact, PeriodFacts
+from storage.records import CitationFact, MentionFact, ObservationFact, OrganicFact, PeriodFacts
 
 
 def period_bounds(since: date, until: date) -> tuple[datetime, datetime]:
@@ -50,17 +50,20 @@ def compute(facts: PeriodFacts, entities: Sequence[str], engines: set[str] | Non
             facts.planned_count(engine_id),
             entities,
             facts.visibility_totals,
+            facts.organic,
+            facts.with_organic,
         )
         for engine_id in sorted(engine_ids(facts) | (engines or set()))
     }
     overall = engine_kpis(facts.observations, facts.citations, facts.mentions, facts.planned_count(), entities,
-                          facts.visibility_totals)
+                          facts.visibility_totals, facts.organic, facts.with_organic)
     return {"engines": engines_by_id, "overall": overall}
 
 
 def engine_kpis(observations: Sequence[ObservationFact], citations: Sequence[CitationFact],
                 mentions: Sequence[MentionFact], planned: int, entities: Sequence[str],
-                visibility_totals: dict[int, float] | None = None) -> dict[str, Any]:
+                visibility_totals: dict[int, float] | None = None, organic: Sequence[OrganicFact] = (),
+                with_organic: set[int] | frozenset[int] = frozenset()) -> dict[str, Any]:
     """Every KPI over one set of observations (one engine, one keyword, or all)."""
     brand = entities[0]
     successful = [o for o in observations if o.status in SUCCESSFUL]
@@ -101,7 +104,26 @@ def engine_kpis(observations: Sequence[ObservationFact], citations: Sequence[Cit
         },
         "visibility": visibility_share([c for c in sources if c.cited], visibility_totals or {}, ids, entities),
         "brand_content_types": brand_content_types(owned, brand, answered),
+        "organic": organic_rank(organic, with_organic & ids, brand),
         "cost": sum(o.cost for o in observations),
+    }
+
+
+def organic_rank(organic: Sequence[OrganicFact], pages: set[int], brand: str) -> dict[str, Any]:
+    """The brand's organic standing on the results pages read (Google engines: the same page as the AI
+    Overview): over the pages with organic results, the mean of the brand's best rank where it ranked, and
+    the shares of pages where that best rank is in the top 3 and the top 10. n is the number of pages."""
+    best: dict[int, int] = {}
+    for result in organic:
+        if result.owner == brand and result.observation_id in pages:
+            best[result.observation_id] = min(result.rank, best.get(result.observation_id, result.rank))
+    ranks = list(best.values())
+    return {
+        "n": len(pages),
+        "ranked": len(ranks),
+        "mean_best_rank": mean(ranks),
+        "top3_share": ratio(sum(rank <= 3 for rank in ranks), len(pages)),
+        "top10_share": ratio(sum(rank <= 10 for rank in ranks), len(pages)),
     }
 
 
@@ -204,6 +226,6 @@ def keyword_kpis(facts: PeriodFacts, entities: Sequence[str]) -> dict[str, dict[
     return {
         keyword: engine_kpis([o for o in facts.observations if o.keyword == keyword], facts.citations,
                              facts.mentions, facts.planned_count(keyword=keyword), entities,
-                             facts.visibility_totals)
+                             facts.visibility_totals, facts.organic, facts.with_organic)
         for keyword in keywords
     }

@@ -7,7 +7,8 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from citewatch.errors import ParseError, UnknownEngineKind, UsageError
-from monitor.enrich import Tracking, citation_records, mention_records
+from citewatch.raw import HTML, JSON, RawResult
+from monitor.enrich import Tracking, citation_records, mention_records, organic_records
 from probes import registry
 
 if TYPE_CHECKING:
@@ -38,11 +39,13 @@ def _json_object(raw: bytes) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def detect_kind(body: dict[str, Any] | None, source: str) -> str:
-    """The engine kind a decoded payload comes from, where only one kind's parser recognizes it."""
-    if body is None:
-        raise UsageError(f"{source}: not a JSON object, so no engine kind can be detected; give --kind")
-    matches = registry.recognizing(body)
+def detect_kind(body: dict[str, Any] | None, raw: bytes, source: str) -> str:
+    """The engine kind a payload comes from (a decoded JSON body, else a saved page), where only one kind's
+    parser recognizes it."""
+    matches = registry.recognizing(body) if body is not None else registry.recognizing_page(raw)
+    if body is None and not matches:
+        raise UsageError(f"{source}: neither a JSON object nor a page a parser recognizes, so no engine kind "
+                         "can be detected; give --kind")
     if len(matches) == 1:
         return matches[0]
     if matches:
@@ -72,7 +75,7 @@ def parse_payload(raw: bytes, kind: str | None, config: Config | None, source: s
                          "without stream: true")
     body = _json_object(raw)
     if kind is None:
-        kind = detect_kind(body, source)
+        kind = detect_kind(body, raw, source)
     else:
         try:
             registry.kind(kind)
@@ -80,12 +83,18 @@ def parse_payload(raw: bytes, kind: str | None, config: Config | None, source: s
             raise UsageError(f"--kind: {exc}") from None
         _refuse_another_kinds(body, kind, source)
     engine_kind = registry.kind(kind)
+    result = RawResult.single(raw, JSON if body is not None else HTML)
     try:
-        answer = engine_kind.parse(raw)
+        answer = engine_kind.parse(result)
     except ParseError as exc:
         raise UsageError(f"{source}: not a payload of kind {kind}: {exc}") from None
     tracking = Tracking.from_config(config) if config else Tracking(entities=())
     records = citation_records(answer, tracking)
+    organic = [
+        {"url": o.url, "rank": o.rank, "title": o.title, "owner": r.owner, "snippet": o.snippet,
+         "domain": r.domain, "content_type": r.content_type}
+        for o, r in zip(answer.organic, organic_records(answer, tracking), strict=True)
+    ]
     citations = [
         {
             "url": c.url,
@@ -113,6 +122,7 @@ def parse_payload(raw: bytes, kind: str | None, config: Config | None, source: s
         "mentions": [asdict(m) for m in mention_records(answer, tracking.entities)],
         "search_queries": answer.search_queries,
         "features": answer.features,
-        "organic": [asdict(o) for o in answer.organic],
+        "organic": organic,
         "usage": {"input_tokens": answer.input_tokens, "output_tokens": answer.output_tokens},
+        "cost": answer.cost,
     }

@@ -30,19 +30,42 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from citewatch.errors import ConfigError, ParseError, ProbeError, StorageError, UnknownEngineKind
+from citewatch.errors import (
+    ConfigError,
+    ParseError,
+    ProbeError,
+    StorageError,
+    UnknownEngineKind,
+)
+from citewatch.raw import RawResult
 from citewatch.secrets import Secrets
 from citewatch.status import ERROR, FAILED, SKIPPED, SUCCESSFUL
 from monitor import owner
 from monitor.budget import DailyBudget
 from monitor.clock import Clock, system_clock
-from monitor.config import Config, EngineConfig, KeywordConfig, api_key, configured_secrets, missing_api_keys
+from monitor.config import (
+    BrowserConfig,
+    Config,
+    EngineConfig,
+    KeywordConfig,
+    api_key,
+    configured_secrets,
+    missing_api_keys,
+    proxy_credentials,
+)
 from monitor.enrich import Tracking, citation_records, mention_records, organic_records
 from monitor.heap import fewer_collections
 from monitor.throttle import RateLimiter, Sleep, fetch_with_retries
 from monitor.writer import RECONNECT_WAITS, ObservationWriter
 from probes import registry
-from probes.base import Answer, Locale, Probe, ProbeRequest, ProbeSettings
+from probes.base import (
+    Answer,
+    BrowserOptions,
+    Locale,
+    Probe,
+    ProbeRequest,
+    ProbeSettings,
+)
 from storage import repository
 from storage.records import EntityRow, KeywordRow, ObservationRecord, ProjectIds
 
@@ -149,12 +172,13 @@ def sync_config(config: Config, db: Engine, clock: Clock, tracking: Tracking | N
     )
 
 
-def build_record(task: ProbeTask, run_id: int, tracking: Tracking, raw: bytes | None, error: ProbeError | None,
-                 latency_ms: int | None, clock: Clock, secrets: Secrets = NO_SECRETS) -> ObservationRecord:
+def build_record(task: ProbeTask, run_id: int, tracking: Tracking, raw: RawResult | None,
+                 error: ProbeError | None, latency_ms: int | None, clock: Clock, secrets: Secrets = NO_SECRETS
+                 ) -> ObservationRecord:
     """Parse and analyse one probe's outcome into what storage keeps, every secret masked (in the raw
-    payload too, before it is hashed). Pure but for the clock."""
-    if raw is not None:
-        raw = secrets.mask_bytes(raw)
+    parts too, before they are hashed). Pure but for the clock."""
+    if raw is not None and secrets:
+        raw = raw.map_text_parts(secrets.mask_bytes)
     record = ObservationRecord(
         run_id=run_id,
         keyword=task.keyword.text,
@@ -173,11 +197,13 @@ def build_record(task: ProbeTask, run_id: int, tracking: Tracking, raw: bytes | 
     assert raw is not None
     answer = apply_payload(record, raw, task.engine.kind, tracking, secrets)
     if answer is not None:
-        record.cost = task.engine.price.cost(answer.input_tokens, answer.output_tokens)
+        # what the service says it charged, where it says so; else the configured price
+        record.cost = (answer.cost if answer.cost is not None
+                       else task.engine.price.cost(answer.input_tokens, answer.output_tokens))
     return record
 
 
-def apply_payload(record: ObservationRecord, raw: bytes, kind_name: str, tracking: Tracking,
+def apply_payload(record: ObservationRecord, raw: RawResult, kind_name: str, tracking: Tracking,
                   secrets: Secrets = NO_SECRETS) -> Answer | None:
     """Fill what the parser and the analysis say about `raw` into `record` (run and reparse share this),
     with `secrets` masked in every text. Returns the parsed answer, or None where the payload is
@@ -191,7 +217,7 @@ def apply_payload(record: ObservationRecord, raw: bytes, kind_name: str, trackin
     return answer
 
 
-def _parse_and_analyse(record: ObservationRecord, raw: bytes, kind: registry.EngineKind,
+def _parse_and_analyse(record: ObservationRecord, raw: RawResult, kind: registry.EngineKind,
                        tracking: Tracking) -> Answer | None:
     try:
         answer = kind.parse(raw)
@@ -230,8 +256,20 @@ def probe_request(keyword: KeywordConfig) -> ProbeRequest:
 def make_probe(engine: EngineConfig) -> Probe:
     """The real probe for an engine: its kind's probe with the key read from the environment."""
     settings = ProbeSettings(engine.model, engine.base_url, api_key(engine), engine.timeout,
-                             round(engine.max_response_mb * 2**20))
+                             round(engine.max_response_mb * 2**20), browser_options(engine))
     return registry.kind(engine.kind).make_probe(settings)
+
+
+def browser_options(engine: EngineConfig) -> BrowserOptions | None:
+    """What a browser kind's probe needs from the engine's `browser:` config, proxy credentials read from
+    the environment; None for other kinds."""
+    if not registry.KINDS[engine.kind].browser:
+        return None
+    config = engine.browser or BrowserConfig()
+    user, password = proxy_credentials(engine) or (None, None)
+    return BrowserOptions(mode=config.mode, viewport=config.viewport, user_agent=config.user_agent,
+                          proxy=config.proxy, proxy_username=user, proxy_password=password,
+                          screenshot=config.screenshot, executable=config.executable)
 
 
 @dataclass
@@ -293,7 +331,7 @@ async def probe_one(task: ProbeTask, batch: Batch, lane: Lane, budget: DailyBudg
     failed observation with its reason (`apply_payload` catches the last two); only cancellation
     passes through."""
     engine = task.engine
-    raw: bytes | None = None
+    raw: RawResult | None = None
     error: ProbeError | None = None
     latency_ms: int | None = None
     async with lane.slots:
@@ -415,7 +453,13 @@ def _progress(total: int, show: bool) -> Iterator[Callable[[], None]]:
     if not show:
         yield lambda: None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     with Progress(TextColumn("probing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   transient=True) as bar:

@@ -38,7 +38,7 @@ def reparse(config: Config, db: Engine, *, engine_id: str | None = None, everyth
     versions = {name: registry.kind(name).parser_version for name in registry.available_names()}
     summary = ReparseSummary()
     for stored in repository.payloads_to_reparse(db, config.project_name, versions, engine_id, everything):
-        raw = repository.load_raw(db, stored.raw_hash)
+        raw = repository.load_raw_result(db, stored.observation_id, stored.raw_hash)
         if raw is None:
             summary.missing_payloads += 1
             continue

@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from citewatch.errors import ProbeError
+from citewatch.raw import RawResult
 from probes.base import Probe, ProbeRequest
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -41,8 +42,8 @@ def backoff_seconds(attempt: int, retry_after: float | None) -> float:
 
 
 async def fetch_with_retries(probe: Probe, request: ProbeRequest, retries: int, limiter: RateLimiter,
-                             sleep: Sleep = asyncio.sleep) -> tuple[bytes, int]:
-    """One probe call with the engine's retry policy: (raw payload, latency in ms of the attempt that
+                             sleep: Sleep = asyncio.sleep) -> tuple[RawResult, int]:
+    """One probe call with the engine's retry policy: (raw result, latency in ms of the attempt that
     answered). Raises the last ProbeError when retries run out."""
     attempt = 0
     while True:

@@ -1,6 +1,6 @@
 """Engine kind `anthropic`: the Anthropic Messages API with the `web_search` server tool, over httpx.
 
-Network only: ``fetch`` returns the response body as sent; `probes.parsers.anthropic` reads it.
+Network only: ``fetch`` returns the response bodies as sent; `probes.parsers.anthropic` reads them.
 
 ``POST {base_url}/v1/messages`` with headers ``x-api-key`` and
 ``anthropic-version``; the body asks for one user turn and the
@@ -10,13 +10,9 @@ where the keyword's locale names a country).
 ``stop_reason: "pause_turn"``: the service stopped a long server-tool turn
 half-way. The probe continues it by sending the same request with the
 returned content appended as an assistant message, at most
-`MAX_CONTINUATIONS` times. When that happens ``fetch`` returns one JSON
-document holding every response body verbatim, in order::
-
-    {"citewatch_multi_turn": [<body 1>, <body 2>, ...]}
-
-(the bodies' bytes are spliced in unchanged, so nothing the service sent is
-lost or re-encoded). A turn that was never paused returns its body as is.
+`MAX_CONTINUATIONS` times. The raw result then holds every response body
+verbatim, in order: the part `response`, then `continuation-1`, ... A turn
+that was never paused is the one part `response`.
 """
 
 from __future__ import annotations
@@ -25,6 +21,7 @@ import json
 from typing import Any
 
 from citewatch.errors import ProbeError
+from citewatch.raw import RESPONSE, RawPart, RawResult
 from probes.base import ProbeRequest, ProbeSettings
 from probes.http import make_client, post_json
 
@@ -35,8 +32,6 @@ MAX_TOKENS = 2048
 MAX_SEARCHES = 5
 # Follow-up requests allowed after a `pause_turn` (so at most 1 + 3 requests per fetch).
 MAX_CONTINUATIONS = 3
-# Must match probes.parsers.anthropic.MULTI_TURN_KEY.
-MULTI_TURN_KEY = "citewatch_multi_turn"
 
 
 class AnthropicProbe:
@@ -61,7 +56,7 @@ class AnthropicProbe:
             "tools": [tool],
         }
 
-    async def fetch(self, request: ProbeRequest) -> bytes:
+    async def fetch(self, request: ProbeRequest) -> RawResult:
         body = self.request_body(request)
         raw = await post_json(self._client, self.url, body)
         bodies = [raw]
@@ -78,9 +73,8 @@ class AnthropicProbe:
                 raise
             bodies.append(raw)
             content = _paused_content(raw)
-        if len(bodies) == 1:
-            return bodies[0]
-        return b'{"' + MULTI_TURN_KEY.encode() + b'": [' + b", ".join(bodies) + b"]}"
+        names = [RESPONSE, *(f"continuation-{n}" for n in range(1, len(bodies)))]
+        return RawResult(tuple(RawPart(name, body) for name, body in zip(names, bodies, strict=True)))
 
     async def aclose(self) -> None:
         await self._client.aclose()

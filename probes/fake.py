@@ -2,7 +2,7 @@
 
     probe = FakeProbe(payload_bytes, ProbeError("HTTP 500: boom", retryable=True), payload_bytes)
 
-Each `fetch` takes the next outcome: bytes are returned as the raw payload, an exception is raised, and a
+Each `fetch` takes the next outcome: a raw result is returned (bytes as a one-part one), an exception is raised, and a
 callable (or coroutine function) is called with the request and what it returns used the same way. The
 last outcome repeats once the script runs out. The requests it saw are kept in `requests`.
 """
@@ -14,9 +14,11 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Union
 
+from citewatch.raw import RawResult, as_result
 from probes.base import ProbeRequest
 
-Outcome = Union[bytes, BaseException, Callable[[ProbeRequest], "bytes | Awaitable[bytes]"]]
+Outcome = Union[bytes, RawResult, BaseException,
+                Callable[[ProbeRequest], "bytes | RawResult | Awaitable[bytes | RawResult]"]]
 
 
 class FakeProbe:
@@ -32,7 +34,7 @@ class FakeProbe:
     def request_body(self, request: ProbeRequest) -> dict[str, str]:
         return {"prompt": request.prompt}
 
-    async def fetch(self, request: ProbeRequest) -> bytes:
+    async def fetch(self, request: ProbeRequest) -> RawResult:
         self.requests.append(request)
         outcome = self._outcomes.pop(0) if len(self._outcomes) > 1 else self._outcomes[0]
         if callable(outcome) and not isinstance(outcome, BaseException):
@@ -41,7 +43,7 @@ class FakeProbe:
                 outcome = await outcome
         if isinstance(outcome, BaseException):
             raise copy.copy(outcome)  # a fresh one each time: the runner adds to a ProbeError's reason
-        return outcome
+        return as_result(outcome)
 
     async def aclose(self) -> None:
         self.closed = True

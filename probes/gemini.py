@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import httpx
 
+from citewatch.raw import RawResult
 from probes.base import ProbeRequest, ProbeSettings
 from probes.http import make_client, post_json
 
@@ -55,8 +56,8 @@ class GeminiProbe:
             body["toolConfig"] = {"retrievalConfig": {"languageCode": code}}
         return body
 
-    async def fetch(self, request: ProbeRequest) -> bytes:
-        return await post_json(self._client, self.url, self.request_body(request))
+    async def fetch(self, request: ProbeRequest) -> RawResult:
+        return RawResult.single(await post_json(self._client, self.url, self.request_body(request)))
 
     async def aclose(self) -> None:
         await self._client.aclose()

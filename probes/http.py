@@ -94,3 +94,32 @@ def redirect_error(status: int, location: str | None) -> ProbeError:
     where = f" to {short(location)}" if location else ""
     return ProbeError(f"HTTP {status}: redirected{where}; redirects are not followed (point base_url at the "
                       "address that answers)")
+
+
+async def get_json(client: httpx.AsyncClient, url: str, params: dict[str, Any], *,
+                   secrets: tuple[str | None, ...] = ()) -> bytes:
+    """GET `url` with query `params`; return the response bytes on 2xx, raise ProbeError otherwise, as
+    post_json does. For APIs that take the key as a query parameter (SerpApi's `api_key`): every value in
+    `secrets` is masked in the reason, since httpx's exception texts and a server's error text can repeat the
+    URL, key included."""
+    hidden = [*_client_secrets(client), *(secret for secret in secrets if secret)]
+    try:
+        response = await client.get(url, params=params)
+    except ResponseRefused as exc:
+        raise refused_error(exc) from None
+    except httpx.TimeoutException:
+        raise ProbeError(f"timeout after {client.timeout.read:g}s", retryable=True) from None
+    except httpx.TransportError as exc:
+        raise ProbeError(f"connection failed: {short(redact(str(exc) or type(exc).__name__, hidden))}",
+                         retryable=True) from None
+    if response.is_redirect:
+        location = response.headers.get("location")
+        raise redirect_error(response.status_code, redact(location, hidden) if location else None)
+    if not response.is_success:
+        status = response.status_code
+        raise ProbeError(
+            f"HTTP {status}: {short(redact(error_message(response.text), hidden))}",
+            retryable=status == 429 or status >= 500,
+            retry_after=retry_after_seconds(response.headers.get("retry-after")),
+        )
+    return response.content

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from citewatch.errors import ConfigError
+from citewatch.raw import RawResult
 from probes.base import ProbeRequest, ProbeSettings
 from probes.openai_sdk import SDK_ERRORS, make_client, post_json, probe_error
 
@@ -35,9 +36,9 @@ class _ChatCompletionsProbe:
     def request_body(self, request: ProbeRequest) -> dict[str, Any]:
         return {"model": self.model, "messages": [{"role": "user", "content": request.prompt}]}
 
-    async def fetch(self, request: ProbeRequest) -> bytes:
+    async def fetch(self, request: ProbeRequest) -> RawResult:
         try:
-            return await post_json(self._client, PATH, self.request_body(request))
+            return RawResult.single(await post_json(self._client, PATH, self.request_body(request)))
         except SDK_ERRORS as exc:
             raise probe_error(exc, self._timeout, self._secret) from None
 
@@ -64,7 +65,9 @@ class OpenAICompatibleProbe(_ChatCompletionsProbe):
     """Any OpenAI-compatible Chat Completions endpoint; no search options are sent."""
 
     def __init__(self, settings: ProbeSettings) -> None:
-        from probes.registry import KINDS  # the kind's requirements are declared once, there
+        from probes.registry import (
+            KINDS,  # the kind's requirements are declared once, there
+        )
 
         problems = KINDS["openai_compatible"].requirement_problems(settings.base_url, settings.model)
         if problems or not settings.base_url or not settings.model:

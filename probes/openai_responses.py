@@ -5,6 +5,7 @@ Network only: returns the response body as sent; `probes.parsers.openai_response
 
 from __future__ import annotations
 
+from citewatch.raw import RawResult
 from probes.base import ProbeRequest, ProbeSettings
 from probes.openai_sdk import SDK_ERRORS, make_client, post_json, probe_error
 
@@ -33,9 +34,9 @@ class OpenAIResponsesProbe:
             "include": ["web_search_call.action.sources"],
         }
 
-    async def fetch(self, request: ProbeRequest) -> bytes:
+    async def fetch(self, request: ProbeRequest) -> RawResult:
         try:
-            return await post_json(self._client, PATH, self.request_body(request))
+            return RawResult.single(await post_json(self._client, PATH, self.request_body(request)))
         except SDK_ERRORS as exc:
             raise probe_error(exc, self._timeout, self._secret) from None
 

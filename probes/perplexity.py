@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from citewatch.raw import RawResult
 from probes.base import Locale, ProbeRequest, ProbeSettings
 from probes.http import make_client, post_json
 
@@ -60,8 +61,8 @@ class PerplexityProbe:
             body["web_search_options"] = {"user_location": location}
         return body
 
-    async def fetch(self, request: ProbeRequest) -> bytes:
-        return await post_json(self._client, self.url, self.request_body(request))
+    async def fetch(self, request: ProbeRequest) -> RawResult:
+        return RawResult.single(await post_json(self._client, self.url, self.request_body(request)))
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from citewatch.raw import RawResult
 from probes.base import ProbeRequest, ProbeSettings
 from probes.http import post_json
 from probes.perplexity import DEFAULT_BASE_URL, bearer_client, user_location
@@ -38,8 +39,8 @@ class PerplexityAgentProbe:
         chooser = "preset" if self.model in PRESETS else "model"
         return {chooser: self.model, "input": request.prompt, "tools": [search]}
 
-    async def fetch(self, request: ProbeRequest) -> bytes:
-        return await post_json(self._client, self.url, self.request_body(request))
+    async def fetch(self, request: ProbeRequest) -> RawResult:
+        return RawResult.single(await post_json(self._client, self.url, self.request_body(request)))
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -77,6 +77,14 @@ class EngineKind:
         except Exception:  # noqa: BLE001 (any shape of untrusted JSON reaches here)
             return False
 
+    def recognizes_page(self, raw: bytes) -> bool:
+        """Whether saved bytes that are not JSON (a results page) are this kind's payload."""
+        check = getattr(self.parser_module, "recognizes_page", None)
+        try:
+            return bool(check and check(raw))
+        except Exception:  # noqa: BLE001 (untrusted bytes)
+            return False
+
     def requirement_problems(self, base_url: str | None, model: str | None) -> list[str]:
         """What an engine of this kind lacks in config (kinds with no default address or model)."""
         problems = []
@@ -120,15 +128,25 @@ _ENTRIES = (
                simulator="probes.simulator.openai_compatible", needs_api_key=False, needs_base_url=True,
                needs_model=True),
     EngineKind("serpapi", "Google results with AI Overviews through SerpApi (engine=google)",
-               serp=True, locale=SEARCH_LOCALE),
+               probe="probes.serpapi:SerpApiProbe", parser="probes.parsers.serpapi",
+               simulator="probes.simulator.serpapi", spans=True, serp=True, locale=SEARCH_LOCALE),
     EngineKind("serpapi_ai_mode", "Google AI Mode through SerpApi (engine=google_ai_mode)",
-               serp=True, locale=SEARCH_LOCALE),
+               probe="probes.serpapi:SerpApiAiModeProbe", parser="probes.parsers.serpapi_ai_mode",
+               simulator="probes.simulator.serpapi_ai_mode", spans=True, serp=True, locale=SEARCH_LOCALE),
     EngineKind("dataforseo", "Google results with AI Overviews through DataForSEO (organic live advanced)",
-               serp=True, locale=SEARCH_LOCALE),
+               probe="probes.dataforseo:DataForSeoProbe", parser="probes.parsers.dataforseo",
+               spans=True, serp=True, locale=SEARCH_LOCALE),
     EngineKind("dataforseo_ai_mode", "Google AI Mode through DataForSEO (ai_mode live advanced)",
-               serp=True, locale=SEARCH_LOCALE),
+               probe="probes.dataforseo:DataForSeoAiModeProbe", parser="probes.parsers.dataforseo_ai_mode",
+               spans=True, serp=True, locale=SEARCH_LOCALE),
     EngineKind("google_browser", "Google results in Debian's Chromium driven by Playwright",
+               probe="probes.google_browser:GoogleBrowserProbe", parser="probes.parsers.google_html",
+               simulator="probes.simulator.google_browser",
                needs_api_key=False, spans=False, serp=True, browser=True, locale=SEARCH_LOCALE),
+    # planned: accepted by config, refused by `run` and `check-config` until they land
+    EngineKind("qwen", "Qwen through DashScope's native API, with its search sources"),
+    EngineKind("doubao", "Doubao through Volcengine Ark's Responses API, web_search tool"),
+    EngineKind("glm", "GLM through Zhipu's chat completions, web_search tool"),
 )
 
 KINDS: dict[str, EngineKind] = {entry.name: entry for entry in _ENTRIES}
@@ -149,3 +167,8 @@ def kind(name: str) -> EngineKind:
 def recognizing(body: dict[str, Any]) -> list[str]:
     """The available kinds whose parser recognizes a decoded JSON payload (one, where it is unambiguous)."""
     return [name for name in available_names() if KINDS[name].recognizes(body)]
+
+
+def recognizing_page(raw: bytes) -> list[str]:
+    """The available kinds whose parser recognizes saved bytes that are not JSON (a results page)."""
+    return [name for name in available_names() if KINDS[name].recognizes_page(raw)]

@@ -29,7 +29,12 @@ from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlmodel import create_engine
 
-from citewatch.errors import DatabaseUnavailable, RecordRefused, SchemaMismatch, StorageError
+from citewatch.errors import (
+    DatabaseUnavailable,
+    RecordRefused,
+    SchemaMismatch,
+    StorageError,
+)
 from storage.urls import SQLITE, redacted, with_driver
 
 MIGRATIONS = Path(__file__).parent / "migrations"

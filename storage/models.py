@@ -100,17 +100,37 @@ class Observation(SQLModel, table=True):
     observed_at: datetime
     status: str  # citewatch.status: SUCCESSFUL, FAILED or SKIPPED
     error: str | None = None
-    raw_hash: str | None = Field(default=None, foreign_key="raw_payload.hash")
+    raw_hash: str | None = Field(default=None, foreign_key="raw_payload.hash")  # the first part's
     parser_version: int | None = None
     answer_text: str | None = None
     has_answer: bool = False
     model: str | None = None
     search_queries: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    features: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     latency_ms: int | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
     cost: float = 0.0
+
+
+class ObservationPart(SQLModel, table=True):
+    """One named part of an observation's raw result (`citewatch.raw`), in fetch order: the first response,
+    a deferred overview, a page before and after "Show more", a screenshot."""
+
+    __tablename__ = "observation_part"
+    observation_id: int = Field(foreign_key="observation.id", primary_key=True)
+    ordinal: int = Field(primary_key=True)
+    name: str
+    media_type: str
+    raw_hash: str = Field(foreign_key="raw_payload.hash", max_length=64)
+
+
+class ObservationFeature(SQLModel, table=True):
+    """A SERP feature the answer's page showed (or `web_search` for an assistant that searched)."""
+
+    __tablename__ = "observation_feature"
+    __table_args__ = (Index("ix_observation_feature_name", "name"),)
+    observation_id: int = Field(foreign_key="observation.id", primary_key=True)
+    name: str = Field(primary_key=True)
 
 
 class Citation(SQLModel, table=True):
@@ -150,3 +170,5 @@ class OrganicResult(SQLModel, table=True):
     domain: str | None = None
     owner_id: int | None = Field(default=None, foreign_key="tracked_entity.id")
     title: str | None = None
+    snippet: str | None = None
+    content_type: str = Field(default="other", sa_column_kwargs={"server_default": "other"})

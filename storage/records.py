@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from citewatch.raw import RawResult
+
 
 @dataclass(frozen=True)
 class EntityRow:
@@ -77,6 +79,8 @@ class OrganicRecord:
     domain: str | None
     owner: str | None
     title: str | None
+    snippet: str | None = None
+    content_type: str = "other"
 
 
 @dataclass
@@ -91,7 +95,7 @@ class ObservationRecord:
     observed_at: datetime
     status: str
     error: str | None = None
-    raw: bytes | None = None
+    raw: RawResult | None = None
     parser_version: int | None = None
     answer_text: str | None = None
     has_answer: bool = False
@@ -121,6 +125,8 @@ class ObservationRecord:
         self.features = [change(feature) for feature in self.features]
         for source in [*self.citations, *self.organic]:
             source.url, source.title, source.domain = change(source.url), each(source.title), each(source.domain)
+        for result in self.organic:
+            result.snippet = each(result.snippet)
         for citation in self.citations:
             citation.normalized_url = change(citation.normalized_url)
         for mention in self.mentions:
@@ -163,6 +169,16 @@ class CitationFact:
 
 
 @dataclass(frozen=True)
+class OrganicFact:
+    """A tracked entity's organic result on a results page."""
+
+    observation_id: int
+    owner: str
+    rank: int
+    normalized_url: str
+
+
+@dataclass(frozen=True)
 class MentionFact:
     observation_id: int
     entity: str
@@ -181,6 +197,9 @@ class PeriodFacts:
     mentions: list[MentionFact]
     planned: dict[str, dict[str, int]]  # engine id -> keyword -> observations planned
     visibility_totals: dict[int, float] = field(default_factory=dict)
+    organic: list[OrganicFact] = field(default_factory=list)
+    # observations whose results page listed organic results at all (the denominator of organic shares)
+    with_organic: set[int] = field(default_factory=set)
 
     def planned_count(self, engine_id: str | None = None, keyword: str | None = None) -> int:
         """Observations planned, for one engine and/or one keyword, or in all."""

@@ -21,8 +21,10 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel
 
+from citewatch.raw import RawPart, RawResult
 from citewatch.status import RUN_FINISHED, RUN_INTERRUPTED, RUN_RUNNING
 from citewatch.text import storable
+from citewatch.urls import normalize_url
 from storage.db import advisory_lock_key
 from storage.models import (
     Citation,
@@ -30,6 +32,8 @@ from storage.models import (
     Keyword,
     Mention,
     Observation,
+    ObservationFeature,
+    ObservationPart,
     OrganicResult,
     Project,
     RawPayload,
@@ -43,6 +47,7 @@ from storage.records import (
     MentionFact,
     ObservationFact,
     ObservationRecord,
+    OrganicFact,
     PeriodFacts,
     ProjectIds,
     RunOwner,
@@ -154,7 +159,8 @@ def save_observation(target: Engine | Connection, ids: ProjectIds, record: Obser
     connection = target
     record.map_texts(storable)
     with connection.begin():
-        raw_hash = _store_raw(connection, record.raw, record.observed_at) if record.raw is not None else None
+        part_hashes = [_store_raw(connection, part.data, record.observed_at) for part in record.raw.parts
+                       ] if record.raw is not None else []
         observation_id = connection.execute(insert(Observation.__table__), dict(  # type: ignore[attr-defined]
             run_id=record.run_id,
             keyword_id=ids.keyword_ids[record.keyword],
@@ -164,19 +170,24 @@ def save_observation(target: Engine | Connection, ids: ProjectIds, record: Obser
             observed_at=record.observed_at,
             status=record.status,
             error=record.error,
-            raw_hash=raw_hash,
+            raw_hash=part_hashes[0] if part_hashes else None,
             parser_version=record.parser_version,
             answer_text=record.answer_text,
             has_answer=record.has_answer,
             model=record.model,
             search_queries=record.search_queries,
-            features=record.features,
             latency_ms=record.latency_ms,
             input_tokens=record.input_tokens,
             output_tokens=record.output_tokens,
             cost=record.cost,
         )).inserted_primary_key[0]
-        _insert_parts(connection, ids, int(observation_id), record)
+        if record.raw is not None:
+            connection.execute(insert(ObservationPart.__table__), [  # type: ignore[attr-defined]
+                dict(observation_id=observation_id, ordinal=ordinal, name=part.name, media_type=part.media_type,
+                     raw_hash=digest)
+                for ordinal, (part, digest) in enumerate(zip(record.raw.parts, part_hashes, strict=True))
+            ])
+        _insert_parsed(connection, ids, int(observation_id), record)
         if record.reserved_day is not None:  # the reservation becomes what the probe cost
             connection.execute(update(EngineSpend).where(*_spend_row(ids.project_id, record.engine_id,
                                                                      record.reserved_day))
@@ -184,8 +195,9 @@ def save_observation(target: Engine | Connection, ids: ProjectIds, record: Obser
         return int(observation_id)
 
 
-def _insert_parts(connection: Connection, ids: ProjectIds, observation_id: int, record: ObservationRecord) -> None:
-    """The citations, mentions and organic results of one observation."""
+def _insert_parsed(connection: Connection, ids: ProjectIds, observation_id: int, record: ObservationRecord
+                   ) -> None:
+    """What was parsed from one observation: its citations, mentions, organic results and features."""
     owner_id = lambda name: ids.entity_ids.get(name) if name else None  # noqa: E731
     citations = [
         dict(observation_id=observation_id, position=c.position, url=c.url, normalized_url=c.normalized_url,
@@ -201,10 +213,12 @@ def _insert_parts(connection: Connection, ids: ProjectIds, observation_id: int, 
     ]
     organic = [
         dict(observation_id=observation_id, rank=o.rank, url=o.url, domain=o.domain, owner_id=owner_id(o.owner),
-             title=o.title)
+             title=o.title, snippet=o.snippet, content_type=o.content_type)
         for o in record.organic
     ]
-    for table, rows in ((Citation, citations), (Mention, mentions), (OrganicResult, organic)):
+    features = [dict(observation_id=observation_id, name=name) for name in dict.fromkeys(record.features)]
+    for table, rows in ((Citation, citations), (Mention, mentions), (OrganicResult, organic),
+                        (ObservationFeature, features)):
         if rows:
             connection.execute(insert(table.__table__), rows)  # type: ignore[attr-defined]
 
@@ -235,15 +249,15 @@ def replace_parsed(db: Engine, ids: ProjectIds, observation_id: int, record: Obs
     record.map_texts(storable)
     with db.begin() as connection:
         before = connection.execute(select(Observation.status).where(Observation.id == observation_id)).scalar_one()
-        for table in (Citation, Mention, OrganicResult):
+        for table in (Citation, Mention, OrganicResult, ObservationFeature):
             connection.execute(delete(table).where(table.observation_id == observation_id))  # type: ignore[attr-defined]
         connection.execute(update(Observation).where(Observation.id == observation_id).values(
             status=record.status, error=record.error, parser_version=record.parser_version,
             answer_text=record.answer_text, has_answer=record.has_answer, model=record.model,
-            search_queries=record.search_queries, features=record.features,
+            search_queries=record.search_queries,
             input_tokens=record.input_tokens, output_tokens=record.output_tokens,
         ))
-        _insert_parts(connection, ids, observation_id, record)
+        _insert_parsed(connection, ids, observation_id, record)
         return str(before)
 
 
@@ -319,6 +333,24 @@ def load_raw(db: Engine, digest: str) -> bytes | None:
         return zlib.decompress(payload.data) if payload else None
 
 
+def load_raw_result(db: Engine, observation_id: int, first_hash: str) -> RawResult | None:
+    """An observation's raw result, every part in order; None where a part's payload is missing. An
+    observation with no part rows (none are, once migrated) is its first payload alone."""
+    with Session(db) as session:
+        rows = session.execute(
+            select(ObservationPart.name, ObservationPart.media_type, RawPayload.data)
+            .outerjoin(RawPayload, RawPayload.hash == ObservationPart.raw_hash)
+            .where(ObservationPart.observation_id == observation_id)
+            .order_by(ObservationPart.ordinal)
+        ).all()
+    if not rows:
+        data = load_raw(db, first_hash)
+        return RawResult.single(data) if data is not None else None
+    if any(data is None for _, _, data in rows):
+        return None
+    return RawResult(tuple(RawPart(name, zlib.decompress(data), media_type) for name, media_type, data in rows))
+
+
 # --- reads for metrics and reports -------------------------------------------------------------
 
 
@@ -375,6 +407,19 @@ def period_facts(db: Engine, project: str, start: datetime, end: datetime) -> Pe
                    Citation.visibility.is_not(None))  # type: ignore[union-attr]
             .group_by(Citation.observation_id)
         ).all())
+        organic = [
+            OrganicFact(observation_id, owner, rank, normalize_url(url))
+            for observation_id, owner, rank, url in session.execute(
+                select(OrganicResult.observation_id, TrackedEntity.name, OrganicResult.rank, OrganicResult.url)
+                .join(TrackedEntity, TrackedEntity.id == OrganicResult.owner_id)
+                .where(OrganicResult.observation_id.in_(in_period))  # type: ignore[attr-defined]
+                .order_by(OrganicResult.observation_id, OrganicResult.rank)
+            )
+        ]
+        with_organic = set(session.execute(
+            select(OrganicResult.observation_id).distinct()
+            .where(OrganicResult.observation_id.in_(in_period))  # type: ignore[attr-defined]
+        ).scalars())
         mentions = [
             MentionFact(*row)
             for row in session.execute(
@@ -395,7 +440,7 @@ def period_facts(db: Engine, project: str, start: datetime, end: datetime) -> Pe
                     if int(keyword_id) in keywords:
                         planned.setdefault(engine_id, Counter())[keywords[int(keyword_id)]] += count
         return PeriodFacts(observations, citations, mentions, {e: dict(c) for e, c in planned.items()},
-                           visibility_totals)
+                           visibility_totals, organic, with_organic)
 
 
 def content_type_mix(db: Engine, project: str, start: datetime, end: datetime) -> dict[str, dict[str, int]]:

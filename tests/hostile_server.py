@@ -29,10 +29,10 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import MetaData, create_engine, select
 
@@ -125,7 +125,8 @@ class HostileServer:
         wire = FORMATS[kind]
         prompt = wire.prompt_of(path, body)
         answer = simulated_answer(self.scenario, prompt, wire.model_of(path, body), 0, kind)
-        text = json.dumps(wire.render(answer), ensure_ascii=False)
+        rendered = wire.render_request(answer, path, body) if hasattr(wire, "render_request") else wire.render(answer)
+        text = json.dumps(rendered, ensure_ascii=False)
         # every answer names the keyword (its first sentence); titles of the brand's pages name the brand
         for word in (prompt.rstrip("?？").strip(), self.scenario.brand.name):
             text = text.replace(word, f"{word}{self.escapes} key {self.secret} ")
@@ -169,6 +170,13 @@ def _make_handler(server: HostileServer) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw or b"{}")
             except ValueError:
                 body = {}
+            self._serve(raw, body)
+
+        def do_GET(self) -> None:  # noqa: N802
+            # a GET's query parameters are its body (SerpApi)
+            self._serve(b"", dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True)))
+
+        def _serve(self, raw: bytes, body: Any) -> None:
             path = urlsplit(self.path).path
             kind, _, rest = path.lstrip("/").partition("/")
             with server._lock:

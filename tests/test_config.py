@@ -140,14 +140,14 @@ def test_check_config_cli_names_missing_key_never_its_value(tmp_path: Path) -> N
 
 def test_check_config_refuses_kinds_not_available_yet_and_notes_keyless_engines(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
-    path.write_text(GOOD + "  - {id: serp, kind: serpapi}\n  - {id: local, kind: openai_compatible, "
+    path.write_text(GOOD + "  - {id: qw, kind: qwen}\n  - {id: local, kind: openai_compatible, "
                     "base_url: 'http://127.0.0.1:11434/v1', model: qwen3}\n  - {id: gpt, kind: openai}\n",
                     encoding="utf-8")
     result = run_cli("check-config", "--config", str(path), env={"CITEWATCH_TEST_KEY": "x", "PATH": "/usr/bin"})
     assert result.returncode == 2
     assert f"error: {path}: cannot run this config" in result.stderr
-    assert "engines[serp].kind: engine kind 'serpapi' is not available in this version" in result.stderr
-    path.write_text(path.read_text().replace("  - {id: serp, kind: serpapi}\n", ""), encoding="utf-8")
+    assert "engines[qw].kind: engine kind 'qwen' is not available in this version" in result.stderr
+    path.write_text(path.read_text().replace("  - {id: qw, kind: qwen}\n", ""), encoding="utf-8")
     result = run_cli("check-config", "--config", str(path), env={"CITEWATCH_TEST_KEY": "x", "PATH": "/usr/bin"})
     assert result.returncode == 0, result.stderr
     assert "engines[gpt] names no api_key_env" in result.stderr and "engines[local]" not in result.stderr

@@ -1,7 +1,7 @@
 """Parser for the Anthropic Messages API with the ``web_search`` server tool.
 
-Input: the JSON body of a non-streaming ``POST /v1/messages``, or the
-multi-turn wrapper the probe writes when the turn was paused (see below).
+Input: the JSON body of a non-streaming ``POST /v1/messages``, or, when the
+turn was paused and continued, every body in order (see below).
 Output: a `probes.base.Answer`.
 
 What the payload holds (see realdata/FORMATS.md):
@@ -25,13 +25,13 @@ What the payload holds (see realdata/FORMATS.md):
 
 ``pause_turn``: a long server-tool turn can stop half-way; the client sends the
 returned content back as an assistant message and the service continues. The
-probe then returns one JSON document holding every response body, verbatim, in
-order::
+probe then returns one part per response body, in order (`probes.anthropic`).
+Probes before raw results had parts wrote one JSON document instead, which
+this parser still reads::
 
     {"citewatch_multi_turn": [<body 1>, <body 2>, ...]}
 
-This parser accepts either a single Messages body or that wrapper. For the
-wrapper, the content blocks of all turns are concatenated in order (the second
+For several bodies, the content blocks of all turns are concatenated in order (the second
 turn typically starts with the search result of the first turn's pending
 ``server_tool_use``), ``model`` and ``stop_reason`` come from the last body, and
 token usage is summed over the turns (each continuation is billed in full).
@@ -45,6 +45,7 @@ from __future__ import annotations
 from typing import Any
 
 from citewatch.errors import ParseError
+from citewatch.raw import Raw, as_result
 from probes.base import Answer
 from probes.parsers.common import (
     SourceList,
@@ -61,7 +62,7 @@ from probes.parsers.common import (
 #    "API error (no details)")
 PARSER_VERSION = 2
 
-# The key of the probe's wrapper around the bodies of a paused-then-continued turn.
+# The key of the wrapper that older probes wrote around the bodies of a paused-then-continued turn.
 MULTI_TURN_KEY = "citewatch_multi_turn"
 
 # Stop reasons meaning the answer was cut short by a length limit.
@@ -73,8 +74,8 @@ def recognizes(body: dict[str, Any]) -> bool:
     return MULTI_TURN_KEY in body or (body.get("type") == "message" and isinstance(body.get("content"), list))
 
 
-def parse(raw: bytes) -> Answer:
-    """Parse one Messages API body (or the probe's multi-turn wrapper) into an `Answer`."""
+def parse(raw: Raw) -> Answer:
+    """Parse one Messages API body (or the bodies of a continued turn) into an `Answer`."""
     bodies = _load_bodies(raw)
 
     errors = [(index, _error_reason(body)) for index, body in enumerate(bodies) if body.get("type") == "error"]
@@ -137,9 +138,15 @@ def parse(raw: bytes) -> Answer:
 # --- payload shape ---------------------------------------------------------
 
 
-def _load_bodies(raw: bytes) -> list[dict[str, Any]]:
-    """The response bodies in order: one, or several from the probe's multi-turn wrapper."""
-    document = load_json_object(raw, "an Anthropic Messages")
+def _load_bodies(raw: Raw) -> list[dict[str, Any]]:
+    """The response bodies in order: one, or several (one per part, or in the older multi-turn wrapper)."""
+    result = as_result(raw)
+    if len(result.parts) > 1:
+        bodies = [load_json_object(part.data, "an Anthropic Messages") for part in result.parts]
+        for part, body in zip(result.parts, bodies, strict=True):
+            _check_body(body, f"part {part.name!r}")
+        return bodies
+    document = load_json_object(result, "an Anthropic Messages")
     if MULTI_TURN_KEY in document:
         turns = document[MULTI_TURN_KEY]
         if not isinstance(turns, list) or not turns:

@@ -14,15 +14,18 @@ from collections.abc import Callable
 from typing import Any
 
 from citewatch.errors import ParseError
+from citewatch.raw import Raw, as_result
 from citewatch.urls import normalize_url
 from probes.base import Citation
 
 
-def load_json_object(raw: bytes, what: str) -> dict[str, Any]:
-    """Decode a JSON object body; every garbage case raises ParseError saying what was wrong."""
-    if not isinstance(raw, (bytes, bytearray, memoryview)):
-        raise ParseError(f"expected the raw response body as bytes, got {type(raw).__name__}")
-    data = bytes(raw)
+def load_json_object(raw: Raw, what: str) -> dict[str, Any]:
+    """Decode a JSON object body (a result's first part); every garbage case raises ParseError saying what
+    was wrong."""
+    try:
+        data = as_result(raw).first.data
+    except TypeError:
+        raise ParseError(f"expected the raw response body as bytes, got {type(raw).__name__}") from None
     if not data.strip():
         raise ParseError(f"empty body: expected {what} JSON object")
     try:

@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from citewatch.errors import ParseError
+from citewatch.raw import Raw
 from probes.base import Answer
 from probes.parsers.common import (
     SourceList,
@@ -64,7 +65,7 @@ def recognizes(body: dict[str, Any]) -> bool:
     return "candidates" in body or "promptFeedback" in body
 
 
-def parse(raw: bytes) -> Answer:
+def parse(raw: Raw) -> Answer:
     """Parse one generateContent body into an `Answer`; raise `ParseError` on garbage."""
     body = load_json_object(raw, "a Gemini generateContent")
 

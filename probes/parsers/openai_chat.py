@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from citewatch.errors import ParseError
+from citewatch.raw import Raw
 from citewatch.urls import trim_url
 from probes.base import Answer
 from probes.parsers import perplexity
@@ -46,8 +47,8 @@ from probes.parsers.common import (
     chat_usage_tokens,
     citation_key,
     code_or_none,
-    error_reason,
     count_or_none,
+    error_reason,
     int_or_none,
     is_chat_completion,
     load_json_object,
@@ -90,7 +91,7 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def parse(raw: bytes) -> Answer:
+def parse(raw: Raw) -> Answer:
     """Parse an OpenAI search-model Chat Completions body (kind ``openai_chat``); annotations only."""
     return _parse(raw, _OPENAI_CHAT)
 

@@ -4,7 +4,11 @@ annotations where a gateway sends them, plus every URL the model writes in its t
 
 from __future__ import annotations
 
-from probes.parsers.openai_chat import PARSER_VERSION, parse_compatible, recognizes_compatible
+from probes.parsers.openai_chat import (
+    PARSER_VERSION,
+    parse_compatible,
+    recognizes_compatible,
+)
 
 parse = parse_compatible
 recognizes = recognizes_compatible

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from citewatch.errors import ParseError
+from citewatch.raw import Raw
 from probes.base import Answer
 from probes.parsers import perplexity_agent
 from probes.parsers.common import (
@@ -46,7 +47,7 @@ def recognizes(body: dict[str, Any]) -> bool:
     return is_responses_body(body) and not perplexity_agent.recognizes(body)
 
 
-def parse(raw: bytes) -> Answer:
+def parse(raw: Raw) -> Answer:
     """Parse one Responses API body into an `Answer`; raise `ParseError` on garbage."""
     body = _load_response(raw)
     output: list[Any] = body["output"]

@@ -44,6 +44,7 @@ from __future__ import annotations
 from typing import Any
 
 from citewatch.errors import ParseError
+from citewatch.raw import Raw
 from citewatch.text import short
 from probes.base import Answer
 from probes.parsers.common import (
@@ -52,13 +53,18 @@ from probes.parsers.common import (
     chat_usage_tokens,
     citation_key,
     code_or_none,
-    error_reason,
     count_or_none,
+    error_reason,
     is_chat_completion,
     load_json_object,
     text_or_none,
 )
-from probes.parsers.markers import MarkerGroup, apology_refusal, cite_marked, marker_groups
+from probes.parsers.markers import (
+    MarkerGroup,
+    apology_refusal,
+    cite_marked,
+    marker_groups,
+)
 
 # Bump when the output for the same raw payload changes, so old observations
 # can be found and re-parsed.
@@ -73,7 +79,7 @@ def recognizes(body: dict[str, Any]) -> bool:
     return is_chat_completion(body) and ("citations" in body or "search_results" in body)
 
 
-def parse(raw: bytes) -> Answer:
+def parse(raw: Raw) -> Answer:
     """Parse one Sonar chat completion body into an `Answer`; raise `ParseError` on garbage."""
     body = load_json_object(raw, "a Perplexity chat completion")
 

@@ -41,6 +41,7 @@ from __future__ import annotations
 from typing import Any
 
 from citewatch.errors import ParseError
+from citewatch.raw import Raw
 from citewatch.text import short
 from probes.base import Answer
 from probes.parsers.common import (
@@ -54,7 +55,12 @@ from probes.parsers.common import (
     text_or_none,
     usage_tokens,
 )
-from probes.parsers.markers import MarkerGroup, apology_refusal, cite_group, marker_groups
+from probes.parsers.markers import (
+    MarkerGroup,
+    apology_refusal,
+    cite_group,
+    marker_groups,
+)
 from probes.parsers.perplexity import error_label
 
 # Bump when the output for the same raw payload changes, so old observations
@@ -77,7 +83,7 @@ def recognizes(body: dict[str, Any]) -> bool:
     return is_responses_body(body) and (has_results or "/" in str(body.get("model", "")))
 
 
-def parse(raw: bytes) -> Answer:
+def parse(raw: Raw) -> Answer:
     """Parse one Agent API response body into an `Answer`; raise `ParseError` on garbage."""
     body = load_json_object(raw, "a Perplexity Agent API response")
     input_tokens, output_tokens = usage_tokens(body.get("usage"))

@@ -138,11 +138,13 @@ class SimulatedAnswer:
     prompt: str
     model: str
     ident: str  # stable id for this (seed, day, prompt, call) for response ids
+    call_index: int = 0  # the how-many-th call with this prompt on this day (a deferred part names it)
 
 
 def simulated_answer(scenario: Scenario, prompt: str, model: str, call_index: int, kind: str = "") -> SimulatedAnswer:
     ident = hashlib.sha256(f"{scenario.seed}|{scenario.day}|{prompt}|{call_index}|{kind}".encode()).hexdigest()[:24]
-    return SimulatedAnswer(compose_answer(scenario, prompt, call_index, kind), scenario, prompt, model, ident)
+    return SimulatedAnswer(compose_answer(scenario, prompt, call_index, kind), scenario, prompt, model, ident,
+                           call_index)
 
 
 def domain_of(url: str) -> str:

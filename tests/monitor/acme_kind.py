@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from citewatch.errors import ParseError
+from citewatch.raw import Raw, RawResult, as_result
 from probes.base import Answer, Citation, ProbeRequest, ProbeSettings
 
 PARSER_VERSION = 1
@@ -20,9 +21,9 @@ class AcmeProbe:
     def request_body(self, request: ProbeRequest) -> dict[str, Any]:
         return {"model": self.model, "question": request.prompt}
 
-    async def fetch(self, request: ProbeRequest) -> bytes:
-        return json.dumps({"acme": True, "model": self.model, "answer": f"Hengda Valve makes {request.prompt}.",
-                           "sources": ["https://hengdavalve.com/ball-valves"]}).encode()
+    async def fetch(self, request: ProbeRequest) -> RawResult:
+        return RawResult.single(json.dumps({"acme": True, "model": self.model, "answer": f"Hengda Valve makes {request.prompt}.",
+                           "sources": ["https://hengdavalve.com/ball-valves"]}).encode())
 
     async def aclose(self) -> None:
         pass
@@ -32,8 +33,8 @@ def recognizes(body: dict[str, Any]) -> bool:
     return body.get("acme") is True
 
 
-def parse(raw: bytes) -> Answer:
-    body = json.loads(raw)
+def parse(raw: Raw) -> Answer:
+    body = json.loads(as_result(raw).first.data)
     if not isinstance(body, dict) or not recognizes(body):
         raise ParseError("not an acme body")
     citations = [Citation(url=url, position=index) for index, url in enumerate(body["sources"], start=1)]

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from citewatch.raw import RawResult
 from monitor.budget import DailyBudget, Reservation
 from monitor.config import EngineConfig, PriceConfig
 from probes.simulator import Simulator, demo_scenario
@@ -54,7 +55,7 @@ def test_the_expected_cost_learns_the_token_cost_of_answers() -> None:
     assert budget.expected_cost(engine) == 0.01
     for cost in (0.011, 0.013):  # answers of 500 and 1,500 output tokens
         record = ObservationRecord(run_id=1, keyword="k", engine_id="e", engine_kind="openai", sample_index=0,
-                                   observed_at=None, status="ok", raw=b"{}", cost=cost)  # type: ignore[arg-type]
+                                   observed_at=None, status="ok", raw=RawResult.single(b"{}"), cost=cost)  # type: ignore[arg-type]
         budget.settle(engine, record, Reservation(date(2026, 12, 5), 0.01))
         assert record.reserved == 0.01  # storage replaces this much of the day's spend by the cost
     assert round(budget.expected_cost(engine), 6) == 0.012

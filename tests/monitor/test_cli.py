@@ -204,7 +204,7 @@ def test_parse_garbage_and_unknown_kind_exit_2(tmp_path: Path) -> None:
     unknown = cli("parse", "--kind", "bing", str(garbage))
     assert unknown.returncode == 2 and "engine kind 'bing' is not available" in unknown.stderr
     undetectable = cli("parse", str(garbage))
-    assert undetectable.returncode == 2 and "not a JSON object" in undetectable.stderr
+    assert undetectable.returncode == 2 and "neither a JSON object nor a page a parser recognizes" in undetectable.stderr
 
 
 def test_parse_refuses_a_kind_the_payload_is_not() -> None:

@@ -17,16 +17,24 @@ import pytest
 from sqlalchemy import select, text
 from sqlmodel import Session
 
+from citewatch.raw import RawResult
 from citewatch.status import ERROR, OK
 from monitor.config import load_config
 from monitor.pipeline import run_batch
 from monitor.writer import ObservationWriter
+from probes import registry
 from probes.simulator.formats import FORMATS
 from storage import repository
 from storage.db import open_database
-from storage.models import Citation, Keyword, Observation, RawPayload
+from storage.models import Citation, Keyword, Observation, OrganicResult, RawPayload
 from storage.records import EntityRow, KeywordRow, ObservationRecord
-from tests.hostile_server import KEY_VARIABLE, HostileServer, places_holding, run_measured, write_hostile_config
+from tests.hostile_server import (
+    KEY_VARIABLE,
+    HostileServer,
+    places_holding,
+    run_measured,
+    write_hostile_config,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSOLE_SCRIPT = Path(sys.executable).with_name("citewatch")
@@ -49,7 +57,7 @@ def observations(url: str) -> list[Observation]:
         db.dispose()
 
 
-@pytest.mark.parametrize("kind", sorted(FORMATS))
+@pytest.mark.parametrize("kind", [kind for kind in sorted(FORMATS) if not registry.KINDS[kind].browser])
 async def test_a_key_repeated_in_200_answers_is_stored_nowhere(kind: str, tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(KEY_VARIABLE, KEY)
@@ -63,7 +71,11 @@ async def test_a_key_repeated_in_200_answers_is_stored_nowhere(kind: str, tmp_pa
     assert summary.stored == 2
     stored = observations(url)
     answered = next(o for o in stored if o.status == OK)
-    assert "industrial ball valve key *** " in str(answered.answer_text)  # the key was in the answer, masked
+    # the key was in the answer (a Google page's overview may be absent: then in its result titles), masked
+    with Session(open_database(url)) as session:
+        titles = session.execute(select(OrganicResult.title)).scalars().all()
+    assert "industrial ball valve key *** " in str(answered.answer_text) or any(
+        "Hengda Valve key *** " in str(title) for title in titles)
     failed = next(o for o in stored if o.status == ERROR)
     assert "Incorrect API key provided: ***" in str(failed.error)  # the 200 error envelope's text, masked
     assert places_holding(url, KEY) == []  # raw payloads, the database file and its WAL included
@@ -158,7 +170,7 @@ def test_a_number_no_column_holds_costs_its_observation_only(db_url: str) -> Non
     writer = ObservationWriter(db, ids, on_stored=stored.append)
     for index, tokens in enumerate((10**20, 12)):
         writer.put(ObservationRecord(run_id=run_id, keyword="k", engine_id="e", engine_kind="openai",
-                                     sample_index=index, observed_at=now, status=OK, raw=b'{"answer": 1}',
+                                     sample_index=index, observed_at=now, status=OK, raw=RawResult.single(b'{"answer": 1}'),
                                      answer_text="an answer", has_answer=True, input_tokens=tokens))
     writer.close()
     asyncio.run(writer.run())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.metrics import compute
-from storage.records import CitationFact, MentionFact, ObservationFact, PeriodFacts
+from storage.records import CitationFact, MentionFact, ObservationFact, OrganicFact, PeriodFacts
 
 ENTITIES = ["Brand", "Rival"]
 
@@ -84,3 +84,28 @@ def test_brand_content_types_are_shares_of_answers() -> None:
                    cite(2, "Brand", "https://b.com/p", 1, "product")],  # a refusal citing the brand: no answer
         mentions=[], planned={})
     assert compute(facts, ENTITIES)["overall"]["brand_content_types"] == {"blog": 0.5}
+
+
+def test_organic_rank_beside_the_overview_counts_pages_read() -> None:
+    """Three results pages with organic results and one failed probe: the brand's best rank per page (3 and
+    12; not ranked on the third), over the three pages; the failed probe's page counts nowhere."""
+    facts = PeriodFacts(
+        observations=[obs(1, engine="google"), obs(2, engine="google", answer=False), obs(3, engine="google"),
+                      obs(4, engine="google", status="error")],
+        citations=[cite(1, "Brand", "https://b.com/a", 2)],
+        mentions=[], planned={"google": {"k1": 4}},
+        organic=[OrganicFact(1, "Brand", 5, "https://b.com/b"), OrganicFact(1, "Brand", 3, "https://b.com/a"),
+                 OrganicFact(2, "Brand", 12, "https://b.com/a"), OrganicFact(3, "Rival", 1, "https://r.com/"),
+                 OrganicFact(4, "Brand", 1, "https://b.com/a")],
+        with_organic={1, 2, 3, 4})
+    kpis = compute(facts, ENTITIES)["engines"]["google"]
+    assert kpis["organic"] == {"n": 3, "ranked": 2, "mean_best_rank": 7.5, "top3_share": pytest.approx(1 / 3),
+                               "top10_share": pytest.approx(1 / 3)}
+    assert kpis["answer_rate"] == pytest.approx(2 / 3)  # for Google: the AI Overview was shown
+    assert kpis["inclusion_rate"]["value"] == pytest.approx(1 / 3)
+
+
+def test_engines_without_results_pages_have_no_organic_figures() -> None:
+    facts = PeriodFacts(observations=[obs(1)], citations=[], mentions=[], planned={})
+    assert compute(facts, ENTITIES)["overall"]["organic"] == {
+        "n": 0, "ranked": 0, "mean_best_rank": None, "top3_share": None, "top10_share": None}

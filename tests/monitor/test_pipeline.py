@@ -370,7 +370,7 @@ async def test_a_new_kind_needs_only_its_module_and_one_registry_entry(
     assert len(owners) == 3 and {o.engine_kind for o in observations(db)} == {"acme"}
     db.dispose()
     payload = tmp_path / "acme.json"
-    payload.write_bytes(await registry.kind("acme").make_probe(ProbeSettings()).fetch(ProbeRequest("x", "x")))
+    payload.write_bytes((await registry.kind("acme").make_probe(ProbeSettings()).fetch(ProbeRequest("x", "x"))).first.data)
     with pytest.raises(SystemExit):
         main(["parse", str(payload), "--config", str(path)])  # the kind is detected by its parser
     out, err = capsys.readouterr()

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from citewatch.raw import RESPONSE, RawResult
 from monitor.config import EngineConfig
 from monitor.throttle import RateLimiter, fetch_with_retries
 from probes.base import Answer, Citation, Probe, ProbeRequest
@@ -123,3 +124,9 @@ def recording_server(status: int, body: bytes, suffix: str = "") -> Iterator[tup
     finally:
         server.shutdown()
         server.server_close()
+
+
+def body_of(result: RawResult) -> bytes:
+    """The body of a one-request probe's result: its only part, `response`."""
+    assert [part.name for part in result.parts] == [RESPONSE], result.parts
+    return result.first.data

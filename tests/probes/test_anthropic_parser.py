@@ -16,13 +16,22 @@ from typing import Any
 import pytest
 
 from citewatch.errors import ParseError
+from citewatch.raw import RawPart, RawResult
 from probes.parsers.anthropic import MULTI_TURN_KEY, PARSER_VERSION, parse
 from probes.simulator import anthropic as sim_anthropic
 from probes.simulator import demo_scenario
 from probes.simulator.formats import FORMATS
 from probes.simulator.scenario import simulated_answer
 from tests.conftest import realdata
-from tests.probes.support import cited, load_json, parse_body, parse_file, real_file, retrieved, span_texts
+from tests.probes.support import (
+    cited,
+    load_json,
+    parse_body,
+    parse_file,
+    real_file,
+    retrieved,
+    span_texts,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "anthropic"
 
@@ -335,6 +344,21 @@ def test_paused_turn_and_its_continuation_parse_as_one_answer() -> None:
     assert cited(answer)[0].spans[0][0] > len(first)
     assert [c.url for c in retrieved(answer)] == [
         "https://en.wikipedia.org/wiki/Ball_valve", APEX, "https://northstarvalves.de/en/news/2026-expansion"]
+
+
+def test_continued_turn_as_parts_parses_as_the_older_wrapper_does() -> None:
+    """Probes now return each body as a part; payloads stored in the older wrapper still parse the same."""
+    part1 = (FIXTURES / "hengda_pause_turn_part1.json").read_bytes()
+    part2 = (FIXTURES / "hengda_pause_turn_part2.json").read_bytes()
+    parts = RawResult((RawPart("response", part1), RawPart("continuation-1", part2)))
+    assert parse(parts) == parse(wrap(part1, part2))
+    assert parse(parts).has_answer and len(cited(parse(parts))) == 2
+
+
+def test_a_part_that_is_not_a_messages_body_is_unparseable() -> None:
+    part1 = (FIXTURES / "hengda_pause_turn_part1.json").read_bytes()
+    with pytest.raises(ParseError, match="continuation-1"):
+        parse(RawResult((RawPart("response", part1), RawPart("continuation-1", b'{"type": "nonsense"}'))))
 
 
 def test_wrapper_with_one_body_equals_the_body() -> None:

@@ -12,15 +12,21 @@ from pathlib import Path
 import pytest
 
 from citewatch.errors import ProbeError
+from citewatch.raw import RawPart, RawResult
 from monitor.config import EngineConfig
 from probes import anthropic as probe_module
 from probes.anthropic import DEFAULT_BASE_URL, DEFAULT_MODEL, AnthropicProbe
 from probes.base import Locale, ProbeRequest, ProbeSettings
-from probes.parsers.anthropic import MULTI_TURN_KEY, parse
+from probes.parsers.anthropic import parse
 from probes.simulator import ScriptedResponse, Simulator
 from probes.simulator import anthropic as sim_anthropic
 from probes.simulator.formats import FORMATS
-from tests.probes.support import RecordingSleep, fetch_retrying, recording_server
+from tests.probes.support import (
+    RecordingSleep,
+    body_of,
+    fetch_retrying,
+    recording_server,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "anthropic"
 API_KEY = "sk-ant-api03-test-secret-key-0123456789"
@@ -53,7 +59,7 @@ async def test_success_returns_the_body_as_sent_and_posts_the_messages_request()
     with Simulator() as sim:
         sim.enqueue(ok("hengda_ball_valve_dup_sources.json"))
         probe = make_probe(sim)
-        raw = await probe.fetch(REQUEST)
+        raw = body_of(await probe.fetch(REQUEST))
         await probe.aclose()
     assert raw == fixture("hengda_ball_valve_dup_sources.json")  # byte for byte
     assert len(sim.requests) == 1
@@ -98,7 +104,7 @@ def test_defaults_and_model_setting() -> None:
 async def test_api_key_and_version_go_in_their_headers() -> None:
     with recording_server(200, fixture("hengda_no_citations.json")) as (url, seen):
         probe = AnthropicProbe(ProbeSettings(base_url=url, api_key=API_KEY, timeout=5))
-        await probe.fetch(REQUEST)
+        body_of(await probe.fetch(REQUEST))
         await probe.aclose()
     [request] = seen
     headers = request["headers"]
@@ -116,7 +122,7 @@ async def test_api_key_never_appears_in_error_reasons() -> None:
     with recording_server(401, reply) as (url, _):
         probe = AnthropicProbe(ProbeSettings(base_url=url, api_key=API_KEY, timeout=5))
         with pytest.raises(ProbeError) as info:
-            await probe.fetch(REQUEST)
+            body_of(await probe.fetch(REQUEST))
         await probe.aclose()
     assert info.value.reason.startswith("HTTP 401: ")
     assert "authentication_error" in info.value.reason
@@ -134,7 +140,7 @@ async def test_429_with_retry_after_then_success() -> None:
         sim.enqueue(ScriptedResponse(status=429, headers=(("Retry-After", "7"), ("Content-Type", "application/json")),
                                      body=rate_limited),
                     ok("hengda_zh_cjk_emoji.json"))
-        raw = await fetch_retrying(make_probe(sim), REQUEST, engine(), sleep)
+        raw = body_of(await fetch_retrying(make_probe(sim), REQUEST, engine(), sleep))
     assert sleep.waits == [7.0]
     assert len(sim.requests) == 2
     assert raw == fixture("hengda_zh_cjk_emoji.json")
@@ -146,7 +152,7 @@ async def test_500_until_retries_run_out() -> None:
         body = b'{"type": "error", "error": {"type": "api_error", "message": "Internal server error"}}'
         sim.enqueue(*[ScriptedResponse(status=500, body=body)] * 4)
         with pytest.raises(ProbeError) as info:
-            await fetch_retrying(make_probe(sim), REQUEST, engine(retries=2), sleep)
+            body_of(await fetch_retrying(make_probe(sim), REQUEST, engine(retries=2), sleep))
     assert len(sim.requests) == 3  # retries + 1 attempts
     assert len(sleep.waits) == 2
     assert "HTTP 500" in info.value.reason and "api_error" in info.value.reason
@@ -159,7 +165,7 @@ async def test_timeout() -> None:
         sim.enqueue(ScriptedResponse(delay=1.0, body=fixture("hengda_no_citations.json")))
         probe = make_probe(sim, timeout=0.2)
         with pytest.raises(ProbeError) as info:
-            await probe.fetch(REQUEST)
+            body_of(await probe.fetch(REQUEST))
         await probe.aclose()
     assert "timeout" in info.value.reason
     assert info.value.retryable
@@ -168,7 +174,7 @@ async def test_timeout() -> None:
 async def test_connection_refused() -> None:
     probe = AnthropicProbe(ProbeSettings(base_url="http://127.0.0.1:9", api_key=API_KEY, timeout=2))
     with pytest.raises(ProbeError) as info:
-        await probe.fetch(REQUEST)
+        body_of(await probe.fetch(REQUEST))
     await probe.aclose()
     assert info.value.reason.startswith("connection failed") and info.value.retryable
 
@@ -192,11 +198,8 @@ async def test_pause_turn_is_continued_and_both_bodies_come_back() -> None:
     assert second["messages"] == [{"role": "user", "content": REQUEST.prompt},
                                   {"role": "assistant", "content": json.loads(part1)["content"]}]
 
-    # The returned document holds both bodies, each byte for byte.
-    document = json.loads(raw)
-    assert list(document) == [MULTI_TURN_KEY]
-    assert document[MULTI_TURN_KEY] == [json.loads(part1), json.loads(part2)]
-    assert part1 in raw and part2 in raw
+    # The result holds both bodies as parts, each byte for byte.
+    assert raw == RawResult((RawPart("response", part1), RawPart("continuation-1", part2)))
 
     answer = parse(raw)
     assert answer.status == "ok" and answer.status_reason is None
@@ -221,7 +224,7 @@ async def test_pause_turn_gives_up_after_three_continuations() -> None:
     content = json.loads(part1)["content"]
     for index, request in enumerate(sim.requests[1:], start=1):
         assert request["body"]["messages"][1] == {"role": "assistant", "content": content * index}
-    assert len(json.loads(raw)[MULTI_TURN_KEY]) == 4
+    assert [part.name for part in raw.parts] == ["response", "continuation-1", "continuation-2", "continuation-3"]
     answer = parse(raw)
     assert answer.status == "error"
     assert answer.status_reason == "incomplete: pause_turn (turn still paused after 4 responses)"
@@ -233,7 +236,7 @@ async def test_failed_continuation_raises_with_context() -> None:
                     ScriptedResponse(status=529, body=fixture("hengda_error_overloaded.json")))
         probe = make_probe(sim)
         with pytest.raises(ProbeError) as info:
-            await probe.fetch(REQUEST)
+            body_of(await probe.fetch(REQUEST))
         await probe.aclose()
     assert info.value.reason.startswith("HTTP 529: ")
     assert info.value.reason.endswith("(continuing a paused turn, request 2)")
@@ -244,7 +247,7 @@ async def test_unparseable_body_is_returned_as_is() -> None:
     with Simulator() as sim:
         sim.enqueue(ScriptedResponse(body=b"<html>502 Bad Gateway</html>", headers=(("Content-Type", "text/html"),)))
         probe = make_probe(sim)
-        raw = await probe.fetch(REQUEST)
+        raw = body_of(await probe.fetch(REQUEST))
         await probe.aclose()
     assert raw == b"<html>502 Bad Gateway</html>"
 
@@ -259,8 +262,8 @@ async def test_simulator_answers_on_the_anthropic_mount(monkeypatch: pytest.Monk
         base_url = sim.base_url_for("anthropic")
         assert base_url == f"http://127.0.0.1:{sim.port}/anthropic"
         probe = AnthropicProbe(ProbeSettings(base_url=base_url, api_key=API_KEY, timeout=5))
-        first = await probe.fetch(REQUEST)
-        again = await probe.fetch(REQUEST)
+        first = body_of(await probe.fetch(REQUEST))
+        again = body_of(await probe.fetch(REQUEST))
         await probe.aclose()
     answer = parse(first)
     assert answer.status == "ok" and answer.model == "claude-sonnet-4-5-20250929"

@@ -14,6 +14,7 @@ from probes.gemini import GeminiProbe
 from probes.http import error_message
 from probes.perplexity_agent import PerplexityAgentProbe
 from probes.simulator import ScriptedResponse, Simulator
+from tests.probes.support import body_of
 
 
 @pytest.mark.parametrize(("probe_class", "kind", "body", "reason"), [
@@ -33,7 +34,7 @@ async def test_the_reason_is_the_envelopes_message(probe_class, kind: str, body:
         try:
             for _ in range(2):
                 with pytest.raises(ProbeError) as caught:
-                    await probe.fetch(ProbeRequest(keyword="ball valve", prompt="ball valve"))
+                    body_of(await probe.fetch(ProbeRequest(keyword="ball valve", prompt="ball valve")))
                 reasons.append(caught.value.reason)
         finally:
             await probe.aclose()

@@ -20,7 +20,15 @@ from citewatch.errors import ParseError
 from monitor.analysis.ownership import EntitySpec, owner_of, source_url
 from probes.parsers.gemini import PARSER_VERSION, parse
 from tests.conftest import realdata
-from tests.probes.support import cited, load_json, parse_body, parse_file, real_file, retrieved, span_texts
+from tests.probes.support import (
+    cited,
+    load_json,
+    parse_body,
+    parse_file,
+    real_file,
+    retrieved,
+    span_texts,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gemini"
 REDIRECT = "https://vertexaisearch.cloud.google.com/grounding-api-redirect/"

@@ -17,13 +17,25 @@ from citewatch.errors import ProbeError
 from monitor.analysis.ownership import EntitySpec, owner_of, source_url
 from monitor.config import EngineConfig
 from probes.base import Locale, ProbeRequest, ProbeSettings
-from probes.gemini import API_KEY_HEADER, DEFAULT_BASE_URL, DEFAULT_MODEL, GeminiProbe, retry_delay_seconds
+from probes.gemini import (
+    API_KEY_HEADER,
+    DEFAULT_BASE_URL,
+    DEFAULT_MODEL,
+    GeminiProbe,
+    retry_delay_seconds,
+)
 from probes.parsers.gemini import parse
 from probes.simulator import ScriptedResponse, Simulator, demo_scenario
 from probes.simulator import gemini as wire
 from probes.simulator.formats import FORMATS
 from probes.simulator.scenario import domain_of, simulated_answer
-from tests.probes.support import RecordingSleep, fetch_retrying, raw_of, recording_server
+from tests.probes.support import (
+    RecordingSleep,
+    body_of,
+    fetch_retrying,
+    raw_of,
+    recording_server,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gemini"
 KEY = "AIzaSyD-test-key-0123456789abcdefghijklm"
@@ -59,7 +71,7 @@ async def test_success_returns_the_body_as_received_and_sends_the_api_request() 
         sim.enqueue(ScriptedResponse(body=raw))
         probe = probe_for(sim)
         try:
-            assert await probe.fetch(ZH) == raw
+            assert body_of(await probe.fetch(ZH)) == raw
         finally:
             await probe.aclose()
     (request,) = sim.requests
@@ -76,7 +88,7 @@ async def test_no_locale_sends_no_tool_config_and_model_prefix_is_accepted() -> 
         sim.enqueue(ScriptedResponse(body=fixture("hengda_no_search.json")))
         probe = probe_for(sim, model="models/gemini-2.5-pro")
         try:
-            await probe.fetch(EN)
+            body_of(await probe.fetch(EN))
         finally:
             await probe.aclose()
     assert sim.requests[-1]["path"] == "/gemini/v1beta/models/gemini-2.5-pro:generateContent"
@@ -107,7 +119,7 @@ async def test_api_key_goes_in_the_header_never_in_the_url() -> None:
     with recording_server(200, fixture("hengda_api6d_grounded.json"), "/v1beta") as (base_url, requests):
         probe = GeminiProbe(ProbeSettings(base_url=base_url, api_key=KEY, timeout=5))
         try:
-            await probe.fetch(EN)
+            body_of(await probe.fetch(EN))
         finally:
             await probe.aclose()
     (seen,) = requests
@@ -123,7 +135,7 @@ async def test_without_a_key_no_key_header_is_sent() -> None:
     with recording_server(200, fixture("hengda_no_search.json"), "/v1beta") as (base_url, requests):
         probe = GeminiProbe(ProbeSettings(base_url=base_url, timeout=5))
         try:
-            await probe.fetch(EN)
+            body_of(await probe.fetch(EN))
         finally:
             await probe.aclose()
     assert API_KEY_HEADER not in requests[0]["headers"]
@@ -134,7 +146,7 @@ async def test_http_error_reason_carries_the_api_message_but_not_the_key() -> No
         probe = GeminiProbe(ProbeSettings(base_url=base_url, api_key=KEY, timeout=5))
         try:
             with pytest.raises(ProbeError) as caught:
-                await probe.fetch(EN)
+                body_of(await probe.fetch(EN))
         finally:
             await probe.aclose()
     assert caught.value.reason.startswith("HTTP 400:")
@@ -152,7 +164,7 @@ async def test_429_with_retry_after_then_success() -> None:
                                      body=fixture("api_error_429_retry_info.json")),
                     ScriptedResponse(body=raw))
         sleep = RecordingSleep()
-        assert await fetch_retrying(probe_for(sim), EN, engine(), sleep) == raw
+        assert body_of(await fetch_retrying(probe_for(sim), EN, engine(), sleep)) == raw
     assert sleep.waits == [7.0]  # the header wins over the body's RetryInfo
     assert len(sim.requests) == 2
 
@@ -164,7 +176,7 @@ async def test_429_with_retry_info_only_in_the_body_waits_that_long() -> None:
         sim.enqueue(ScriptedResponse(status=429, body=fixture("api_error_429_retry_info.json")),
                     ScriptedResponse(body=raw))
         sleep = RecordingSleep()
-        assert await fetch_retrying(probe_for(sim), EN, engine(), sleep) == raw
+        assert body_of(await fetch_retrying(probe_for(sim), EN, engine(), sleep)) == raw
     assert sleep.waits == [31.0]
 
 
@@ -188,7 +200,7 @@ async def test_500_until_retries_run_out() -> None:
         sim.enqueue(*[ScriptedResponse(status=500, body=error)] * 3)
         sleep = RecordingSleep()
         with pytest.raises(ProbeError) as caught:
-            await fetch_retrying(probe_for(sim), EN, engine(retries=2), sleep)
+            body_of(await fetch_retrying(probe_for(sim), EN, engine(retries=2), sleep))
     assert len(sim.requests) == 3  # retries + 1 attempts
     assert "HTTP 500" in caught.value.reason and "An internal error has occurred." in caught.value.reason
     assert caught.value.reason.endswith("(after 3 attempts)")
@@ -201,7 +213,7 @@ async def test_timeout_is_a_retryable_probe_error() -> None:
         probe = probe_for(sim, timeout=0.2)
         try:
             with pytest.raises(ProbeError, match="timeout") as caught:
-                await probe.fetch(EN)
+                body_of(await probe.fetch(EN))
         finally:
             await probe.aclose()
     assert caught.value.reason == "timeout after 0.2s" and caught.value.retryable
@@ -211,7 +223,7 @@ async def test_connection_refused_is_a_retryable_probe_error() -> None:
     probe = GeminiProbe(ProbeSettings(base_url="http://127.0.0.1:9/v1beta", api_key=KEY, timeout=2))
     try:
         with pytest.raises(ProbeError, match="connection failed") as caught:
-            await probe.fetch(EN)
+            body_of(await probe.fetch(EN))
     finally:
         await probe.aclose()
     assert caught.value.retryable and KEY not in caught.value.reason
@@ -298,8 +310,8 @@ async def test_probe_against_the_simulator_end_to_end(mounted: None) -> None:
         assert base_url.endswith("/gemini/v1beta")
         probe = GeminiProbe(ProbeSettings(model="gemini-3-flash-preview", base_url=base_url, api_key=KEY, timeout=5))
         try:
-            first = parse(await probe.fetch(EN))
-            again = parse(await probe.fetch(EN))
+            first = parse(body_of(await probe.fetch(EN)))
+            again = parse(body_of(await probe.fetch(EN)))
         finally:
             await probe.aclose()
     assert first.status == "ok" and first.model == "gemini-3-flash-preview"

@@ -20,7 +20,12 @@ import pytest
 from citewatch.errors import ParseError
 from probes.base import Answer
 from probes.parsers.common import citation_key
-from probes.parsers.openai_chat import PARSER_VERSION, parse, parse_compatible, text_links
+from probes.parsers.openai_chat import (
+    PARSER_VERSION,
+    parse,
+    parse_compatible,
+    text_links,
+)
 from probes.simulator import demo_scenario
 from probes.simulator import openai_chat as sim_chat
 from probes.simulator import openai_compatible as sim_compatible

@@ -27,7 +27,13 @@ from probes.simulator import openai_chat as sim_chat
 from probes.simulator import openai_compatible as sim_compatible
 from probes.simulator.formats import FORMATS
 from probes.simulator.scenario import simulated_answer
-from tests.probes.support import RecordingSleep, fetch_retrying, raw_of, recording_server
+from tests.probes.support import (
+    RecordingSleep,
+    body_of,
+    fetch_retrying,
+    raw_of,
+    recording_server,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "openai_chat"
 CHAT_BODY = (FIXTURES / "chat_hengda_3citations_dup_utm.json").read_bytes()
@@ -61,7 +67,7 @@ async def test_openai_chat_sends_prompt_model_and_location_and_returns_the_body_
         probe = chat_probe(sim)
         request = ProbeRequest("api 6d ball valve", PROMPT,
                                Locale(country="ae", language="en", city="Dubai", region="Dubai"))
-        raw = await probe.fetch(request)
+        raw = body_of(await probe.fetch(request))
         await probe.aclose()
     assert raw == CHAT_BODY  # byte for byte
     assert parse(raw).citations[0].url.startswith("https://www.hengdavalve.com/")
@@ -80,7 +86,7 @@ async def test_openai_chat_without_location_and_with_a_configured_model() -> Non
     with Simulator() as sim:
         sim.enqueue(ScriptedResponse(body=CHAT_BODY), ScriptedResponse(body=CHAT_BODY))
         probe = chat_probe(sim, model="gpt-4o-mini-search-preview")
-        await probe.fetch(ProbeRequest("valve", "球阀 制造商"))
+        body_of(await probe.fetch(ProbeRequest("valve", "球阀 制造商")))
         await probe.fetch(ProbeRequest("valve", "球阀 制造商", Locale(country="cn", language="zh")))
         await probe.aclose()
     first, second = (r["body"] for r in sim.requests)
@@ -94,8 +100,8 @@ async def test_openai_compatible_sends_no_search_options() -> None:
     with Simulator() as sim:
         sim.enqueue(ScriptedResponse(body=DEEPSEEK_BODY))
         probe = compatible_probe(sim, api_key=API_KEY)
-        raw = await probe.fetch(ProbeRequest("ball valve", "中国 API 6D 球阀出口厂家有哪些？",
-                                             Locale(country="cn", language="zh", city="Wenzhou")))
+        raw = body_of(await probe.fetch(ProbeRequest("ball valve", "中国 API 6D 球阀出口厂家有哪些？",
+                                             Locale(country="cn", language="zh", city="Wenzhou"))))
         await probe.aclose()
     assert raw == DEEPSEEK_BODY
     assert len(parse_compatible(raw).citations) == 5
@@ -132,7 +138,7 @@ async def test_openai_chat_defaults_to_the_openai_service_not_the_environment(
 async def test_api_key_goes_in_the_bearer_header() -> None:
     with recording_server(200, CHAT_BODY, "/v1") as (base_url, seen):
         probe = OpenAIChatProbe(ProbeSettings(base_url=base_url, api_key=API_KEY))
-        await probe.fetch(ProbeRequest("valve", PROMPT))
+        body_of(await probe.fetch(ProbeRequest("valve", PROMPT)))
         await probe.aclose()
     (request,) = seen
     headers = request["headers"]
@@ -145,7 +151,7 @@ async def test_api_key_goes_in_the_bearer_header() -> None:
 async def test_compatible_without_a_key_sends_a_placeholder() -> None:
     with recording_server(200, DEEPSEEK_BODY, "/v1") as (base_url, seen):
         probe = OpenAICompatibleProbe(ProbeSettings(base_url=base_url, model="llama3.1:8b"))
-        raw = await probe.fetch(ProbeRequest("valve", PROMPT))
+        raw = body_of(await probe.fetch(ProbeRequest("valve", PROMPT)))
         await probe.aclose()
     assert raw == DEEPSEEK_BODY
     assert seen[0]["headers"]["authorization"] == "Bearer unset"  # Ollama and vLLM ignore it
@@ -156,7 +162,7 @@ async def test_key_echoed_in_an_error_is_redacted() -> None:
     with recording_server(401, echo, "/v1") as (base_url, _):
         probe = OpenAICompatibleProbe(ProbeSettings(base_url=base_url, model="qwen-plus", api_key=API_KEY))
         with pytest.raises(ProbeError) as caught:
-            await probe.fetch(ProbeRequest("valve", PROMPT))
+            body_of(await probe.fetch(ProbeRequest("valve", PROMPT)))
         await probe.aclose()
     assert caught.value.reason.startswith("HTTP 401")
     assert API_KEY not in caught.value.reason and "***" in caught.value.reason
@@ -175,7 +181,7 @@ async def test_429_with_retry_after_then_success(kind: str) -> None:
                                           b'"code": "rate_limit_exceeded"}}'),
                     ScriptedResponse(body=CHAT_BODY))
         probe = chat_probe(sim) if kind == "openai_chat" else compatible_probe(sim)
-        raw = await fetch_retrying(probe, ProbeRequest("valve", PROMPT), engine(kind, 2), sleep)
+        raw = body_of(await fetch_retrying(probe, ProbeRequest("valve", PROMPT), engine(kind, 2), sleep))
     assert raw == CHAT_BODY
     assert sleep.waits == [7.0]
     assert len(sim.requests) == 2
@@ -188,7 +194,7 @@ async def test_500_until_failure(kind: str) -> None:
         sim.enqueue(*[ScriptedResponse(status=500, body=error)] * 3)
         probe = chat_probe(sim) if kind == "openai_chat" else compatible_probe(sim)
         with pytest.raises(ProbeError) as caught:
-            await fetch_retrying(probe, ProbeRequest("valve", PROMPT), engine(kind, 2))
+            body_of(await fetch_retrying(probe, ProbeRequest("valve", PROMPT), engine(kind, 2)))
     assert len(sim.requests) == 3  # retries + 1 attempts, the SDK itself never retries
     assert "HTTP 500" in caught.value.reason and "after 3 attempts" in caught.value.reason
     assert caught.value.status == "error"
@@ -199,7 +205,7 @@ async def test_timeout() -> None:
         sim.enqueue(ScriptedResponse(body=CHAT_BODY, delay=1.0))
         probe = chat_probe(sim, timeout=0.3)
         with pytest.raises(ProbeError) as caught:
-            await probe.fetch(ProbeRequest("valve", PROMPT))
+            body_of(await probe.fetch(ProbeRequest("valve", PROMPT)))
         await probe.aclose()
     assert caught.value.reason == "timeout after 0.3s" and caught.value.retryable
 
@@ -207,7 +213,7 @@ async def test_timeout() -> None:
 async def test_connection_refused() -> None:
     probe = OpenAICompatibleProbe(ProbeSettings(base_url="http://127.0.0.1:9/v1", model="qwen-plus", timeout=5))
     with pytest.raises(ProbeError) as caught:
-        await probe.fetch(ProbeRequest("valve", PROMPT))
+        body_of(await probe.fetch(ProbeRequest("valve", PROMPT)))
     await probe.aclose()
     assert caught.value.reason.startswith("connection failed") and caught.value.retryable
 
@@ -217,8 +223,8 @@ async def test_client_error_is_not_retried() -> None:
         sim.enqueue(ScriptedResponse(status=400, body=b'{"error": {"message": "web_search_options is not supported '
                                                          b'with this model.", "type": "invalid_request_error"}}'))
         with pytest.raises(ProbeError) as caught:
-            await fetch_retrying(chat_probe(sim, model="gpt-4o"), ProbeRequest("valve", PROMPT),
-                                 engine("openai_chat", 2))
+            body_of(await fetch_retrying(chat_probe(sim, model="gpt-4o"), ProbeRequest("valve", PROMPT),
+                                 engine("openai_chat", 2)))
     assert caught.value.reason.startswith("HTTP 400") and "web_search_options" in caught.value.reason
     assert not caught.value.retryable and len(sim.requests) == 1
 
@@ -235,7 +241,7 @@ async def test_simulated_answer_through_the_probe(wire: Any, parser: Any) -> Non
     with Simulator(scenario) as sim:
         sim.enqueue(ScriptedResponse(body=rendered))
         probe = chat_probe(sim) if wire is sim_chat else compatible_probe(sim)
-        raw = await probe.fetch(ProbeRequest("valve", PROMPT))
+        raw = body_of(await probe.fetch(ProbeRequest("valve", PROMPT)))
         await probe.aclose()
     answer = parser(raw)
     assert answer.status == "ok" and answer.citations
@@ -250,7 +256,7 @@ async def test_simulator_routes_the_kind_once_registered(kind: str) -> None:
         base_url = sim.base_url_for(kind)
         settings = ProbeSettings(base_url=base_url, model=None if kind == "openai_chat" else "deepseek-chat")
         probe = OpenAIChatProbe(settings) if kind == "openai_chat" else OpenAICompatibleProbe(settings)
-        raw = await probe.fetch(ProbeRequest("valve", PROMPT))
+        raw = body_of(await probe.fetch(ProbeRequest("valve", PROMPT)))
         await probe.aclose()
     answer = (parse if kind == "openai_chat" else parse_compatible)(raw)
     assert answer.status == "ok" and answer.citations

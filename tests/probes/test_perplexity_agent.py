@@ -21,6 +21,7 @@ from probes.simulator.formats import FORMATS
 from probes.simulator.scenario import simulated_answer
 from tests.probes.support import (
     RecordingSleep,
+    body_of,
     cited,
     fetch_retrying,
     load_json,
@@ -215,7 +216,7 @@ async def test_success_returns_the_body_as_sent_with_the_key_in_a_bearer_header_
         finally:
             await probe.aclose()
     (request,) = seen
-    assert got == raw
+    assert body_of(got) == raw
     assert request["path"] == "/v1/agent"
     assert request["headers"]["authorization"] == f"Bearer {KEY}"
     assert json.loads(request["body"]) == {"model": "openai/gpt-5.1", "input": "恒达阀门 API 6D 球阀？",
@@ -232,7 +233,7 @@ async def test_429_with_retry_after_then_success() -> None:
                                           b'"request_rate_limit_exceeded", "code": 429}}'),
                     ScriptedResponse(body=raw))
         probe = PerplexityAgentProbe(ProbeSettings(base_url=base_url(sim), api_key=KEY, timeout=5))
-        got = await fetch_retrying(probe, ProbeRequest("k", "API 6D ball valve suppliers"), engine(), sleep)
+        got = body_of(await fetch_retrying(probe, ProbeRequest("k", "API 6D ball valve suppliers"), engine(), sleep))
         assert len(sim.requests) == 2
     assert got == raw and sleep.waits == [4.0]
 
@@ -244,7 +245,7 @@ async def test_500_until_failure() -> None:
                                                         b'"internal_error", "code": 500}}')] * 3)
         probe = PerplexityAgentProbe(ProbeSettings(base_url=base_url(sim), api_key=KEY, timeout=5))
         with pytest.raises(ProbeError) as caught:
-            await fetch_retrying(probe, ProbeRequest("k", "p"), engine(retries=2), sleep)
+            body_of(await fetch_retrying(probe, ProbeRequest("k", "p"), engine(retries=2), sleep))
         assert len(sim.requests) == 3
     assert "HTTP 500" in caught.value.reason and "(after 3 attempts)" in caught.value.reason
     assert KEY not in caught.value.reason and len(sleep.waits) == 2
@@ -256,7 +257,7 @@ async def test_timeout() -> None:
         probe = PerplexityAgentProbe(ProbeSettings(base_url=base_url(sim), api_key=KEY, timeout=0.3))
         try:
             with pytest.raises(ProbeError) as caught:
-                await probe.fetch(ProbeRequest("k", "p"))
+                body_of(await probe.fetch(ProbeRequest("k", "p")))
         finally:
             await probe.aclose()
     assert "timeout" in caught.value.reason and caught.value.retryable
@@ -284,7 +285,7 @@ async def test_simulated_answers_parse_back_through_the_probe(prompt: str, call:
         sim.enqueue(ScriptedResponse(body=raw_of(wire.render(simulated))))
         probe = PerplexityAgentProbe(ProbeSettings(base_url=base_url(sim), timeout=5))
         try:
-            answer = parse(await probe.fetch(ProbeRequest("k", prompt)))
+            answer = parse(body_of(await probe.fetch(ProbeRequest("k", prompt))))
         finally:
             await probe.aclose()
     assert answer.status == "ok" and answer.search_queries[0] == prompt

@@ -17,7 +17,15 @@ import pytest
 from citewatch.errors import ParseError
 from probes.parsers.perplexity import PARSER_VERSION, parse
 from tests.conftest import realdata
-from tests.probes.support import cited, load_json, parse_body, parse_file, real_file, retrieved, span_texts
+from tests.probes.support import (
+    cited,
+    load_json,
+    parse_body,
+    parse_file,
+    real_file,
+    retrieved,
+    span_texts,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "perplexity"
 

@@ -17,7 +17,13 @@ from probes.simulator import ScriptedResponse, Simulator, demo_scenario
 from probes.simulator import perplexity as wire
 from probes.simulator.formats import FORMATS
 from probes.simulator.scenario import simulated_answer
-from tests.probes.support import RecordingSleep, fetch_retrying, raw_of, recording_server
+from tests.probes.support import (
+    RecordingSleep,
+    body_of,
+    fetch_retrying,
+    raw_of,
+    recording_server,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "perplexity"
 KEY = "pplx-test-3b1f9c2e7d6a4b58"
@@ -72,7 +78,7 @@ async def test_success_returns_the_body_as_sent_and_sends_prompt_model_locale() 
         finally:
             await probe.aclose()
         request = sim.requests[-1]
-    assert got == raw  # byte for byte
+    assert body_of(got) == raw  # byte for byte
     assert request["path"] == "/perplexity/chat/completions"
     assert request["body"] == {
         "model": "sonar-pro",
@@ -104,7 +110,7 @@ async def test_no_key_sends_no_authorization_header(header_server: tuple[str, li
     url, seen = header_server
     probe = PerplexityProbe(ProbeSettings(base_url=url, timeout=5))
     try:
-        await probe.fetch(ProbeRequest("ball valve", "API 6D ball valve suppliers"))
+        body_of(await probe.fetch(ProbeRequest("ball valve", "API 6D ball valve suppliers")))
     finally:
         await probe.aclose()
     assert "authorization" not in seen[0]["headers"]
@@ -121,7 +127,7 @@ async def test_429_with_retry_after_then_success() -> None:
             ScriptedResponse(body=raw),
         )
         probe = PerplexityProbe(ProbeSettings(base_url=base_url(sim), api_key=KEY, timeout=5))
-        got = await fetch_retrying(probe, ProbeRequest("k", "API 6D ball valve suppliers"), engine(), sleep)
+        got = body_of(await fetch_retrying(probe, ProbeRequest("k", "API 6D ball valve suppliers"), engine(), sleep))
         assert len(sim.requests) == 2
     assert got == raw
     assert sleep.waits == [7.0]
@@ -134,7 +140,7 @@ async def test_500_until_failure() -> None:
                                                         b'"type": "internal_server_error", "code": 500}}')] * 3)
         probe = PerplexityProbe(ProbeSettings(base_url=base_url(sim), api_key=KEY, timeout=5))
         with pytest.raises(ProbeError) as caught:
-            await fetch_retrying(probe, ProbeRequest("k", "API 6D ball valve suppliers"), engine(retries=2), sleep)
+            body_of(await fetch_retrying(probe, ProbeRequest("k", "API 6D ball valve suppliers"), engine(retries=2), sleep))
         assert len(sim.requests) == 3  # retries + 1
     error = caught.value
     assert "HTTP 500" in error.reason and "(after 3 attempts)" in error.reason
@@ -149,7 +155,7 @@ async def test_401_is_not_retried_and_does_not_leak_the_key() -> None:
                                                       b"</head></html>", headers=(("Content-Type", "text/html"),)))
         probe = PerplexityProbe(ProbeSettings(base_url=base_url(sim), api_key=KEY, timeout=5))
         with pytest.raises(ProbeError) as caught:
-            await fetch_retrying(probe, ProbeRequest("k", "p"), engine(), sleep)
+            body_of(await fetch_retrying(probe, ProbeRequest("k", "p"), engine(), sleep))
     assert "HTTP 401" in caught.value.reason and not caught.value.retryable
     assert KEY not in caught.value.reason and sleep.waits == []
 
@@ -160,7 +166,7 @@ async def test_timeout() -> None:
         probe = PerplexityProbe(ProbeSettings(base_url=base_url(sim), api_key=KEY, timeout=0.3))
         try:
             with pytest.raises(ProbeError) as caught:
-                await probe.fetch(ProbeRequest("k", "API 6D ball valve suppliers"))
+                body_of(await probe.fetch(ProbeRequest("k", "API 6D ball valve suppliers")))
         finally:
             await probe.aclose()
     assert "timeout" in caught.value.reason and caught.value.retryable
@@ -172,7 +178,7 @@ async def test_connection_refused_is_a_retryable_probe_error() -> None:
     probe = PerplexityProbe(ProbeSettings(base_url=f"http://127.0.0.1:{port}", api_key=KEY, timeout=2))
     try:
         with pytest.raises(ProbeError) as caught:
-            await probe.fetch(ProbeRequest("k", "p"))
+            body_of(await probe.fetch(ProbeRequest("k", "p")))
     finally:
         await probe.aclose()
     assert caught.value.reason.startswith("connection failed") and caught.value.retryable
@@ -233,7 +239,7 @@ async def test_probe_against_the_rendered_format_end_to_end() -> None:
         sim.enqueue(ScriptedResponse(body=raw))
         probe = PerplexityProbe(ProbeSettings(base_url=base_url(sim), api_key=KEY, timeout=5))
         try:
-            got = await probe.fetch(ProbeRequest("k", "industrial ball valve manufacturer"))
+            got = body_of(await probe.fetch(ProbeRequest("k", "industrial ball valve manufacturer")))
         finally:
             await probe.aclose()
         assert wire.prompt_of(sim.requests[-1]["path"], sim.requests[-1]["body"]) == \

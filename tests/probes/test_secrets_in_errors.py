@@ -15,6 +15,7 @@ from probes.openai_responses import OpenAIResponsesProbe
 from probes.perplexity import PerplexityProbe
 from probes.perplexity_agent import PerplexityAgentProbe
 from probes.simulator import ScriptedResponse, Simulator
+from tests.probes.support import body_of
 
 KEY = "sk-test-0123456789abcdef"
 
@@ -32,7 +33,7 @@ async def test_key_echoed_by_server_is_masked(probe_class, kind: str, padding: i
         probe = probe_class(ProbeSettings(model="m", base_url=sim.base_url_for(kind), api_key=KEY, timeout=5))
         try:
             with pytest.raises(ProbeError) as caught:
-                await probe.fetch(ProbeRequest(keyword="ball valve", prompt="ball valve"))
+                body_of(await probe.fetch(ProbeRequest(keyword="ball valve", prompt="ball valve")))
         finally:
             await probe.aclose()
     assert caught.value.reason.startswith("HTTP 401")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import zlib
+
 from alembic import command
 from sqlalchemy import inspect, text
 
+from citewatch.raw import RawResult
+from storage import repository
 from storage.db import alembic_config, head_revision, make_engine, open_database
 
 
@@ -18,10 +22,14 @@ def test_upgrade_from_first_revision_keeps_rows(db_url: str) -> None:
                                 "VALUES (1, 1, '球阀', '[]', 1.0, true)"))
         connection.execute(text("INSERT INTO run (id, project_id, started_at, status, planned, ok_count, "
                                 "failed_count, cost) VALUES (1, 1, '2026-11-01 06:00:00', 'finished', '{}', 1, 0, 0)"))
+        connection.execute(text("INSERT INTO raw_payload (hash, size, data, created_at) VALUES "
+                                "(:hash, 2, :data, '2026-11-01 06:00:01')"),
+                           {"hash": "ab" * 32, "data": zlib.compress(b"{}")})
         connection.execute(text(
             "INSERT INTO observation (id, run_id, keyword_id, engine_id, engine_kind, sample_index, observed_at, "
-            "status, has_answer, search_queries, features, cost) VALUES (1, 1, 1, 'chatgpt', 'openai', 0, "
-            "'2026-11-01 06:00:01', 'ok', true, '[]', '[]', 0)"))
+            "status, has_answer, search_queries, features, cost, raw_hash) VALUES (1, 1, 1, 'chatgpt', 'openai', 0, "
+            "'2026-11-01 06:00:01', 'ok', true, '[]', '[\"web_search\", \"web_search\"]', 0, :hash)"),
+            {"hash": "ab" * 32})
         connection.execute(text(
             "INSERT INTO citation (observation_id, position, url, normalized_url, visible, cited, origin, "
             "content_type, spans) VALUES (1, 1, 'https://hengdavalve.com/', 'https://hengdavalve.com/', true, "
@@ -34,9 +42,17 @@ def test_upgrade_from_first_revision_keeps_rows(db_url: str) -> None:
         name = connection.execute(text("SELECT name FROM project")).scalar_one()
     assert tuple(row) == ("https://hengdavalve.com/", None)
     run_columns = {c["name"] for c in inspect(upgraded).get_columns("run")}
-    assert name == "恒达" and version == head_revision() == "0005"
+    assert name == "恒达" and version == head_revision() == "0006"
     assert {"ok_count", "failed_count", "cost"}.isdisjoint(run_columns) and "planned" in run_columns
     assert {"host", "pid", "process_scope"} <= run_columns
     with upgraded.connect() as connection:  # a run stored before owners were: nobody knows its process
         assert tuple(connection.execute(text("SELECT host, pid, process_scope FROM run")).one()) == (None,) * 3
+    with upgraded.connect() as connection:  # one part per stored payload; features are rows, once each
+        assert connection.execute(text("SELECT observation_id, ordinal, name, media_type, raw_hash "
+                                       "FROM observation_part")).all() == [(1, 0, "response", "application/json",
+                                                                            "ab" * 32)]
+        assert connection.execute(text("SELECT observation_id, name FROM observation_feature")).all() == [
+            (1, "web_search")]
+    assert "features" not in {c["name"] for c in inspect(upgraded).get_columns("observation")}
+    assert repository.load_raw_result(upgraded, 1, "ab" * 32) == RawResult.single(b"{}")
     upgraded.dispose()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import zlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Engine, inspect, select, text
 from sqlmodel import Session
 
 from citewatch.errors import StorageError
+from citewatch.raw import RawPart, RawResult, as_result
 from storage import repository
 from storage.db import open_database
 from storage.models import (
@@ -18,6 +20,7 @@ from storage.models import (
     Keyword,
     Mention,
     Observation,
+    ObservationFeature,
     OrganicResult,
     RawPayload,
     Run,
@@ -47,7 +50,8 @@ def planned(ids: ProjectIds, per_keyword: int) -> dict[str, dict[str, int]]:
 def record(run_id: int, sample: int = 0, raw: bytes | None = b'{"object": "response"}', **extra) -> ObservationRecord:
     base = dict(
         run_id=run_id, keyword="ball valve", engine_id="chatgpt", engine_kind="openai", sample_index=sample,
-        observed_at=T0 + timedelta(minutes=sample), status="ok", raw=raw, parser_version=1,
+        observed_at=T0 + timedelta(minutes=sample), status="ok", raw=as_result(raw) if raw is not None else None,
+        parser_version=1,
         answer_text="恒达阀门 makes API 6D valves.", has_answer=True, model="gpt-5-mini-2025-08-07",
         search_queries=["api 6d ball valve"], features=["web_search"],
         citations=[CitationRecord(1, "https://hengdavalve.com/p?utm_source=openai", "https://hengdavalve.com/p",
@@ -116,16 +120,18 @@ def test_every_text_of_an_observation_is_stored_whatever_characters_it_holds(db:
                                   f"hengdavalve.com{bad}", f"API{bad}", True, True, "annotation", "Hengda Valve",
                                   "product", [(0, 4)])],
         mentions=[MentionRecord("Hengda Valve", f"恒达{bad}", 1, 0, 1)],
-        organic=[OrganicRecord(1, f"https://apexflow.com/{bad}", "apexflow.com", None, f"Apex{bad}")]))
+        organic=[OrganicRecord(1, f"https://apexflow.com/{bad}", "apexflow.com", None, f"Apex{bad}",
+                               snippet=f"s{bad}")]))
     shown = "\ufffd\ufffd"
     with Session(db) as session:
         observation = session.execute(select(Observation)).scalar_one()
         citation = session.execute(select(Citation)).scalar_one()
         organic = session.execute(select(OrganicResult)).scalar_one()
         alias = session.execute(select(Mention.alias)).scalar_one()
+        feature = session.execute(select(ObservationFeature.name)).scalar_one()
     assert (observation.answer_text, observation.error, observation.model) == (
         f"恒达{shown}阀门", f"partial{shown}", f"gpt{shown}")
-    assert (observation.search_queries, observation.features) == ([f"q{shown}"], [f"f{shown}"])
+    assert (observation.search_queries, feature, organic.snippet) == ([f"q{shown}"], f"f{shown}", f"s{shown}")
     assert (citation.url, citation.normalized_url, citation.domain, citation.title) == (
         f"https://hengdavalve.com/p{shown}", f"https://hengdavalve.com/p{shown}", f"hengdavalve.com{shown}",
         f"API{shown}")
@@ -143,6 +149,37 @@ def test_raw_payloads_are_compressed_and_deduplicated(db: Engine) -> None:
     assert len(payloads) == 1 and hashes == {payloads[0].hash}
     assert len(payloads[0].data) < 200 and zlib.decompress(payloads[0].data) == body
     assert repository.load_raw(db, payloads[0].hash) == body
+
+
+def test_multi_part_results_keep_every_part_in_order_content_addressed(db: Engine) -> None:
+    ids = repository.sync_project(db, "p", ENTITIES, KEYWORDS, T0)
+    run_id = repository.start_run(db, ids.project_id, planned(ids, 2), T0)
+    first = b'{"ai_overview": {"page_token": "T"}}'
+    pages = [RawResult((RawPart("response", first), RawPart("ai_overview", b'{"ai_overview": {"text_blocks": []}}'),
+                        RawPart("screenshot", b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "image/png"))),
+             RawResult((RawPart("response", first), RawPart("ai_overview", b'{"error": "gone"}')))]
+    stored = [repository.save_observation(db, ids, replace(record(run_id, sample), raw=page))
+              for sample, page in enumerate(pages)]
+    with Session(db) as session:
+        payloads = session.execute(select(RawPayload)).scalars().all()
+        first_hashes = [session.get(Observation, observation_id).raw_hash for observation_id in stored]
+    assert len(payloads) == 4  # the first response, shared by both, is stored once
+    assert first_hashes == [repository.payload_hash(first)] * 2
+    assert [repository.load_raw_result(db, oid, h) for oid, h in zip(stored, first_hashes)] == pages
+
+
+def test_features_are_rows_and_organic_results_keep_snippet_and_type(db: Engine) -> None:
+    ids = repository.sync_project(db, "p", ENTITIES, KEYWORDS, T0)
+    run_id = repository.start_run(db, ids.project_id, planned(ids, 1), T0)
+    organic = OrganicRecord(2, "https://apexflow.com/blog/x", "apexflow.com", "Apex Flow Controls", "X",
+                            snippet="Ball valves \u2026", content_type="blog_post")
+    repository.save_observation(db, ids, record(run_id, features=["ai_overview", "ads", "ai_overview"],
+                                                organic=[organic]))
+    with db.connect() as connection:
+        features = connection.execute(text("SELECT name FROM observation_feature ORDER BY name")).scalars().all()
+        row = connection.execute(text("SELECT rank, snippet, content_type FROM organic_result")).one()
+    assert features == ["ads", "ai_overview"]
+    assert tuple(row) == (2, "Ball valves \u2026", "blog_post")
 
 
 def test_failed_observation_keeps_reason_and_no_answer(db: Engine) -> None:

@@ -1,0 +1,847 @@
+"""Parser for Google result pages as a browser shows them (kind ``google_browser``).
+
+Input: a `RawResult` whose parts are the HTML page before expanding the AI Overview (``before``,
+text/html), optionally the page after clicking "Show more" (``after``) and a screenshot (image/png,
+ignored); bare bytes are one saved page (``citewatch parse --kind google_browser page.html``). Output: a
+`probes.base.Answer`.
+
+Google's markup changes often and its class names are generated, so this parser leans on what pages
+keep saying rather than how they are styled (see realdata/FORMATS.md, "Google result pages"):
+
+- The AI Overview is found by its heading *text* (`google_words.OVERVIEW_HEADINGS`, several languages),
+  shown (not inside ``display:none``); its block is the nearest ancestor of the heading that holds the
+  overview's content. Its text is what follows the heading there, in reading order; buttons (source
+  chips, "Show more", "Dive deeper in AI Mode"), ARIA carousels (``role=list``) and hidden parts are
+  left out. Its sources are its outbound links in page order (the sources tray and carousel keep
+  Google's own order), one per page. The overview is read from the most complete snapshot (``after``
+  when present); sources already in ``before`` are visible, those only in ``after`` were revealed by
+  "Show more" (visible=False). Links written in the overview's prose tie their text to the source
+  (spans).
+- Every page carries the "could not generate" notices hidden in the overview header: only a shown one
+  makes the observation NO_ANSWER.
+- Organic results are links holding a heading (``h3`` in the 2019–2024 and basic pages, an ARIA heading
+  in 2026 mobile pages), numbered in page order from 1; ads (``/aclk``, ``googleadservices``, the ad
+  containers), Google's own pages, and links inside the overview or a SERP feature block (Videos, Top
+  stories, People also ask...) are not counted. Google's basic no-script page wraps links as
+  ``/url?q=<target>``: they are unwrapped.
+- SERP features come from their headings' text and a few long-lived markers (``related-question-pair``,
+  ``pla-unit``, ``kp-wholepage``, ad containers), each named once in page order.
+- An AI Mode page (``udm=50`` in the page's own search form) is its answer: the text and its sources.
+- A consent interstitial, a CAPTCHA or the "unusual traffic" /sorry/ page is BLOCKED with the reason,
+  never "no AI Overview"; empty or non-HTML bytes raise ParseError.
+
+Speed: the page is parsed once with lxml (libxml2); the short text nodes that can be labels are
+collected in one XPath pass and the rest is read from the few containers they point at. bs4 only
+finds a declared encoding where the bytes are not UTF-8. See bench/google_html_parser.py.
+
+Pure: lxml, bs4's encoding detector, `probes.base`, `probes.parsers.common`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from bs4.dammit import EncodingDetector
+from lxml import etree
+
+from citewatch.errors import ParseError
+from citewatch.raw import RawPart, RawResult, as_result
+from citewatch.status import BLOCKED, NO_ANSWER, OK
+from probes.base import (
+    ADS,
+    AI_MODE,
+    AI_OVERVIEW,
+    FEATURED_SNIPPET,
+    IMAGES,
+    KNOWLEDGE_PANEL,
+    LOCAL_PACK,
+    PEOPLE_ALSO_ASK,
+    SHOPPING,
+    Answer,
+    Citation,
+    OrganicResult,
+)
+from probes.parsers.common import SourceList, citation_key
+from probes.parsers.google_words import (
+    AI_MODE_HEADINGS,
+    FEATURE_HEADINGS,
+    NOT_GENERATED,
+    OTHER_BLOCK_HEADINGS,
+    OVERVIEW_HEADINGS,
+    QUERY_ECHOES,
+    SPONSORED_LABELS,
+    normalized,
+)
+
+# Bump when the output for the same raw page changes, so old observations can be found and re-parsed.
+PARSER_VERSION = 1
+
+BEFORE = "before"
+AFTER = "after"
+
+# --- reading the bytes ------------------------------------------------------------------------------
+
+_HTML_START = re.compile(rb"<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE)
+_LIBXML = {}  # encoding -> etree.HTMLParser (reused: building one per page costs more than it saves)
+
+
+def _html_parser(encoding: str) -> etree.HTMLParser:
+    parser = _LIBXML.get(encoding)
+    if parser is None:
+        parser = _LIBXML[encoding] = etree.HTMLParser(encoding=encoding, remove_comments=True, remove_pis=True,
+                                                      no_network=True, recover=True, huge_tree=True)
+    return parser
+
+
+def _encoding(data: bytes) -> str:
+    """UTF-8 where the bytes are (every page a browser saves today); else the page's declared charset."""
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        declared = EncodingDetector.find_declared_encoding(data[:16384], is_html=True)
+        return declared or "windows-1252"
+
+
+def _document(data: Any, what: str) -> etree._Element:
+    """The root of an HTML page; ParseError for what is no page (empty, binary, JSON, plain text)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ParseError(f"expected the {what} as bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if not data.strip():
+        raise ParseError(f"empty {what}: expected a Google result page (HTML)")
+    head = data[:65536]
+    if b"\x00" in head[:4096] or _HTML_START.search(head) is None:
+        start = data[:60].decode("utf-8", "replace").strip()
+        raise ParseError(f"the {what} is not an HTML page; starts with {start!r}")
+    try:
+        root = etree.fromstring(data, _html_parser(_encoding(data)))
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError, LookupError) as exc:
+        raise ParseError(f"the {what} could not be read as HTML ({exc.__class__.__name__}: {exc})") from exc
+    if root is None or not isinstance(root.tag, str):
+        raise ParseError(f"the {what} holds no HTML document")
+    return root
+
+
+# --- what a page says -------------------------------------------------------------------------------
+
+_LABEL_TEXTS = etree.XPath(
+    "//body//text()[not(parent::script) and not(parent::style) and string-length(.) < 160]")
+_HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "img", "input", "textarea", "select",
+                        "button", "iframe", "object", "canvas", "video", "audio", "g-img"})
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+_FEATURE_OF_LABEL = {label: feature for feature, labels in FEATURE_HEADINGS.items() for label in labels}
+_OVERVIEW_LABELS = frozenset(OVERVIEW_HEADINGS)
+_AI_MODE_LABELS = frozenset(AI_MODE_HEADINGS)
+_NOT_GENERATED = frozenset(NOT_GENERATED)
+_SPONSORED = frozenset(SPONSORED_LABELS)
+_OTHER_BLOCKS = frozenset(OTHER_BLOCK_HEADINGS)
+
+
+def _hidden(element: etree._Element) -> bool:
+    """Whether the element or an ancestor is hidden from the reader (display:none, hidden, aria-hidden)."""
+    node: etree._Element | None = element
+    while node is not None:
+        if node.get("hidden") is not None or node.get("aria-hidden") == "true":
+            return True
+        style = node.get("style")
+        if style and _HIDDEN_STYLE.search(style):
+            return True
+        node = node.getparent()
+    return False
+
+
+def _is_heading(element: etree._Element) -> bool:
+    return element.tag in _HEADING_TAGS or element.get("role") == "heading" or element.get("aria-level") is not None
+
+
+def _heading_of(element: etree._Element) -> etree._Element | None:
+    """The heading a label's text sits in: the element itself or one of its two nearest ancestors."""
+    node: etree._Element | None = element
+    for _ in range(3):
+        if node is None:
+            return None
+        if _is_heading(node):
+            return node
+        node = node.getparent()
+    return None
+
+
+def _in_link(element: etree._Element) -> bool:
+    return any(a.tag == "a" for a in element.iterancestors("a"))
+
+
+@dataclass
+class _Labels:
+    """The label-like texts of a page, each with the element holding it, in page order."""
+
+    overview: list[etree._Element] = field(default_factory=list)
+    ai_mode: list[etree._Element] = field(default_factory=list)
+    not_generated: list[etree._Element] = field(default_factory=list)
+    features: list[tuple[str, etree._Element]] = field(default_factory=list)
+    sponsored: list[etree._Element] = field(default_factory=list)
+    other_blocks: list[etree._Element] = field(default_factory=list)  # headings of blocks that are no results
+
+
+def _labels(root: etree._Element) -> _Labels:
+    labels = _Labels()
+    for text in _LABEL_TEXTS(root):
+        words = normalized(text)
+        if not words:
+            continue
+        parent = text.getparent()
+        if parent is None:
+            continue
+        if words in _OVERVIEW_LABELS:
+            labels.overview.append(parent)
+        elif words in _NOT_GENERATED:
+            labels.not_generated.append(parent)
+        elif words in _AI_MODE_LABELS:
+            labels.ai_mode.append(parent)
+        elif words in _FEATURE_OF_LABEL:
+            heading = _heading_of(parent)
+            if heading is not None and not _in_link(heading):
+                labels.features.append((_FEATURE_OF_LABEL[words], heading))
+        elif words in _SPONSORED:
+            labels.sponsored.append(parent)
+        elif words in _OTHER_BLOCKS:
+            heading = _heading_of(parent)
+            if heading is not None and not _in_link(heading):
+                labels.other_blocks.append(heading)
+    return labels
+
+
+def _text_of(element: etree._Element) -> str:
+    """The element's readable text (scripts, styles and hidden parts left out), whitespace collapsed."""
+    return " ".join(" ".join(_inline_pieces(element)).split())
+
+
+def _inline_pieces(element: etree._Element) -> Iterator[str]:
+    if element.tag in _SKIP_TAGS or not isinstance(element.tag, str):
+        return
+    style = element.get("style")
+    if element.get("aria-hidden") == "true" or (style and _HIDDEN_STYLE.search(style)):
+        return
+    if element.text:
+        yield element.text
+    for child in element:
+        yield from _inline_pieces(child)
+        if child.tail:
+            yield child.tail
+
+
+# --- blocked pages ----------------------------------------------------------------------------------
+
+_CAPTCHA_FORM = etree.XPath("//form[@id='captcha-form' or contains(@action, '/sorry/')]")
+_RECAPTCHA = etree.XPath("//script[contains(@src, 'recaptcha')] | //iframe[contains(@src, 'recaptcha')]"
+                         " | //*[contains(concat(' ', @class, ' '), ' g-recaptcha ')]")
+_CONSENT_FORM = etree.XPath("//form[contains(@action, 'consent.google.')]")
+_RESULTS = etree.XPath("//*[@id='rso' or @id='search' or @id='center_col' or @id='main']")
+_UNUSUAL_TRAFFIC = "unusual traffic"
+_CONSENT_TITLES = ("before you continue", "bevor sie fortfahren", "avant d'accéder", "antes de continuar",
+                   "在继续操作之前", "続行する前に", "innan du fortsätter")
+
+
+# Normal pages mention "/sorry/" in their scripts: only these signs send a page to the closer look.
+_BLOCK_SIGNS = (b"captcha", b"consent.google.")  # "captcha-form", "recaptcha"; the unusual-traffic page has both
+
+
+def _blocked_reason(root: etree._Element, data: bytes) -> str | None:
+    """Why this page is no result page: Google's unusual-traffic page, a CAPTCHA or its consent page.
+
+    The bytes are searched first (fast): a page showing none of the signs is not read for them."""
+    title_element = root.find("head/title")
+    title = normalized(title_element.text or "") if title_element is not None else ""
+    if "/sorry/" in title:
+        return "Google's unusual-traffic page (/sorry/)"
+    if not any(sign in data for sign in _BLOCK_SIGNS):
+        return None
+    body = root.find("body")
+    if _CAPTCHA_FORM(root):
+        if body is not None and _UNUSUAL_TRAFFIC in normalized(_text_of(body)):
+            return "Google's unusual-traffic page (/sorry/): CAPTCHA"
+        return "Google's CAPTCHA page (/sorry/)"
+    consent = bool(_CONSENT_FORM(root)) and any(title.startswith(t) for t in _CONSENT_TITLES)
+    if _RESULTS(root):
+        return "Google's consent page (consent.google.com, \"Before you continue\")" if consent else None
+    if _RECAPTCHA(root):
+        return "a CAPTCHA page (reCAPTCHA)"
+    if consent or _CONSENT_FORM(root) or any(title.startswith(t) for t in _CONSENT_TITLES):
+        return "Google's consent page (consent.google.com, \"Before you continue\")"
+    if body is not None and _UNUSUAL_TRAFFIC in normalized(_text_of(body))[:2000]:
+        return "Google's unusual-traffic page"
+    return None
+
+
+# --- links ------------------------------------------------------------------------------------------
+
+_GOOGLE_HOST = re.compile(r"^(?:www\.)?google\.[a-z.]{2,6}$|^(?:accounts|support|policies|maps|consent|myactivity|"
+                          r"webcache|translate|lens|search|adservice|news)\.google(?:usercontent)?\.[a-z.]{2,6}$|"
+                          r"(?:^|\.)googleadservices\.com$|(?:^|\.)gstatic\.com$|(?:^|\.)doubleclick\.net$|"
+                          r"^webcache\.googleusercontent\.com$|^search\.app\.goo\.gl$")
+
+
+def _target(href: str | None) -> str | None:
+    """The page a result link leads to: `/url?q=` and `/url?url=` unwrapped; None for Google's own links,
+    ads, in-page and script links."""
+    if not href:
+        return None
+    href = href.strip()
+    if "/aclk" in href or "googleadservices" in href:
+        return None
+    try:
+        parts = urlsplit(href)
+        host = (parts.hostname or "").lower()
+    except ValueError:  # "https://[bad": no URL a reader could follow
+        return None
+    if parts.path == "/url" and (not host or _GOOGLE_HOST.match(host)):
+        query = parse_qs(parts.query)
+        wrapped = (query.get("q") or query.get("url") or [None])[0]
+        return _target(wrapped) if wrapped and wrapped.startswith(("http://", "https://")) else None
+    if parts.scheme not in ("http", "https") or not host:
+        return None
+    if _GOOGLE_HOST.search(host):
+        return None
+    return href
+
+
+def _is_ad_link(anchor: etree._Element) -> bool:
+    href = anchor.get("href") or ""
+    return "/aclk" in href or "googleadservices" in href or anchor.get("data-rw") is not None and "aclk" in (
+        anchor.get("data-rw") or "")
+
+
+# --- the overview -----------------------------------------------------------------------------------
+
+_BLOCK_TAGS = frozenset({"div", "p", "section", "article", "header", "footer", "aside", "main", "nav", "blockquote",
+                         "pre", "figure", "figcaption", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6",
+                         "ul", "ol", "li", "table", "tr", "form", "fieldset", "details", "summary", "hr"})
+_LIST_TAGS = frozenset({"ul", "ol", "table", "dl"})
+_SKIP_IN_OVERVIEW = frozenset({"button", "h1", "script", "style", "noscript", "template", "svg", "img", "input",
+                               "textarea", "select", "iframe", "canvas", "video", "audio"})
+_SKIP_ROLES = frozenset({"button", "alert", "dialog", "menu", "tooltip", "progressbar"})
+_SPACES = re.compile(r"\s+")
+
+
+class _TextWriter:
+    """Writes an overview as Answer.text wants it: paragraphs and headings are blocks, the items of a list
+    (rows of a table) lines of its block, blocks separated by a blank line; and where its links' text is."""
+
+    def __init__(self) -> None:
+        self.blocks: list[list[str]] = []
+        self.line = ""
+        self.line_links: list[tuple[int, int, int]] = []  # (link number, start, end) within self.line
+        self.list_depth = 0
+        self.list_block: list[str] | None = None
+        self.link_places: dict[int, tuple[int, int, int, int]] = {}  # link number -> block, line, start, end
+
+    def write(self, text: str) -> None:
+        piece = _SPACES.sub(" ", text)
+        if not self.line or self.line.endswith(" "):
+            piece = piece.lstrip(" ")
+        self.line += piece
+
+    def link(self, number: int, text: str) -> None:
+        self.write(" " if text[:1].isspace() else "")
+        start = len(self.line)
+        self.write(text.strip())
+        end = len(self.line)
+        self.write(" " if text[-1:].isspace() else "")
+        if end > start:
+            self.line_links.append((number, start, end))
+
+    def end_line(self) -> None:
+        line = self.line.rstrip(" ")
+        links, self.line, self.line_links = self.line_links, "", []
+        if not line:
+            return
+        if self.list_depth:
+            if self.list_block is None:
+                self.list_block = []
+                self.blocks.append(self.list_block)
+            block = self.list_block
+        else:
+            block = []
+            self.blocks.append(block)
+        block.append(line)
+        for number, start, end in links:
+            self.link_places[number] = (len(self.blocks) - 1, len(block) - 1, start, min(end, len(line)))
+
+    def open_list(self) -> None:
+        self.end_line()
+        if not self.list_depth:
+            self.list_block = None
+        self.list_depth += 1
+
+    def close_list(self) -> None:
+        self.end_line()
+        self.list_depth -= 1
+        if not self.list_depth:
+            self.list_block = None
+
+    def text_and_spans(self) -> tuple[str, dict[int, tuple[int, int]]]:
+        self.end_line()
+        starts: list[list[int]] = []
+        offset = 0
+        for block in self.blocks:
+            line_starts = []
+            for line in block:
+                line_starts.append(offset)
+                offset += len(line) + 1  # the newline after a line
+            starts.append(line_starts)
+            offset += 1  # the second newline after a block
+        spans = {number: (starts[b][li] + s, starts[b][li] + e) for number, (b, li, s, e) in self.link_places.items()}
+        return "\n\n".join("\n".join(block) for block in self.blocks), spans
+
+
+@dataclass
+class _Overview:
+    text: str
+    sources: list[tuple[str, str | None, tuple[int, int] | None]]  # url, title, span of text, in page order
+
+
+def _read_overview(block: etree._Element, heading: etree._Element | None) -> _Overview:
+    """What `block` holds after `heading`, in reading order: the text, and every outbound link (source
+    tiles and carousels, the sources tray, links in the prose) in page order."""
+    writer = _TextWriter()
+    links: list[tuple[str, str | None, bool]] = []  # url, title, written in the prose
+    started = heading is None
+
+    def walk(element: etree._Element, in_carousel: bool) -> None:
+        nonlocal started
+        tag = element.tag
+        if not isinstance(tag, str) or tag in ("script", "style", "noscript", "template", "svg"):
+            return
+        if element is heading:
+            started = True
+            return
+        style = element.get("style")
+        if element.get("hidden") is not None or (style and _HIDDEN_STYLE.search(style)):
+            return
+        if not started:
+            for child in element:
+                walk(child, in_carousel)
+            return
+        role = element.get("role")
+        if tag == "a":
+            url = _target(element.get("href"))
+            if url is not None:
+                if in_carousel or _link_is_tile(element):
+                    links.append((url, _tile_title(element), False))
+                    return
+                number = len(links)
+                links.append((url, _text_of(element) or None, True))
+                writer.link(number, "".join(_inline_pieces(element)))
+                return
+        if tag in _SKIP_IN_OVERVIEW or role in _SKIP_ROLES or element.get("aria-hidden") == "true":
+            for anchor in element.iter("a"):  # controls hold no prose, but may hold a source's link
+                url = _target(anchor.get("href"))
+                if url is not None and not _hidden(anchor):
+                    links.append((url, _tile_title(anchor), False))
+            return
+        if role == "heading" and normalized(_text_of(element)).startswith(QUERY_ECHOES):  # "You said: <query>"
+            return
+        if in_carousel or (role == "list" and tag not in _LIST_TAGS):  # a carousel of tiles: sources, no prose
+            for child in element:
+                walk(child, True)
+            return
+        is_block = tag in _BLOCK_TAGS or tag == "br"
+        is_list = tag in _LIST_TAGS
+        if is_list:
+            writer.open_list()
+        elif is_block:
+            writer.end_line()
+        if element.text:
+            writer.write(element.text)
+        for child in element:
+            walk(child, False)
+            if child.tail and started:
+                writer.write(child.tail)
+        if is_list:
+            writer.close_list()
+        elif is_block:
+            writer.end_line()
+        if tag in ("td", "th"):
+            writer.write(" | ")
+
+    walk(block, False)
+    text, spans = writer.text_and_spans()
+    text = text.replace(" | \n", "\n")
+    text = text.removesuffix(" |")
+    sources = [(url, title, spans.get(number) if prose else None)
+               for number, (url, title, prose) in enumerate(links)]
+    return _Overview(text=text, sources=sources)
+
+
+def _link_is_tile(anchor: etree._Element) -> bool:
+    """A link drawn as a card (a source or news tile) rather than written in a sentence."""
+    return any(isinstance(child.tag, str) and child.tag in _BLOCK_TAGS for child in anchor.iterdescendants())
+
+
+def _tile_title(anchor: etree._Element) -> str | None:
+    label = (anchor.get("aria-label") or "").strip()
+    if label and label.lower() != "undefined":
+        return label
+    for element in anchor.iterdescendants():
+        if isinstance(element.tag, str) and _is_heading(element):
+            text = _text_of(element)
+            if text:
+                return text
+    for piece in _inline_pieces(anchor):  # the first text a card shows is its title
+        text = " ".join(piece.split())
+        if text:
+            return text
+    return None
+
+
+# --- the page ---------------------------------------------------------------------------------------
+
+_RSO = etree.XPath("//*[@id='rso']")
+_RESULT_LINKS = etree.XPath(".//a[@href][.//h3 or .//*[@role='heading']]")
+_AI_MODE_FORM = etree.XPath("//form//input[@name='udm' and @value='50']")
+# One walk over the tree for every marker (each `//` of a union would be a walk of its own); the
+# exact checks are made in Python on the few elements it returns (`_marker_feature`).
+# Two walks of the tree find every marker (each `//` of a union, and each substring search of the bytes,
+# would cost a pass of its own); the exact checks are made in Python on the few elements they return.
+_MARKED_BY_ID = etree.XPath(
+    "//*[@id][@id='tads' or @id='tadsb' or @id='bottomads' or @id='tvcap' or @id='imagebox_bigimages'"
+    " or @id='iur' or @id='lu_map' or @id='rhs']")
+_MARKED_BY_CLASS = etree.XPath(
+    "//*[@data-initq or @class and (contains(@class, 'related-question-pair') or contains(@class, 'pla-unit')"
+    " or contains(@class, 'commercial-unit') or contains(@class, 'kp-wholepage') or contains(@class, 'kp-blk')"
+    " or contains(@class, 'xpdopen') or contains(@class, 'VkpGBb'))]")
+_FIRST_AD_LINK = etree.XPath("(//a[contains(@href, '/aclk') or contains(@href, 'googleadservices')])[1]")
+_AD_IDS = frozenset({"tads", "tadsb", "bottomads", "tvcap"})
+
+
+def _feature_markers(root: etree._Element, data: bytes) -> list[tuple[etree._Element, str]]:
+    """Elements whose markup (not words) says which SERP feature they are, with that feature (the outermost
+    of nested ones)."""
+    found: list[tuple[etree._Element, str]] = []
+    kept: set[etree._Element] = set()
+    for element in [*_MARKED_BY_ID(root), *_MARKED_BY_CLASS(root)]:
+        feature = _marker_feature(element)
+        if feature is None or any(a in kept for a in element.iterancestors()):
+            continue
+        kept.add(element)
+        found.append((element, feature))
+    if b"/aclk" in data or b"googleadservices" in data:
+        found += [(link, ADS) for link in _FIRST_AD_LINK(root)]
+    return found
+
+
+_OUTSIDE_RESULTS_IDS = frozenset({"rhs", "botstuff", "tads", "tadsb", "bottomads", "tvcap", "searchform", "hdr",
+                                  "top_nav", "appbar", "foot", "footcnt", "fbar", "sfooter"})
+
+
+def _page_order(element: etree._Element) -> tuple[int, ...]:
+    """Where an element is in page order: the child indices from the root down to it (sortable)."""
+    path = []
+    node = element
+    parent = node.getparent()
+    while parent is not None:
+        path.append(parent.index(node))
+        node, parent = parent, parent.getparent()
+    return tuple(reversed(path))
+
+
+def _marker_feature(element: etree._Element) -> str | None:
+    classes = f" {element.get('class') or ''} "
+    element_id = element.get("id") or ""
+    if element_id in _AD_IDS:
+        return ADS if element.find(".//a[@href]") is not None else None
+    if " related-question-pair " in classes or element.get("data-initq") is not None:
+        return PEOPLE_ALSO_ASK
+    if "pla-unit" in classes or "commercial-unit" in classes:
+        return SHOPPING
+    if element_id in ("imagebox_bigimages", "iur"):
+        return IMAGES
+    if " xpdopen " in classes:
+        return FEATURED_SNIPPET if _FEATURED(element) else None
+    if element_id == "lu_map" or " VkpGBb " in classes:
+        return LOCAL_PACK
+    if element_id == "rhs":
+        return KNOWLEDGE_PANEL if element.find(".//*[@data-attrid]") is not None else None
+    if " kp-wholepage " in classes or " kp-blk " in classes:
+        return KNOWLEDGE_PANEL
+    return None
+
+
+_FEATURED = etree.XPath(".//*[contains(@class, 'c2xzTb')]")
+
+
+class _Page:
+    """One result page, read once."""
+
+    def __init__(self, data: Any, what: str) -> None:
+        self.root = _document(data, what)
+        self.data = bytes(data)
+        self.blocked = _blocked_reason(self.root, self.data)
+        self.labels = _labels(self.root) if self.blocked is None else _Labels()
+        rso = _RSO(self.root)
+        self.results_root = rso[0] if rso else self.root
+        self.candidates = [a for a in _RESULT_LINKS(self.results_root)]
+        self.overview_heading, self.overview_block, self.question_overview = self._find_overview()
+        self.ai_mode = self.overview_block is None and bool(_AI_MODE_FORM(self.root))
+        self.markers = _feature_markers(self.root, self.data) if self.blocked is None else []
+
+    # overview ----------------------------------------------------------------------------------------
+
+    def _find_overview(self) -> tuple[etree._Element | None, etree._Element | None, bool]:
+        """The overview's heading and block; and whether an overview answered a People-also-ask question."""
+        in_question = False
+        for heading in self.labels.overview:
+            if _hidden(heading):
+                continue
+            if any("related-question-pair" in (a.get("class") or "") for a in heading.iterancestors()):
+                in_question = True
+                continue
+            block = self._block_of(heading)
+            if block is not None:
+                return heading, block, in_question
+        return None, None, in_question
+
+    def _block_of(self, heading: etree._Element) -> etree._Element | None:
+        """The highest ancestor of the heading that holds no organic result and no other feature's heading
+        (the overview's own block, sources tray included); None when nothing visible follows the heading."""
+        marked: set[etree._Element] = set()
+        for element in [*self.candidates, *(h for _, h in self.labels.features)]:
+            marked.update(element.iterancestors())
+        block = heading
+        for ancestor in heading.iterancestors():
+            if ancestor in marked or ancestor.tag in ("body", "html") or ancestor is self.results_root or (
+                    ancestor.get("id") in ("search", "center_col", "rcnt", "main", "res")):
+                break
+            block = ancestor
+        return block if block is not heading else heading.getparent()
+
+    def overview(self) -> _Overview | None:
+        if self.overview_block is not None:
+            return _read_overview(self.overview_block, self.overview_heading)
+        if self.ai_mode:
+            return _read_overview(self._ai_mode_block(), self._ai_mode_heading())
+        return None
+
+    def _ai_mode_heading(self) -> etree._Element | None:
+        shown = [h for h in self.labels.ai_mode if not _hidden(h)]
+        return shown[0] if shown else None
+
+    def _ai_mode_block(self) -> etree._Element:
+        for xpath in ("//*[@data-subtree='aimc']", "//*[@id='rcnt']", "//*[@id='main']", "//body"):
+            found = self.root.xpath(xpath)
+            if found:
+                return found[0]
+        return self.root
+
+    def not_generated(self) -> bool:
+        return any(not _hidden(element) for element in self.labels.not_generated)
+
+    # organic ------------------------------------------------------------------------------------------
+
+    def organic(self) -> list[OrganicResult]:
+        excluded = self._feature_blocks()
+        links_under: dict[etree._Element, int] = {}
+        for candidate in self.candidates:
+            for ancestor in candidate.iterancestors():
+                links_under[ancestor] = links_under.get(ancestor, 0) + 1
+        results: list[OrganicResult] = []
+        seen: set[str] = set()
+        for anchor in self.candidates:
+            url = _target(anchor.get("href"))
+            if url is None or _is_ad_link(anchor):
+                continue
+            ancestors = list(anchor.iterancestors())
+            if _outside_results(ancestors, excluded):
+                continue
+            key = citation_key(url)
+            if key in seen:
+                continue
+            seen.add(key)
+            results.append(OrganicResult(rank=len(results) + 1, url=url, title=_result_title(anchor),
+                                         snippet=_snippet(ancestors, links_under)))
+        return results
+
+    def _feature_blocks(self) -> set[etree._Element]:
+        """Blocks whose links are no organic results: the overview's and each SERP feature's (the block
+        under the results list holding its heading)."""
+        blocks: set[etree._Element] = set()
+        if self.overview_block is not None:
+            blocks.add(self.overview_block)
+        for _, heading in self.labels.features:
+            blocks.add(self._top_block(heading))
+        for element, feature in self.markers:
+            # a knowledge panel can hold the official site's result, which Google counts
+            if element.tag != "a" and feature != KNOWLEDGE_PANEL:
+                blocks.add(self._top_block(element))
+        for heading in self.labels.other_blocks:
+            blocks.add(self._top_block(heading))
+        return blocks
+
+    def _top_block(self, element: etree._Element) -> etree._Element:
+        """The child of the results list that holds `element` (the element itself outside it)."""
+        block = element
+        for ancestor in element.iterancestors():
+            if ancestor is self.results_root:
+                return block
+            block = ancestor
+        return element
+
+    # features -----------------------------------------------------------------------------------------
+
+    def features(self, overview_shown: bool) -> list[str]:
+        found: list[tuple[tuple[int, ...], str]] = []
+        if self.ai_mode:
+            found.append(((-1,), AI_MODE))
+        if overview_shown and self.overview_heading is not None:
+            found.append((_page_order(self.overview_heading), AI_OVERVIEW))
+        if self.question_overview:
+            found.append(((1 << 30,), "ai_overview_question"))
+        for feature, heading in self.labels.features:
+            if not _hidden(heading):
+                found.append((_page_order(heading), feature))
+        for element, feature in self.markers:
+            found.append((_page_order(element), feature))
+        for label in self.labels.sponsored:
+            heading = _heading_of(label)
+            if heading is not None and not _hidden(heading):
+                found.append((_page_order(heading), ADS))
+        names: list[str] = []
+        for _, name in sorted(found, key=lambda pair: pair[0]):
+            if name not in names:
+                names.append(name)
+        return names
+
+
+def _outside_results(ancestors: list[etree._Element], excluded: set[etree._Element]) -> bool:
+    """Whether a link sits in an ad, a feature's block, or a part of the page that holds no results."""
+    for node in ancestors:
+        if node in excluded or node.get("data-text-ad") is not None:
+            return True
+        node_id = node.get("id")
+        if node_id is not None and node_id in _OUTSIDE_RESULTS_IDS:
+            return True
+        classes = node.get("class")
+        if classes and ("commercial-unit" in classes or "pla-unit" in classes or "uEierd" in classes):
+            return True
+    return False
+
+
+def _result_title(anchor: etree._Element) -> str | None:
+    for element in anchor.iterdescendants("h3"):
+        return _text_of(element) or None
+    for element in anchor.iterdescendants():
+        if isinstance(element.tag, str) and element.get("role") == "heading":
+            return _text_of(element) or None
+    return None
+
+
+_SNIPPET = etree.XPath(
+    ".//*[@data-sncf='1' or contains(@class, 'VwiC3b') or contains(@class, 's3v9rd') or @class='st'][not(ancestor::a)]")
+
+
+def _snippet(ancestors: list[etree._Element], links_under: dict[etree._Element, int]) -> str | None:
+    """The text Google shows under a result's title: the snippet block nearest the link, within its result
+    (no ancestor holding another result's link)."""
+    block = None
+    for ancestor in ancestors[:7]:
+        if links_under.get(ancestor, 0) > 1:
+            break
+        block = ancestor
+    if block is None:
+        return None
+    for element in _SNIPPET(block):
+        text = _text_of(element)
+        if text:
+            return text
+    return None
+
+
+# --- the parser -------------------------------------------------------------------------------------
+
+
+def recognizes(body: dict[str, Any]) -> bool:
+    """A result page is HTML, never a JSON payload: no decoded JSON body is this kind's."""
+    return False
+
+
+_PAGE_MARKERS = re.compile(rb"id=\"?(?:rso|search|captcha-form)\b|action=\"?(?:https?://www\.google\.[a-z.]+)?/search"
+                           rb"|consent\.google\.|google\.[a-z.]+/sorry/|<title>[^<]*google", re.IGNORECASE)
+
+
+def recognizes_page(raw: bytes) -> bool:
+    """Whether bytes look like a Google result, /sorry/ or consent page (for `citewatch parse` without --kind)."""
+    if not isinstance(raw, (bytes, bytearray, memoryview)):
+        return False
+    head = bytes(raw[:2_000_000])
+    return _HTML_START.search(head[:65536]) is not None and _PAGE_MARKERS.search(head) is not None
+
+
+def _html_parts(result: RawResult) -> tuple[RawPart, RawPart | None]:
+    pages = [part for part in result.parts if part.is_text]
+    if not pages:
+        raise ParseError("the result holds no HTML page (only images)")
+    before = result.part(BEFORE)
+    after = result.part(AFTER)
+    if before is None or not before.is_text:
+        before = next((p for p in pages if p.name != AFTER), pages[0])
+    if after is not None and (after is before or not after.is_text):
+        after = None
+    return before, after
+
+
+def parse(raw: RawResult | bytes) -> Answer:
+    """Parse a Google result page (before and, when present, after "Show more") into an `Answer`."""
+    try:
+        result = as_result(raw)
+    except TypeError as exc:
+        raise ParseError(str(exc)) from exc
+    before_part, after_part = _html_parts(result)
+    before = _Page(before_part.data, f"page ({before_part.name})")
+    if before.blocked is not None:
+        return Answer(text="", status=BLOCKED, status_reason=before.blocked)
+    after = _expanded(after_part)
+
+    read_from = after if after is not None and (after.overview_block is not None or after.ai_mode) else before
+    overview = read_from.overview()
+    citations: list[Citation] = []
+    text = ""
+    if overview is not None:
+        text = overview.text
+        shown_first = None
+        if read_from is after:
+            first = before.overview()
+            shown_first = {citation_key(url) for url, _, _ in first.sources} if first is not None else set()
+        sources = SourceList()
+        tray: dict[str, int] = {}  # the tray's (carousel's) own order ranks the sources; prose-only links follow
+        for url, title, span in overview.sources:
+            if span is None:
+                tray.setdefault(citation_key(url), len(tray))
+            visible = shown_first is None or citation_key(url) in shown_first
+            sources.cite(url, title=title, span=span, visible=visible)
+        citations = sources.citations(listed_rank=lambda url: tray.get(citation_key(url)))
+    shown = bool(text.strip()) or bool(citations)
+    features = before.features(shown)
+    if read_from is after and shown and AI_OVERVIEW not in features and not after.ai_mode:
+        features.insert(0, AI_OVERVIEW)
+    status, reason = OK, None
+    if not text.strip() and (before.not_generated() or (after is not None and after.not_generated())):
+        status, reason = NO_ANSWER, "Google says an AI Overview could not be generated for this search"
+    return Answer(text=text, citations=citations, organic=before.organic(), features=features, status=status,
+                  status_reason=reason)
+
+
+def _expanded(part: RawPart | None) -> _Page | None:
+    """The page after "Show more", when it is one: a broken or blocked second snapshot leaves the first."""
+    if part is None:
+        return None
+    try:
+        page = _Page(part.data, f"page ({part.name})")
+    except ParseError:
+        return None
+    return page if page.blocked is None else None
