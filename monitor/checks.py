@@ -14,8 +14,10 @@ def engine_lines(config: Config) -> list[str]:
             continue
         kind = registry.KINDS[engine.kind]
         records = [what for what, has in (("text spans", kind.spans),
-                                          ("pages searched but not cited", kind.retrieved_sources)) if has]
-        lines.append(f"{engine.id} ({engine.kind}): {kind.service}; records citations"
+                                          ("pages searched but not cited", kind.retrieved_sources),
+                                          ("organic results and SERP features", kind.serp)) if has]
+        cited = "the AI Overview's sources" if kind.serp else "citations"
+        lines.append(f"{engine.id} ({engine.kind}): {kind.service}; records {cited}"
                      f"{', ' + ', '.join(records) if records else ' written in the text only'}; sends locale "
                      f"{', '.join(sorted(kind.locale)) or 'none'}")
     return lines

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -153,6 +154,10 @@ def check_runnable(config: Config) -> None:
     for engine in config.engines:
         if engine.enabled and engine.kind not in available:
             problems.append(f"engines[{engine.id}].kind: {UnknownEngineKind(engine.kind, available)}")
+        options = browser_options(engine) if engine.enabled and engine.kind in available else None
+        if options is not None and not os.access(options.executable, os.X_OK):
+            problems.append(f"engines[{engine.id}].browser.executable: no browser at {options.executable} (on "
+                            "Debian: apt-get install chromium)")
     if problems:
         raise ConfigError(f"{config.source}: cannot run this config", problems)
 

@@ -32,16 +32,13 @@ import base64
 import json
 from typing import Any, ClassVar
 
-import httpx
-
 from citewatch.errors import ProbeError
 from citewatch.raw import RawResult
 from citewatch.secrets import redact
 from citewatch.text import short
 from probes.base import Locale, ProbeRequest, ProbeSettings
-from probes.bounded import ResponseRefused
-from probes.http import error_message, make_client, redirect_error, refused_error
-from probes.retry_after import retry_after_seconds
+from probes.http import error_message, make_client, post_json
+from probes.locations import COUNTRY_NAMES, chinese_region
 
 DEFAULT_BASE_URL = "https://api.dataforseo.com"
 ORGANIC_PATH = "/v3/serp/google/organic/live/advanced"
@@ -49,21 +46,6 @@ AI_MODE_PATH = "/v3/serp/google/ai_mode/live/advanced"
 DEFAULT_COUNTRY = "United States"
 DEFAULT_LANGUAGE = "en"
 DEVICE = "desktop"
-
-# Country names as Google's geotargets (and so DataForSEO's location names) spell them, by ISO 3166-1
-# alpha-2 code.
-COUNTRY_NAMES = {
-    "us": "United States", "gb": "United Kingdom", "uk": "United Kingdom", "ca": "Canada", "au": "Australia",
-    "nz": "New Zealand", "ie": "Ireland", "de": "Germany", "fr": "France", "es": "Spain", "it": "Italy",
-    "pt": "Portugal", "nl": "Netherlands", "be": "Belgium", "ch": "Switzerland", "at": "Austria", "se": "Sweden",
-    "no": "Norway", "dk": "Denmark", "fi": "Finland", "pl": "Poland", "cz": "Czechia", "gr": "Greece",
-    "hu": "Hungary", "ro": "Romania", "ua": "Ukraine", "tr": "Turkey", "il": "Israel",
-    "ae": "United Arab Emirates", "sa": "Saudi Arabia", "eg": "Egypt", "za": "South Africa", "ng": "Nigeria",
-    "ke": "Kenya", "in": "India", "pk": "Pakistan", "bd": "Bangladesh", "cn": "China", "hk": "Hong Kong",
-    "tw": "Taiwan", "jp": "Japan", "kr": "South Korea", "sg": "Singapore", "my": "Malaysia", "th": "Thailand",
-    "vn": "Vietnam", "id": "Indonesia", "ph": "Philippines", "br": "Brazil", "mx": "Mexico", "ar": "Argentina",
-    "cl": "Chile", "co": "Colombia", "pe": "Peru",
-}
 
 # In-band status codes (HTTP 200) a later try can mend: the rate limit, and DataForSEO's own errors.
 RATE_LIMITED = 40202
@@ -84,9 +66,9 @@ def language_code(locale: Locale) -> str:
     language = (locale.language or "").strip().replace("_", "-")
     if not language:
         return DEFAULT_LANGUAGE
-    country = (locale.country or "").strip().lower()
-    if language.lower() == "zh" and country in ("cn", "tw", "hk"):
-        return "zh-CN" if country == "cn" else "zh-TW"
+    region = chinese_region(locale)
+    if region:
+        return f"zh-{region}"
     if "-" in language:  # DataForSEO's codes carry a region for Chinese only: "zh-cn" -> "zh-CN", "pt-br" -> "pt"
         head, _, tail = language.partition("-")
         return f"{head.lower()}-{tail.upper()}" if head.lower() == "zh" else head.lower()
@@ -140,32 +122,13 @@ class DataForSeoProbe:
         await self._client.aclose()
 
     async def _post(self, body: list[dict[str, Any]]) -> bytes:
-        """POST the task list; the body on 2xx, else ProbeError (as `probes.http.post_json`, with the basic
-        credentials masked, and in-band errors a retry can mend raised as retryable)."""
-        try:
-            response = await self._client.post(self.url, json=body)
-        except ResponseRefused as exc:
-            raise refused_error(exc) from None
-        except httpx.TimeoutException:
-            raise ProbeError(f"timeout after {self._client.timeout.read:g}s", retryable=True) from None
-        except httpx.TransportError as exc:
-            raise ProbeError(f"connection failed: {self._masked(str(exc) or type(exc).__name__)}",
-                             retryable=True) from None
-        if response.is_redirect:
-            raise redirect_error(response.status_code, response.headers.get("location"))
-        if not response.is_success:
-            status = response.status_code
-            raise ProbeError(f"HTTP {status}: {self._masked(_http_error_message(response.text))}",
-                             retryable=status == 429 or status >= 500,
-                             retry_after=retry_after_seconds(response.headers.get("retry-after")))
-        transient = _transient_failure(response.content)
+        """POST the task list; the body on 2xx, else ProbeError (the basic credentials masked in every
+        form), and in-band errors a retry can mend raised as retryable."""
+        content = await post_json(self._client, self.url, body, error_text=_http_error_message)
+        transient = _transient_failure(content)
         if transient is not None:
-            raise ProbeError(self._masked(transient), retryable=True)
-        return response.content
-
-    def _masked(self, text: str) -> str:
-        # masked before shortened: a cut through a secret would leave a piece no mask matches
-        return short(redact(text, self._secrets))
+            raise ProbeError(short(redact(transient, self._secrets)), retryable=True)
+        return content
 
 
 class DataForSeoAiModeProbe(DataForSeoProbe):

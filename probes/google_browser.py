@@ -37,6 +37,7 @@ from citewatch.raw import HTML, PNG, RawPart, RawResult
 from citewatch.secrets import redact
 from citewatch.text import short
 from probes.base import BrowserOptions, Locale, ProbeRequest, ProbeSettings
+from probes.locations import chinese_region
 from probes.parsers.google_words import OVERVIEW_HEADINGS, SHOW_MORE_LABELS
 
 DEFAULT_BASE_URL = "https://www.google.com"
@@ -113,10 +114,8 @@ def search_language(locale: Locale) -> str | None:
     """Google's `hl`: the language, with the country where Google tells variants apart (zh-CN, zh-TW)."""
     if not locale.language:
         return None
-    language = locale.language.strip().lower()
-    if language == "zh" and locale.country:
-        return f"zh-{locale.country.strip().upper()}"
-    return language
+    region = chinese_region(locale)
+    return f"zh-{region}" if region else locale.language.strip().lower()
 
 
 def browser_locale(locale: Locale) -> str | None:

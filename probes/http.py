@@ -3,7 +3,10 @@ httpx failures and HTTP error statuses into `ProbeError`s."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -52,30 +55,59 @@ def error_message(text: str) -> str:
 
 
 def _client_secrets(client: httpx.AsyncClient) -> list[str]:
-    values = [client.headers.get(name, "") for name in _SECRET_HEADERS]
-    return [value.removeprefix("Bearer ").strip() for value in values if value]
+    """The keys a client sends in its headers, in every form an error text could repeat them: a bearer
+    token; a basic-auth token, and the login:password pair and password it encodes."""
+    found = []
+    for name in _SECRET_HEADERS:
+        value = client.headers.get(name, "").strip()
+        scheme, _, token = value.partition(" ")
+        if scheme.lower() == "basic" and token:
+            try:
+                pair = base64.b64decode(token, validate=False).decode("utf-8", "replace")
+            except (binascii.Error, ValueError):
+                pair = ""
+            found += [token, pair, pair.partition(":")[2]]
+        elif value:
+            found.append(value.removeprefix("Bearer ").strip())
+    return [secret for secret in found if secret]
 
 
-async def post_json(client: httpx.AsyncClient, url: str, body: dict[str, Any], *,
-                    headers: dict[str, str] | None = None) -> bytes:
-    """POST a JSON body; return the response bytes on 2xx, raise ProbeError otherwise.
-    Keys sent in the client's headers never appear in the error reason."""
+async def post_json(client: httpx.AsyncClient, url: str, body: Any, *, headers: dict[str, str] | None = None,
+                    secrets: Sequence[str | None] = (), error_text: Callable[[str], str] = error_message) -> bytes:
+    """POST a JSON body; return the response bytes on 2xx, raise ProbeError otherwise. Keys sent in the
+    client's headers, and `secrets`, never appear in the error reason; `error_text` reads a service's
+    error body (default: `error_message`)."""
+    return await _send(client, "POST", url, dict(json=body, headers=headers), secrets, error_text)
+
+
+async def get_json(client: httpx.AsyncClient, url: str, params: dict[str, Any], *,
+                   secrets: Sequence[str | None] = ()) -> bytes:
+    """GET `url` with query `params`, as post_json does. For APIs that take the key as a query parameter
+    (SerpApi's `api_key`): name it in `secrets`, since httpx's exception texts and a server's error text can
+    repeat the URL, key included."""
+    return await _send(client, "GET", url, dict(params=params), secrets, error_message)
+
+
+async def _send(client: httpx.AsyncClient, method: str, url: str, options: dict[str, Any],
+                secrets: Sequence[str | None], error_text: Callable[[str], str]) -> bytes:
+    hidden = [*_client_secrets(client), *(secret for secret in secrets if secret)]
     try:
-        response = await client.post(url, json=body, headers=headers)
+        response = await client.request(method, url, **options)
     except ResponseRefused as exc:
         raise refused_error(exc) from None
     except httpx.TimeoutException:
         raise ProbeError(f"timeout after {client.timeout.read:g}s", retryable=True) from None
     except httpx.TransportError as exc:
-        raise ProbeError(f"connection failed: {short(redact(str(exc) or type(exc).__name__, _client_secrets(client)))}",
+        raise ProbeError(f"connection failed: {short(redact(str(exc) or type(exc).__name__, hidden))}",
                          retryable=True) from None
     if response.is_redirect:
-        raise redirect_error(response.status_code, response.headers.get("location"))
+        location = response.headers.get("location")
+        raise redirect_error(response.status_code, redact(location, hidden) if location else None)
     if not response.is_success:
         status = response.status_code
         raise ProbeError(
             # masked before shortened: a cut through the key would leave a piece no mask matches
-            f"HTTP {status}: {short(redact(error_message(response.text), _client_secrets(client)))}",
+            f"HTTP {status}: {short(redact(error_text(response.text), hidden))}",
             retryable=status == 429 or status >= 500,
             retry_after=retry_after_seconds(response.headers.get("retry-after")),
         )
@@ -94,32 +126,3 @@ def redirect_error(status: int, location: str | None) -> ProbeError:
     where = f" to {short(location)}" if location else ""
     return ProbeError(f"HTTP {status}: redirected{where}; redirects are not followed (point base_url at the "
                       "address that answers)")
-
-
-async def get_json(client: httpx.AsyncClient, url: str, params: dict[str, Any], *,
-                   secrets: tuple[str | None, ...] = ()) -> bytes:
-    """GET `url` with query `params`; return the response bytes on 2xx, raise ProbeError otherwise, as
-    post_json does. For APIs that take the key as a query parameter (SerpApi's `api_key`): every value in
-    `secrets` is masked in the reason, since httpx's exception texts and a server's error text can repeat the
-    URL, key included."""
-    hidden = [*_client_secrets(client), *(secret for secret in secrets if secret)]
-    try:
-        response = await client.get(url, params=params)
-    except ResponseRefused as exc:
-        raise refused_error(exc) from None
-    except httpx.TimeoutException:
-        raise ProbeError(f"timeout after {client.timeout.read:g}s", retryable=True) from None
-    except httpx.TransportError as exc:
-        raise ProbeError(f"connection failed: {short(redact(str(exc) or type(exc).__name__, hidden))}",
-                         retryable=True) from None
-    if response.is_redirect:
-        location = response.headers.get("location")
-        raise redirect_error(response.status_code, redact(location, hidden) if location else None)
-    if not response.is_success:
-        status = response.status_code
-        raise ProbeError(
-            f"HTTP {status}: {short(redact(error_message(response.text), hidden))}",
-            retryable=status == 429 or status >= 500,
-            retry_after=retry_after_seconds(response.headers.get("retry-after")),
-        )
-    return response.content

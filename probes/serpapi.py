@@ -31,23 +31,10 @@ from citewatch.errors import ProbeError
 from citewatch.raw import JSON, RESPONSE, RawPart, RawResult
 from probes.base import Locale, ProbeRequest, ProbeSettings
 from probes.http import get_json, make_client
+from probes.locations import COUNTRY_NAMES, chinese_region
 
 DEFAULT_BASE_URL = "https://serpapi.com"
 OVERVIEW_PART = "ai_overview"  # the name of the deferred overview's part
-
-# Country names as Google's geotargets (and so SerpApi's `location`) spell them, by ISO 3166-1 alpha-2 code.
-COUNTRY_NAMES = {
-    "us": "United States", "gb": "United Kingdom", "uk": "United Kingdom", "ca": "Canada", "au": "Australia",
-    "nz": "New Zealand", "ie": "Ireland", "de": "Germany", "fr": "France", "es": "Spain", "it": "Italy",
-    "pt": "Portugal", "nl": "Netherlands", "be": "Belgium", "ch": "Switzerland", "at": "Austria", "se": "Sweden",
-    "no": "Norway", "dk": "Denmark", "fi": "Finland", "pl": "Poland", "cz": "Czechia", "gr": "Greece",
-    "hu": "Hungary", "ro": "Romania", "ua": "Ukraine", "tr": "Turkey", "ru": "Russia", "il": "Israel",
-    "ae": "United Arab Emirates", "sa": "Saudi Arabia", "eg": "Egypt", "za": "South Africa", "ng": "Nigeria",
-    "ke": "Kenya", "in": "India", "pk": "Pakistan", "bd": "Bangladesh", "cn": "China", "hk": "Hong Kong",
-    "tw": "Taiwan", "jp": "Japan", "kr": "South Korea", "sg": "Singapore", "my": "Malaysia", "th": "Thailand",
-    "vn": "Vietnam", "id": "Indonesia", "ph": "Philippines", "br": "Brazil", "mx": "Mexico", "ar": "Argentina",
-    "cl": "Chile", "co": "Colombia", "pe": "Peru",
-}
 
 # Messages of failures a retry cannot mend, whatever their HTTP status (SerpApi sends 429 for both kinds).
 _FINAL_ERRORS = ("run out of searches", "invalid api key")
@@ -70,11 +57,10 @@ def language_of(locale: Locale) -> str | None:
     """SerpApi's `hl`: the language, lower case; Chinese with its script's region (zh-cn, zh-tw)."""
     if not locale.language:
         return None
-    language = locale.language.strip().lower().replace("_", "-")
-    country = (locale.country or "").strip().lower()
-    if language == "zh" and country in ("cn", "tw", "hk"):
-        return "zh-cn" if country == "cn" else "zh-tw"
-    return language or None
+    region = chinese_region(locale)
+    if region:
+        return f"zh-{region.lower()}"
+    return locale.language.strip().lower().replace("_", "-") or None
 
 
 def search_params(engine: str, query: str, locale: Locale) -> dict[str, str]:
