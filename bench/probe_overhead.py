@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from monitor.clock import system_clock  # noqa: E402
 from monitor.config import Config, load_config  # noqa: E402
 from monitor.pipeline import make_probe, plan, probe_request, run_batch  # noqa: E402
+from probes import registry  # noqa: E402
 from probes.simulator.formats import FORMATS  # noqa: E402
 from storage.db import open_database  # noqa: E402
 
@@ -118,7 +119,8 @@ def main() -> None:
     parser.add_argument("--probes", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--latency", type=float, default=0.05)
-    parser.add_argument("--kind", default="openai", choices=sorted(FORMATS))
+    parser.add_argument("--kind", default="openai",
+                        choices=sorted(kind for kind in FORMATS if not registry.KINDS[kind].browser))
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--storage-url", help="a database URL instead of a fresh SQLite file per round")
     args = parser.parse_args()

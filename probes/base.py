@@ -113,11 +113,12 @@ class Answer:
 class Probe(Protocol):
     """Network side of an engine. Implementations live in `probes/<kind>.py`; `probes.fake.FakeProbe`
     stands in for one in tests. `url` is where `fetch` sends its (first) request, with the body
-    `request_body(request)`: the benchmark's bare-client floor sends the same."""
+    `request_body(request)` (a GET's query parameters; DataForSEO's list of one task): the benchmark's
+    bare-client floor sends the same."""
 
     url: str
 
-    def request_body(self, request: ProbeRequest) -> dict[str, Any]: ...
+    def request_body(self, request: ProbeRequest) -> dict[str, Any] | list[Any]: ...
 
     async def fetch(self, request: ProbeRequest) -> RawResult: ...
 

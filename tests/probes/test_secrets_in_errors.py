@@ -14,8 +14,8 @@ from probes.openai_chat import OpenAIChatProbe
 from probes.openai_responses import OpenAIResponsesProbe
 from probes.perplexity import PerplexityProbe
 from probes.perplexity_agent import PerplexityAgentProbe
+from probes.serpapi import SerpApiAiModeProbe, SerpApiProbe
 from probes.simulator import ScriptedResponse, Simulator
-from tests.probes.support import body_of
 
 KEY = "sk-test-0123456789abcdef"
 
@@ -23,6 +23,7 @@ KEY = "sk-test-0123456789abcdef"
 @pytest.mark.parametrize(("probe_class", "kind"), [
     (OpenAIResponsesProbe, "openai"), (OpenAIChatProbe, "openai_chat"), (PerplexityProbe, "perplexity"),
     (PerplexityAgentProbe, "perplexity_agent"), (GeminiProbe, "gemini"), (AnthropicProbe, "anthropic"),
+    (SerpApiProbe, "serpapi"), (SerpApiAiModeProbe, "serpapi_ai_mode"),
 ])
 # padding puts the key where the stored reason is cut short: masking must come before the cut
 @pytest.mark.parametrize("padding", [0, 235, 255])
@@ -33,7 +34,7 @@ async def test_key_echoed_by_server_is_masked(probe_class, kind: str, padding: i
         probe = probe_class(ProbeSettings(model="m", base_url=sim.base_url_for(kind), api_key=KEY, timeout=5))
         try:
             with pytest.raises(ProbeError) as caught:
-                body_of(await probe.fetch(ProbeRequest(keyword="ball valve", prompt="ball valve")))
+                await probe.fetch(ProbeRequest(keyword="ball valve", prompt="ball valve"))
         finally:
             await probe.aclose()
     assert caught.value.reason.startswith("HTTP 401")
