@@ -95,6 +95,9 @@ class BrowserConfig(_Strict):
     proxy_credentials_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     screenshot: bool = False  # keep a PNG of the expanded page beside the HTML
     executable: str = "/usr/bin/chromium"
+    # seconds a results page without an overview yet is given for one to arrive (overviews can come late);
+    # capped by 60% of the engine's timeout
+    overview_wait: float = Field(default=5.0, gt=0, le=120)
 
     @field_validator("proxy")
     @classmethod

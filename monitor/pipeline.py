@@ -274,7 +274,8 @@ def browser_options(engine: EngineConfig) -> BrowserOptions | None:
     user, password = proxy_credentials(engine) or (None, None)
     return BrowserOptions(mode=config.mode, viewport=config.viewport, user_agent=config.user_agent,
                           proxy=config.proxy, proxy_username=user, proxy_password=password,
-                          screenshot=config.screenshot, executable=config.executable)
+                          screenshot=config.screenshot, executable=config.executable,
+                          overview_wait=config.overview_wait)
 
 
 @dataclass

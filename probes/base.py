@@ -149,3 +149,4 @@ class BrowserOptions:
     proxy_password: str | None = field(default=None, repr=False)
     screenshot: bool = False
     executable: str = "/usr/bin/chromium"
+    overview_wait: float = 5.0  # seconds a results page without an overview yet is given for one to arrive

@@ -37,7 +37,7 @@ from citewatch.raw import RawResult
 from citewatch.secrets import redact
 from citewatch.text import short
 from probes.base import Locale, ProbeRequest, ProbeSettings
-from probes.http import error_message, make_client, post_json
+from probes.http import client_secrets, error_message, make_client, post_json
 from probes.locations import COUNTRY_NAMES, chinese_region
 
 DEFAULT_BASE_URL = "https://api.dataforseo.com"
@@ -92,13 +92,11 @@ class DataForSeoProbe:
     def __init__(self, settings: ProbeSettings) -> None:
         self.url = (settings.base_url or DEFAULT_BASE_URL).rstrip("/") + self.path
         headers = {"Accept": "application/json"}
-        self._secrets: list[str] = []
         pair = credentials(settings.api_key)
         if pair is not None:
             token = base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode("ascii")
+            # only here: `probes.http` masks the token, the pair and the password in every error reason
             headers["Authorization"] = f"Basic {token}"
-            # the pair as configured and as sent, the password and the token: masked in every reason
-            self._secrets = [str(settings.api_key), f"{pair[0]}:{pair[1]}", pair[1], token]
         self._client = make_client(settings, headers)
 
     def query_of(self, request: ProbeRequest) -> str:
@@ -127,7 +125,7 @@ class DataForSeoProbe:
         content = await post_json(self._client, self.url, body, error_text=_http_error_message)
         transient = _transient_failure(content)
         if transient is not None:
-            raise ProbeError(short(redact(transient, self._secrets)), retryable=True)
+            raise ProbeError(short(redact(transient, client_secrets(self._client))), retryable=True)
         return content
 
 

@@ -46,10 +46,9 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking
 VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "mobile": {"width": 412, "height": 915}}
 
 # Waiting for the overview: at most this share of the timeout, so that "Show more" and the snapshots still
-# fit in it. A results page with no overview yet gets OVERVIEW_GRACE seconds (from its start) for one to
-# arrive; an overview counts as rendered once the page's text has not changed for SETTLE_MS.
+# fit in it. A results page with no overview yet gets `overview_wait` seconds (from its start, config) for
+# one to arrive; an overview counts as rendered once the page's text has not changed for SETTLE_MS.
 WAIT_SHARE = 0.6
-OVERVIEW_GRACE = 3.0
 SETTLE_MS = 400
 SHOW_MORE_WAIT = 2.0  # seconds for the sources "Show more" loads
 CLOSE_TIMEOUT = 10.0  # seconds for a context or the browser to close
@@ -157,7 +156,9 @@ class GoogleBrowserProbe:
         self._closed = False
 
     def request_body(self, request: ProbeRequest) -> dict[str, Any]:
-        params: dict[str, Any] = {"q": request.prompt}
+        # Google is searched with the keyword, as people type it; AI Mode is asked the prompt (as the SerpApi
+        # and DataForSEO kinds do)
+        params: dict[str, Any] = {"q": request.prompt if self.options.mode == "ai_mode" else request.keyword}
         language = search_language(request.locale)
         if language:
             params["hl"] = language
@@ -189,7 +190,8 @@ class GoogleBrowserProbe:
                              f"{short(redact(_first_line(exc), self._secrets()))}") from None
 
     async def _launch(self) -> Browser:
-        self._playwright = await async_playwright().start()
+        if self._playwright is None:
+            self._playwright = await async_playwright().start()
         self._browser = await self._playwright.chromium.launch(
             executable_path=self.options.executable, args=LAUNCH_ARGS, headless=True)
         return self._browser
@@ -225,12 +227,24 @@ class GoogleBrowserProbe:
 
     async def _fetch(self, request: ProbeRequest, timeout: float) -> RawResult:
         browser = await self._browser_for_batch()
-        context = await self._new_context(browser, request)
+        try:
+            context = await self._new_context(browser, request)
+        except PlaywrightError as exc:
+            raise self._browser_failure(browser, exc) from None
         try:
             page = await context.new_page()
             return await self._within_size(page, self._load(page, request, timeout))
+        except PlaywrightError as exc:
+            raise self._browser_failure(browser, exc) from None
         finally:
             await self._close_context(context)
+
+    def _browser_failure(self, browser: Browser, error: PlaywrightError) -> ProbeError:
+        """A failure of the browser itself (it crashed, ran out of memory, was killed): retryable, and a
+        browser that is gone is replaced by the next fetch, so one crash costs one probe, not the batch."""
+        if not browser.is_connected() and self._browser is browser:
+            self._browser, self._launching = None, None
+        return ProbeError(f"browser failed: {short(redact(_first_line(error), self._secrets()))}", retryable=True)
 
     async def _new_context(self, browser: Browser, request: ProbeRequest) -> BrowserContext:
         options: dict[str, Any] = {
@@ -320,7 +334,9 @@ class GoogleBrowserProbe:
         if shown == "overview" and await self._show_more(page):
             parts.append(RawPart("after", await self._snapshot(page), HTML))
         if self.options.screenshot:
-            parts.append(RawPart("screenshot", await page.screenshot(full_page=True, type="png"), PNG))
+            image = await page.screenshot(full_page=True, type="png")
+            if len(image) <= self.settings.max_response_bytes:  # evidence, not the answer: left out when huge
+                parts.append(RawPart("screenshot", image, PNG))
         return RawResult(tuple(parts))
 
     def _check_size(self, length: str | int | None) -> None:
@@ -337,7 +353,8 @@ class GoogleBrowserProbe:
         grace for one, or the page blocks us. None when the bound ran out: the page is taken as it is."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + bound
-        arguments = [list(OVERVIEW_HEADINGS), BLOCKED_SELECTOR, min(OVERVIEW_GRACE, bound) * 1000, SETTLE_MS]
+        arguments = [list(OVERVIEW_HEADINGS), BLOCKED_SELECTOR, min(self.options.overview_wait, bound) * 1000,
+                     SETTLE_MS]
         while (left := deadline - loop.time()) > 0:
             try:
                 handle = await page.wait_for_function(_READY_JS, arg=arguments, polling=100, timeout=left * 1000)

@@ -54,7 +54,7 @@ def error_message(text: str) -> str:
     return f"{message.strip()} ({label})" if label else message.strip()
 
 
-def _client_secrets(client: httpx.AsyncClient) -> list[str]:
+def client_secrets(client: httpx.AsyncClient) -> list[str]:
     """The keys a client sends in its headers, in every form an error text could repeat them: a bearer
     token; a basic-auth token, and the login:password pair and password it encodes."""
     found = []
@@ -90,7 +90,7 @@ async def get_json(client: httpx.AsyncClient, url: str, params: dict[str, Any], 
 
 async def _send(client: httpx.AsyncClient, method: str, url: str, options: dict[str, Any],
                 secrets: Sequence[str | None], error_text: Callable[[str], str]) -> bytes:
-    hidden = [*_client_secrets(client), *(secret for secret in secrets if secret)]
+    hidden = [*client_secrets(client), *(secret for secret in secrets if secret)]
     try:
         response = await client.request(method, url, **options)
     except ResponseRefused as exc:

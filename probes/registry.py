@@ -142,7 +142,7 @@ _ENTRIES = (
     EngineKind("google_browser", "Google results in Debian's Chromium driven by Playwright",
                probe="probes.google_browser:GoogleBrowserProbe", parser="probes.parsers.google_html",
                simulator="probes.simulator.google_browser",
-               needs_api_key=False, spans=False, serp=True, browser=True, locale=SEARCH_LOCALE),
+               needs_api_key=False, serp=True, browser=True, locale=LANGUAGE),
     # planned: accepted by config, refused by `run` and `check-config` until they land
     EngineKind("qwen", "Qwen through DashScope's native API, with its search sources"),
     EngineKind("doubao", "Doubao through Volcengine Ark's Responses API, web_search tool"),

@@ -175,7 +175,6 @@ class OrganicFact:
     observation_id: int
     owner: str
     rank: int
-    normalized_url: str
 
 
 @dataclass(frozen=True)

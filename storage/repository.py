@@ -24,7 +24,6 @@ from sqlmodel import Session, SQLModel
 from citewatch.raw import RawPart, RawResult
 from citewatch.status import RUN_FINISHED, RUN_INTERRUPTED, RUN_RUNNING
 from citewatch.text import storable
-from citewatch.urls import normalize_url
 from storage.db import advisory_lock_key
 from storage.models import (
     Citation,
@@ -408,9 +407,9 @@ def period_facts(db: Engine, project: str, start: datetime, end: datetime) -> Pe
             .group_by(Citation.observation_id)
         ).all())
         organic = [
-            OrganicFact(observation_id, owner, rank, normalize_url(url))
-            for observation_id, owner, rank, url in session.execute(
-                select(OrganicResult.observation_id, TrackedEntity.name, OrganicResult.rank, OrganicResult.url)
+            OrganicFact(*row)
+            for row in session.execute(
+                select(OrganicResult.observation_id, TrackedEntity.name, OrganicResult.rank)
                 .join(TrackedEntity, TrackedEntity.id == OrganicResult.owner_id)
                 .where(OrganicResult.observation_id.in_(in_period))  # type: ignore[attr-defined]
                 .order_by(OrganicResult.observation_id, OrganicResult.rank)

@@ -31,11 +31,12 @@ Choices this parser makes (documented here because the API does not say):
   elements follow in the order first cited. A marker group's span runs from the start of its line (or
   the previous group on that line) to the group; an element's references that no marker names support
   the whole element. Inline links with words (``[CA CSLB](url)``) and media cards are not sources.
-- Statuses: a failing status code is ERROR "DataForSEO <code>: <message>" (40102 "No Search Results."
-  too: the service reports it as an error). A task with no result at all is ERROR "empty result". A
-  result with no ``ai_overview`` item (items null or []) is a page read without an overview: OK with
-  "" (`dataforseo`), NO_ANSWER (`dataforseo_ai_mode`, whose page is the answer). An overview block
-  flagged ``asynchronous_ai_overview: true`` with no content is NO_ANSWER (it was not loaded).
+- Statuses: a failing status code is ERROR "DataForSEO <code>: <message>", except 40102 "No Search
+  Results.": Google answered, with nothing, which is a page without an overview (OK with no answer, as
+  SerpApi's "no results" is). A task with no result at all is ERROR "empty result". A result with no
+  ``ai_overview`` item (items null or []) is a page read without an overview: OK with "" (`dataforseo`),
+  NO_ANSWER (`dataforseo_ai_mode`, whose page is the answer). An overview block flagged
+  ``asynchronous_ai_overview: true`` with no content is ERROR: Google showed one that was never read.
 - Features come from the items and from ``item_types`` (the page's types, which a shortened ``items``
   may lack), in page order: knowledge_graph is KNOWLEDGE_PANEL, shopping and popular_products SHOPPING,
   paid ADS; a People Also Ask answer written as an AI Overview adds AI_OVERVIEW_QUESTION.
@@ -78,6 +79,7 @@ from probes.parsers.common import (
     SourceList,
     citation_key,
     code_or_none,
+    count_or_none,
     load_json_object,
     text_or_none,
 )
@@ -88,6 +90,7 @@ PARSER_VERSION = 1
 ORGANIC = "organic"  # se_type of /serp/google/organic
 AI_MODE_SE_TYPE = "ai_mode"  # se_type of /serp/google/ai_mode
 OK_CODE = "20000"
+NO_RESULTS_CODE = "40102"  # "No Search Results."
 
 # DataForSEO item types that are SERP features, by the names citewatch stores.
 _FEATURES = {
@@ -154,6 +157,9 @@ def parse_serp(raw: Raw, ai_mode: bool) -> Answer:
     if cost is None and task is not None:
         cost = _cost(task.get("cost"))
 
+    if task is not None and code_or_none(task.get("status_code")) == NO_RESULTS_CODE:
+        # Google found nothing for the query: a page without an overview, not a failed probe
+        return Answer(text="", status=OK, status_reason="no results for this query", cost=cost)
     failure = _failure(body) or (_failure(task) if task is not None else None)
     if failure is not None:
         return Answer(text="", status=ERROR, status_reason=failure, cost=cost)
@@ -187,9 +193,10 @@ def parse_serp(raw: Raw, ai_mode: bool) -> Answer:
     text, citations = read_overview(overview)
     if not text.strip():
         if overview.get("asynchronous_ai_overview") is True:
-            reason = "the AI Overview loads asynchronously and its content was not returned"
-        else:
-            reason = "the AI Mode answer is empty" if ai_mode else "the AI Overview is empty"
+            # Google showed an overview that was never read: a failure, never "no AI Overview"
+            return Answer(text=text, citations=citations, status=ERROR, status_reason=(
+                "the AI Overview loads asynchronously and its content was not returned"), **base)
+        reason = "the AI Mode answer is empty" if ai_mode else "the AI Overview is empty"
         return Answer(text=text, citations=citations, status=NO_ANSWER, status_reason=reason, **base)
     return Answer(text=text, citations=citations, status=OK, **base)
 
@@ -204,10 +211,15 @@ def _failure(envelope: dict[str, Any]) -> str | None:
     return short(f"DataForSEO {code}: {message}" if message else f"DataForSEO {code}")
 
 
+# DataForSEO charges fractions of a cent a task; a reported cost past this is garbage, and would spend a
+# daily budget and the cost KPIs at a stroke.
+MAX_COST = 10.0
+
+
 def _cost(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value) if math.isfinite(value) and value >= 0 else None
+    return float(value) if math.isfinite(value) and 0 <= value <= MAX_COST else None
 
 
 # --- the page: organic results and SERP features -------------------------------------------------
@@ -224,8 +236,8 @@ def _organic(items: list[dict[str, Any]]) -> list[OrganicResult]:
         url = text_or_none(item.get("url"))
         if url is None:
             continue
-        rank = item.get("rank_group")
-        if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1 or rank in seen:
+        rank = count_or_none(item.get("rank_group"))  # a rank no column holds is garbage, as a missing one
+        if not rank or rank in seen:
             rank = (results[-1].rank if results else 0) + 1
         seen.add(rank)
         results.append(OrganicResult(rank=rank, url=url, title=text_or_none(item.get("title")),

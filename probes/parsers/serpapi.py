@@ -44,8 +44,9 @@ Choices this parser makes (documented here because SerpApi does not say):
   served such empty answers for valid searches), never "no overview". A
   deferred overview whose second request is missing or failed is ERROR: the
   page promised an overview that was not read.
-- Features: the SERP features present, in the order of SerpApi's keys (page
-  order), the overview moved to the top (below leading ads), as Google shows it.
+- Features: the SERP features present, in the order of SerpApi's keys (its
+  schema's order, close to but not always the page's), the overview moved to the
+  top (below leading ads), as Google shows it.
 
 Pure: stdlib, `probes.base` and `probes.parsers.common` only.
 """
@@ -78,8 +79,8 @@ from probes.base import (
 from probes.parsers.common import (
     SourceList,
     citation_key,
+    count_or_none,
     error_reason,
-    int_or_none,
     load_json_object,
     text_or_none,
 )
@@ -237,7 +238,7 @@ def organic_results(items: Any) -> list[OrganicResult]:
         if not isinstance(item, dict):
             continue
         url = text_or_none(item.get("link"))
-        position = int_or_none(item.get("position"))
+        position = count_or_none(item.get("position"))  # a rank no column holds is garbage: its place counts
         rank = position if position is not None and position >= 1 else place
         if url is None or rank in taken:
             continue
@@ -356,8 +357,8 @@ def _references(references: Any) -> dict[int, tuple[str, str | None]]:
         if not isinstance(reference, dict):
             continue
         url = text_or_none(reference.get("link")) or text_or_none(reference.get("url"))
-        index = int_or_none(reference.get("index"))
-        index = index if index is not None and index >= 0 else place
+        index = count_or_none(reference.get("index"))
+        index = index if index is not None else place
         if url is not None and index not in listed:
             listed[index] = (url, text_or_none(reference.get("title")) or text_or_none(reference.get("source")))
     return listed
@@ -366,7 +367,7 @@ def _references(references: Any) -> dict[int, tuple[str, str | None]]:
 def _indexes(value: Any) -> list[int]:
     if not isinstance(value, list):
         return []
-    return [index for item in value if (index := int_or_none(item)) is not None and index >= 0]
+    return [index for item in value if (index := count_or_none(item)) is not None]
 
 
 def _blocks(text_blocks: Any, depth: int = 0) -> list[_Block]:

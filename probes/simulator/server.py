@@ -80,6 +80,8 @@ class Simulator:
         self.script.extend(responses)
 
     def respond(self, path: str, body: dict) -> ScriptedResponse:
+        if path == "/favicon.ico":  # a browser asks on its own, whenever: never let it take a scripted reply
+            return ScriptedResponse(status=404, body=b"")
         with self._lock:
             self.requests.append({"path": path, "body": body})
             if self.script:

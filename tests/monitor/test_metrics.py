@@ -94,9 +94,8 @@ def test_organic_rank_beside_the_overview_counts_pages_read() -> None:
                       obs(4, engine="google", status="error")],
         citations=[cite(1, "Brand", "https://b.com/a", 2)],
         mentions=[], planned={"google": {"k1": 4}},
-        organic=[OrganicFact(1, "Brand", 5, "https://b.com/b"), OrganicFact(1, "Brand", 3, "https://b.com/a"),
-                 OrganicFact(2, "Brand", 12, "https://b.com/a"), OrganicFact(3, "Rival", 1, "https://r.com/"),
-                 OrganicFact(4, "Brand", 1, "https://b.com/a")],
+        organic=[OrganicFact(1, "Brand", 5), OrganicFact(1, "Brand", 3), OrganicFact(2, "Brand", 12),
+                 OrganicFact(3, "Rival", 1), OrganicFact(4, "Brand", 1)],
         with_organic={1, 2, 3, 4})
     kpis = compute(facts, ENTITIES)["engines"]["google"]
     assert kpis["organic"] == {"n": 3, "ranked": 2, "mean_best_rank": 7.5, "top3_share": pytest.approx(1 / 3),

@@ -3,18 +3,24 @@ so that a test can prove none was left behind.
 
 Processes are read from /proc (psutil is not installed): a Chromium process is one whose executable is
 under /usr/lib/chromium (the browser, its zygotes, GPU, network and renderer processes, and the crashpad
-handlers it starts, which are re-parented to init). Zombies are dead and not counted.
+handlers it starts, which are re-parented to init). Zombies are dead and not counted. Only this test
+session's are counted: they inherit a marker set in this process's environment (through Playwright's
+driver and the browser), so another session's browsers on the same machine never count.
 """
 
 from __future__ import annotations
 
 import os
 import time
+import uuid
 from pathlib import Path
 
 from tests.conftest import skip_or_fail
 
 CHROMIUM = Path(os.environ.get("CITEWATCH_CHROMIUM", "/usr/bin/chromium"))
+_MARKER_NAME = "CITEWATCH_BROWSER_TEST_SESSION"
+os.environ.setdefault(_MARKER_NAME, f"{os.getpid()}-{uuid.uuid4().hex}")
+_MARKER = f"{_MARKER_NAME}={os.environ[_MARKER_NAME]}".encode()
 
 
 def require_chromium() -> str:
@@ -34,7 +40,7 @@ def _is_chromium(argv0: str) -> bool:
 
 
 def chromium_processes() -> dict[int, str]:
-    """The live Chromium processes of this machine: pid -> command line."""
+    """The live Chromium processes this test session started: pid -> command line."""
     found: dict[int, str] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -42,7 +48,10 @@ def chromium_processes() -> dict[int, str]:
         try:
             argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
             stat = Path(f"/proc/{entry}/stat").read_text()
+            ours = _MARKER in Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
         except OSError:  # gone while we looked
+            continue
+        if not ours:
             continue
         state = stat.rsplit(")", 1)[-1].split()[0]
         if argv and argv[0] and state != "Z" and _is_chromium(argv[0].decode("utf-8", "replace")):

@@ -264,9 +264,9 @@ def test_cost_is_the_envelopes_else_the_tasks() -> None:
         assert parse_obj(body).cost is None
 
 
-def test_async_overview_not_loaded_is_no_answer() -> None:
+def test_async_overview_not_loaded_is_a_failure_never_no_overview() -> None:
     answer = organic_fixture("organic_async_overview_not_loaded.json")
-    assert answer.status == "no_answer" and "asynchronous" in (answer.status_reason or "")
+    assert answer.status == "error" and "asynchronous" in (answer.status_reason or "")
     assert answer.features == [AI_OVERVIEW] and [o.rank for o in answer.organic] == [1]
 
 
@@ -293,10 +293,21 @@ def test_task_error_inside_http_200_is_an_error_with_its_message() -> None:
     assert answer.text == "" and answer.cost == 0.0
 
 
-def test_no_search_results_is_an_error_and_keeps_its_cost() -> None:
+def test_no_search_results_is_a_page_without_an_overview_and_keeps_its_cost() -> None:
+    """Google found nothing: a successful observation with no answer, as SerpApi's "no results" is."""
     answer = organic_fixture("task_error_no_search_results.json")
-    assert (answer.status, answer.status_reason) == ("error", "DataForSEO 40102: No Search Results.")
-    assert answer.cost == pytest.approx(0.002)
+    assert (answer.status, answer.status_reason) == ("ok", "no results for this query")
+    assert not answer.has_answer and answer.organic == [] and answer.cost == pytest.approx(0.002)
+
+
+def test_ranks_and_costs_no_column_could_hold_are_garbage() -> None:
+    body = load("organic_ai_overview_tankless.json")
+    organic = [item for item in body["tasks"][0]["result"][0]["items"] if item["type"] == "organic"]
+    organic[0]["rank_group"] = 10**30
+    body["cost"] = 1e308
+    answer = parse_obj(body)
+    assert answer.organic[0].rank == 1 and all(o.rank < 2**31 for o in answer.organic)
+    assert answer.cost == pytest.approx(0.002)  # the task's own cost, the envelope's being garbage
 
 
 def test_envelope_error_is_an_error() -> None:

@@ -105,15 +105,16 @@ def test_request_body_and_url() -> None:
 
     probe = GoogleBrowserProbe(ProbeSettings())
     assert probe.url == "https://www.google.com/search"
-    assert probe.request_body(ProbeRequest("k", "ball valve", Locale(country="DE", language="de"))) == {
+    assert probe.request_body(ProbeRequest("ball valve", "ball valve", Locale(country="DE", language="de"))) == {
         "q": "ball valve", "hl": "de", "gl": "de"}
-    assert probe.request_body(ProbeRequest("k", "球阀 制造商", Locale(country="cn", language="zh"))) == {
+    assert probe.request_body(ProbeRequest("球阀 制造商", "球阀 制造商", Locale(country="cn", language="zh"))) == {
         "q": "球阀 制造商", "hl": "zh-CN", "gl": "cn"}
-    assert probe.request_body(ProbeRequest("k", "ball valve")) == {"q": "ball valve"}
+    # Google is searched with the keyword; AI Mode is asked the prompt
+    assert probe.request_body(ProbeRequest("ball valve", "Who makes ball valves?")) == {"q": "ball valve"}
     ai_mode = GoogleBrowserProbe(ProbeSettings(base_url="http://127.0.0.1:9/g/", browser=BrowserOptions(mode="ai_mode")))
     assert ai_mode.url == "http://127.0.0.1:9/g/search"
-    assert ai_mode.request_body(ProbeRequest("k", "ball valve", Locale(language="en"))) == {
-        "q": "ball valve", "hl": "en", "udm": "50"}
+    assert ai_mode.request_body(ProbeRequest("ball valve", "Who makes ball valves?", Locale(language="en"))) == {
+        "q": "Who makes ball valves?", "hl": "en", "udm": "50"}
 
 
 def test_default_user_agent_is_chrome_not_headless() -> None:
@@ -162,7 +163,7 @@ def test_overview_is_not_in_the_page_as_served() -> None:
 @shared_loop
 async def test_late_overview_is_waited_for_and_its_sources_read(shared, sim: Simulator, no_leftovers) -> None:
     prompt = "industrial ball valve manufacturer slowoverview"  # the overview arrives 1.5 s after the page
-    raw = await shared.fetch(ProbeRequest("k", prompt, Locale(country="us", language="en")))
+    raw = await shared.fetch(ProbeRequest(prompt, prompt, Locale(country="us", language="en")))
     assert raw.part("before").media_type == HTML and b"AI Overview" in raw.part("before").data
     assert sim.requests[-1]["body"] == {"q": prompt, "hl": "en", "gl": "us"}
     answer = parse(raw)
@@ -179,7 +180,7 @@ async def test_late_overview_is_waited_for_and_its_sources_read(shared, sim: Sim
 @shared_loop
 async def test_show_more_reveals_hidden_sources(shared, no_leftovers) -> None:
     prompt = "ball valve showmore"
-    raw = await shared.fetch(ProbeRequest("k", prompt))
+    raw = await shared.fetch(ProbeRequest(prompt, prompt))
     assert [part.name for part in raw.parts] == ["before", "after"]
     sources = [url for url, _ in wire.overview_sources(answer_for(prompt))]
     hidden = sources[wire.VISIBLE_SOURCES:]
@@ -196,7 +197,7 @@ async def test_show_more_reveals_hidden_sources(shared, no_leftovers) -> None:
 @shared_loop
 async def test_page_without_overview(shared, no_leftovers) -> None:
     prompt = prompt_without_overview()
-    raw = await shared.fetch(ProbeRequest("k", prompt))
+    raw = await shared.fetch(ProbeRequest(prompt, prompt))
     assert [part.name for part in raw.parts] == ["before"]
     answer = parse(raw)
     assert answer.status == OK and answer.text == "" and not answer.has_answer and answer.citations == []
@@ -207,7 +208,7 @@ async def test_page_without_overview(shared, no_leftovers) -> None:
 
 @shared_loop
 async def test_overview_that_could_not_be_generated_is_no_answer(shared, no_leftovers) -> None:
-    answer = parse(await shared.fetch(ProbeRequest("k", "ball valve notgenerated")))
+    answer = parse(await shared.fetch(ProbeRequest("ball valve notgenerated", "ball valve notgenerated")))
     assert answer.status == NO_ANSWER and answer.text == ""
 
 
@@ -215,7 +216,7 @@ async def test_overview_that_could_not_be_generated_is_no_answer(shared, no_left
 @pytest.mark.parametrize("word", ["consent", "captcha", "sorry"])
 async def test_blocked_pages_are_returned_and_parsed_as_blocked(shared, sim: Simulator, word: str,
                                                                 no_leftovers) -> None:
-    raw = await shared.fetch(ProbeRequest("k", f"ball valve {word}"))
+    raw = await shared.fetch(ProbeRequest(f"ball valve {word}", f"ball valve {word}"))
     assert [part.name for part in raw.parts] == ["before"]
     answer = parse(raw)
     assert answer.status == BLOCKED and answer.status_reason and not answer.has_answer
@@ -233,7 +234,7 @@ async def test_concurrent_first_fetches_share_one_browser(sim: Simulator, no_lef
     probe = probe_for(sim, browser=BrowserOptions(executable=require_chromium(), screenshot=True, viewport="mobile"))
     prompts = ["industrial ball valve manufacturer", "api 6d ball valve supplier china", "球阀 制造商"]
     try:
-        results = await asyncio.gather(*(probe.fetch(ProbeRequest("k", p, Locale(country="cn", language="zh")))
+        results = await asyncio.gather(*(probe.fetch(ProbeRequest(p, p, Locale(country="cn", language="zh")))
                                          for p in prompts))
         launched = browser_mains({pid: line for pid, line in chromium_processes().items() if pid not in before})
         assert len(launched) == 1, f"one browser for the batch, got {launched}"
@@ -251,12 +252,12 @@ async def test_concurrent_first_fetches_share_one_browser(sim: Simulator, no_lef
 async def test_timeout_closes_the_page_and_is_retryable(sim: Simulator, no_leftovers) -> None:
     probe = probe_for(sim, timeout=2.5)
     try:
-        await probe.fetch(ProbeRequest("k", "ball valve consent"))  # warm: the browser is up
+        await probe.fetch(ProbeRequest("ball valve consent", "ball valve consent"))  # warm: the browser is up
         sim.enqueue(ScriptedResponse(status=200, body=b"<html><body>late</body></html>",
                                      headers=(("Content-Type", "text/html"),), delay=6.0))
         started = asyncio.get_running_loop().time()
         with pytest.raises(ProbeError) as caught:
-            await probe.fetch(ProbeRequest("k", "ball valve"))
+            await probe.fetch(ProbeRequest("ball valve", "ball valve"))
         assert asyncio.get_running_loop().time() - started < 4.5
         assert caught.value.reason == "timeout after 2.5s" and caught.value.retryable
     finally:
@@ -266,7 +267,7 @@ async def test_timeout_closes_the_page_and_is_retryable(sim: Simulator, no_lefto
 @shared_loop
 async def test_fetch_cancelled_while_the_browser_starts_leaves_nothing(sim: Simulator, no_leftovers) -> None:
     probe = probe_for(sim)
-    task = asyncio.ensure_future(probe.fetch(ProbeRequest("k", "industrial ball valve manufacturer")))
+    task = asyncio.ensure_future(probe.fetch(ProbeRequest("industrial ball valve manufacturer", "industrial ball valve manufacturer")))
     await asyncio.sleep(0.2)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -284,7 +285,7 @@ async def test_refused_connection_through_a_proxy_is_retryable_and_hides_the_pas
     probe = probe_for(sim, browser=options)
     try:
         with pytest.raises(ProbeError) as caught:
-            await probe.fetch(ProbeRequest("k", "ball valve"))
+            await probe.fetch(ProbeRequest("ball valve", "ball valve"))
     finally:
         await probe.aclose()
     error = caught.value
@@ -303,9 +304,9 @@ async def test_refused_connection_and_oversized_page(sim: Simulator, no_leftover
     small = probe_for(sim, max_response_bytes=4096)
     try:
         with pytest.raises(ProbeError) as refusal:
-            await refused.fetch(ProbeRequest("k", "ball valve"))
+            await refused.fetch(ProbeRequest("ball valve", "ball valve"))
         with pytest.raises(ProbeError) as oversized:
-            await small.fetch(ProbeRequest("k", "industrial ball valve manufacturer"))
+            await small.fetch(ProbeRequest("industrial ball valve manufacturer", "industrial ball valve manufacturer"))
     finally:
         await refused.aclose()
         await small.aclose()
@@ -318,7 +319,7 @@ async def test_missing_executable_is_a_clear_probe_error(sim: Simulator, no_left
     probe = probe_for(sim, browser=BrowserOptions(executable="/nonexistent/chromium"))
     try:
         with pytest.raises(ProbeError) as caught:
-            await probe.fetch(ProbeRequest("k", "ball valve"))
+            await probe.fetch(ProbeRequest("ball valve", "ball valve"))
     finally:
         await probe.aclose()
     assert "cannot start the browser (/nonexistent/chromium)" in caught.value.reason
@@ -332,18 +333,44 @@ async def test_error_statuses_and_a_large_response_without_a_declared_size(sim: 
         sim.enqueue(ScriptedResponse(status=503, body=b"<html><body>busy</body></html>", headers=html),
                     ScriptedResponse(status=404, body=b"<html><body>not here</body></html>", headers=html))
         with pytest.raises(ProbeError) as unavailable:
-            await probe.fetch(ProbeRequest("k", "ball valve"))
+            await probe.fetch(ProbeRequest("ball valve", "ball valve"))
         with pytest.raises(ProbeError) as missing:
-            await probe.fetch(ProbeRequest("k", "ball valve"))
+            await probe.fetch(ProbeRequest("ball valve", "ball valve"))
         # a small page whose script is 256 KB: no Content-Length check sees it, the byte count does
         sim.enqueue(ScriptedResponse(body=b'<html><body><script src="/big.js"></script><div id="rso"></div>'
                                           b"</body></html>", headers=html),
                     ScriptedResponse(body=b"//" + b" " * (256 * 1024), headers=(("Content-Type", "text/javascript"),)))
         with pytest.raises(ProbeError) as oversized:
-            await probe.fetch(ProbeRequest("k", "ball valve"))
+            await probe.fetch(ProbeRequest("ball valve", "ball valve"))
     finally:
         await probe.aclose()
     assert (unavailable.value.reason, unavailable.value.retryable) == ("HTTP 503", True)
     assert (missing.value.reason, missing.value.retryable) == ("HTTP 404", False)
     assert oversized.value.reason == "response larger than 0.0625 MB (max_response_mb)"
     assert not oversized.value.retryable
+
+
+@shared_loop
+async def test_a_browser_that_dies_costs_one_probe_and_is_replaced(sim: Simulator, no_leftovers) -> None:
+    """Chromium killed mid-batch (out of memory, say): the next fetch is a retryable failure or is served by
+    a new browser; the one after it is served, and nothing is left running."""
+    import os
+    import signal
+
+    probe = probe_for(sim)
+    request = ProbeRequest("industrial ball valve manufacturer", "industrial ball valve manufacturer")
+    try:
+        before = set(chromium_processes())
+        await probe.fetch(request)
+        (browser_pid,) = browser_mains({pid: line for pid, line in chromium_processes().items()
+                                        if pid not in before})
+        os.kill(browser_pid, signal.SIGKILL)
+        await asyncio.sleep(0.5)
+        try:
+            await probe.fetch(request)
+        except ProbeError as exc:
+            assert exc.retryable and exc.reason.startswith("browser failed: ")
+        answer = parse(await probe.fetch(request))
+    finally:
+        await probe.aclose()
+    assert answer.status == OK and answer.organic

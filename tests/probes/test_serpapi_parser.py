@@ -449,3 +449,10 @@ def test_simulated_ai_mode_parses_back(call: int) -> None:
     assert serpapi_ai_mode.recognizes(body) and not serpapi.recognizes(body)
     assert answer.status == "ok" and answer.features == [AI_MODE]
     assert [c.url for c in answer.citations] == _expected_urls(simulated)
+
+
+def test_a_rank_no_column_could_hold_takes_the_results_place() -> None:
+    body = json.loads((FIXTURES / "google_inline_overview.json").read_bytes())
+    body["organic_results"][0]["position"] = 10**30
+    answer = serpapi.parse(raw_of(body))
+    assert answer.organic[0].rank == 1 and all(o.rank < 2**31 for o in answer.organic)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import zlib
+from datetime import UTC, datetime
 
 from alembic import command
 from sqlalchemy import inspect, text
@@ -10,6 +12,7 @@ from sqlalchemy import inspect, text
 from citewatch.raw import RawResult
 from storage import repository
 from storage.db import alembic_config, head_revision, make_engine, open_database
+from storage.records import EntityRow, KeywordRow, ObservationRecord
 
 
 def test_upgrade_from_first_revision_keeps_rows(db_url: str) -> None:
@@ -55,4 +58,25 @@ def test_upgrade_from_first_revision_keeps_rows(db_url: str) -> None:
             (1, "web_search")]
     assert "features" not in {c["name"] for c in inspect(upgraded).get_columns("observation")}
     assert repository.load_raw_result(upgraded, 1, "ab" * 32) == RawResult.single(b"{}")
+    upgraded.dispose()
+
+
+def test_downgrade_from_0006_puts_features_back_in_the_list(db_url: str) -> None:
+    engine = open_database(db_url)
+    ids = repository.sync_project(engine, "p", [EntityRow("Hengda Valve", "brand")], [KeywordRow("球阀")],
+                                  datetime(2026, 12, 1, tzinfo=UTC))
+    run_id = repository.start_run(engine, ids.project_id, {}, datetime(2026, 12, 1, tzinfo=UTC))
+    repository.save_observation(engine, ids, ObservationRecord(
+        run_id=run_id, keyword="球阀", engine_id="google", engine_kind="serpapi", sample_index=0,
+        observed_at=datetime(2026, 12, 1, tzinfo=UTC), status="ok", raw=RawResult.single(b"{}"),
+        features=["ai_overview", "ads"]))
+    command.downgrade(alembic_config(engine), "0005")
+    with engine.connect() as connection:
+        (features,) = connection.execute(text("SELECT features FROM observation")).one()
+    engine.dispose()
+    assert sorted(json.loads(features) if isinstance(features, str) else features) == ["ads", "ai_overview"]
+    upgraded = open_database(db_url)  # and up again: the rows come back from the list
+    with upgraded.connect() as connection:
+        assert sorted(connection.execute(text("SELECT name FROM observation_feature")).scalars()) == [
+            "ads", "ai_overview"]
     upgraded.dispose()

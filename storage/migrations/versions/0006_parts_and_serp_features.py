@@ -6,7 +6,9 @@ Revises: 0005
 Create Date: 2026-12-06
 
 Every observation stored with a raw payload gets its one part, `response`; its features move from the
-JSON list on the observation to one row each, and that column goes.
+JSON list on the observation to one row each, and that column goes. A downgrade puts the features back in
+the list; of a multi-part result only the first part stays reachable (the observation's raw_hash), the
+other parts' payloads staying in raw_payload.
 """
 import json
 
@@ -66,6 +68,14 @@ def downgrade() -> None:
         batch_op.drop_column('snippet')
     with op.batch_alter_table('observation', schema=None) as batch_op:
         batch_op.add_column(sa.Column('features', sa.JSON(), nullable=False, server_default='[]'))
+    connection = op.get_bind()
+    names: dict[int, list[str]] = {}
+    for observation_id, name in connection.execute(
+            sa.text("SELECT observation_id, name FROM observation_feature ORDER BY observation_id, name")):
+        names.setdefault(observation_id, []).append(name)
+    observation = sa.table('observation', sa.column('id'), sa.column('features', sa.JSON()))
+    for observation_id, features in names.items():
+        connection.execute(observation.update().where(observation.c.id == observation_id).values(features=features))
     op.drop_index('ix_observation_feature_name', table_name='observation_feature')
     op.drop_table('observation_feature')
     op.drop_table('observation_part')
