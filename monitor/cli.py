@@ -239,16 +239,19 @@ def _print_table(result: dict, brand: str) -> None:
     from monitor.report.render import number, pct
 
     table = Table(title=f"{result['period']['project']} {result['period']['since']} – {result['period']['until']}")
+    # for Google engines the answer rate is the AI Overview presence rate, and the organic columns read the
+    # same results pages
     for column in ("engine", "successful", "coverage", "answer rate", "inclusion", "95% interval", "median pos",
-                   "top-3", f"mentions of {brand}", "cost"):
+                   "top-3", f"mentions of {brand}", "organic rank", "organic top-10", "cost"):
         table.add_column(column, justify="left" if column == "engine" else "right")
     for name, kpis in [*result["engines"].items(), ("overall", result["overall"])]:
-        inclusion = kpis["inclusion_rate"]
+        inclusion, organic = kpis["inclusion_rate"], kpis["organic"]
         table.add_row(name, str(kpis["successful"]), pct(kpis["coverage"]), pct(kpis["answer_rate"]),
                       pct(inclusion["value"]), f"{pct(inclusion['low'])} – {pct(inclusion['high'])}",
                       number(kpis["citation_position"]["median"]), pct(kpis["citation_position"]["top3_share"]),
-                      pct(kpis["mention_rate"][brand]), f"{kpis['cost']:.2f}")
-    Console(width=160).print(table)
+                      pct(kpis["mention_rate"][brand]), number(organic["mean_best_rank"]),
+                      pct(organic["top10_share"]), f"{kpis['cost']:.2f}")
+    Console(width=180).print(table)
 
 
 @app.command()

@@ -3,6 +3,9 @@ storage of multi-part raw results, reparse of that history, and the KPIs that be
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -86,4 +89,13 @@ async def test_google_through_serpapi_stores_parts_reparses_and_reports(
     assert kpis["inclusion_rate"]["n"] == 18 and kpis["inclusion_rate"]["low"] is not None
     assert kpis["organic"]["n"] == 18 and kpis["organic"]["ranked"] > 0  # the brand's pages rank organically
     assert 1 <= kpis["organic"]["mean_best_rank"] <= 10 and kpis["organic"]["top10_share"] > 0
+
+    # as a user reads it: the organic columns beside the overview's figures
+    table = subprocess.run([str(Path(sys.executable).with_name("citewatch")), "metrics", "--config",
+                            str(tmp_path / "c.yaml"), "--since", "2026-12-01", "--until", "2026-12-01"],
+                           capture_output=True, text=True, timeout=120, env={**os.environ, KEY_VARIABLE: KEY})
+    assert table.returncode == 0, table.stderr
+    assert "organic rank" in table.stdout and "organic top-10" in table.stdout
+    google_row = next(line for line in table.stdout.splitlines() if "│ google" in line)
+    assert f"{kpis['organic']['mean_best_rank']:.1f}" in google_row
 
