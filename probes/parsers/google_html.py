@@ -31,7 +31,9 @@ keep saying rather than how they are styled (see realdata/FORMATS.md, "Google re
   never "no AI Overview"; empty or non-HTML bytes raise ParseError.
 
 Speed: the page is parsed once with lxml (libxml2); the short text nodes that can be labels are
-collected in one XPath pass and the rest is read from the few containers they point at. bs4 only
+collected in one XPath pass and the rest is read from the few containers they point at. Ids come from
+libxml2's id table, markers and snippets from one read of the class attributes, result links' URLs
+without urlsplit where their shape allows; Python walks only a result's own few elements. bs4 only
 finds a declared encoding where the bytes are not UTF-8. See bench/google_html_parser.py.
 
 Pure: lxml, bs4's encoding detector, `probes.base`, `probes.parsers.common`.
@@ -40,10 +42,13 @@ Pure: lxml, bs4's encoding detector, `probes.base`, `probes.parsers.common`.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import accumulate, repeat
+from operator import add
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from bs4.dammit import EncodingDetector
 from lxml import etree
@@ -93,7 +98,8 @@ def _html_parser(encoding: str) -> etree.HTMLParser:
     parser = _LIBXML.get(encoding)
     if parser is None:
         parser = _LIBXML[encoding] = etree.HTMLParser(encoding=encoding, remove_comments=True, remove_pis=True,
-                                                      no_network=True, recover=True, huge_tree=True)
+                                                      no_network=True, recover=True, huge_tree=True,
+                                                      collect_ids=True)  # `_first_with_id` reads that table
     return parser
 
 
@@ -112,7 +118,7 @@ def _document(data: Any, what: str) -> etree._Element:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ParseError(f"expected the {what} as bytes, got {type(data).__name__}")
     data = bytes(data)
-    if not data.strip():
+    if not data or data.isspace():  # (no copy of the page, unlike strip())
         raise ParseError(f"empty {what}: expected a Google result page (HTML)")
     head = data[:65536]
     if b"\x00" in head[:4096] or _HTML_START.search(head) is None:
@@ -127,21 +133,48 @@ def _document(data: Any, what: str) -> etree._Element:
     return root
 
 
+_BY_ID = etree.XPath("id($name)")
+_WITH_ID = etree.XPath("//*[@id=$name]")
+
+
+def _first_with_id(root: etree._Element, name: str) -> etree._Element | None:
+    """The first element in page order whose id is `name`.
+
+    libxml2 files the ids it parses in a table (lxml's collect_ids), which answers without walking the
+    tree. The table also files `<a name=...>` and keeps only the first of duplicates, so an entry that is
+    not an `id="name"` sends us on the walk."""
+    found = _BY_ID(root, name=name)
+    if not found:
+        return None
+    if found[0].get("id") == name:
+        return found[0]
+    walked = _WITH_ID(root, name=name)
+    return walked[0] if walked else None
+
+
 # --- what a page says -------------------------------------------------------------------------------
 
+# Labels are short: longer texts stay in libxml2. The parent tests come first (they spare copying the long
+# texts of scripts and styles for string-length); `/descendant::` is `//` without its node() step, a quarter
+# faster.
 _LABEL_TEXTS = etree.XPath(
-    "//body//text()[not(parent::script) and not(parent::style) and string-length(.) < 160]")
+    "//body/descendant::text()[not(parent::script) and not(parent::style) and string-length(.) < 160]")
 _HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "img", "input", "textarea", "select",
                         "button", "iframe", "object", "canvas", "video", "audio", "g-img"})
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
 _FEATURE_OF_LABEL = {label: feature for feature, labels in FEATURE_HEADINGS.items() for label in labels}
-_OVERVIEW_LABELS = frozenset(OVERVIEW_HEADINGS)
-_AI_MODE_LABELS = frozenset(AI_MODE_HEADINGS)
-_NOT_GENERATED = frozenset(NOT_GENERATED)
-_SPONSORED = frozenset(SPONSORED_LABELS)
-_OTHER_BLOCKS = frozenset(OTHER_BLOCK_HEADINGS)
+
+# What each label means, in one table (one lookup per text of the page); where a text is in several
+# lists, the first kind named here wins.
+_OVERVIEW, _NOT_GENERATED, _AI_MODE, _FEATURE, _SPONSORED, _OTHER_BLOCK = range(6)
+_LABEL_KIND: dict[str, int] = {}
+for _kind, _words in ((_OVERVIEW, OVERVIEW_HEADINGS), (_NOT_GENERATED, NOT_GENERATED), (_AI_MODE, AI_MODE_HEADINGS),
+                      (_FEATURE, tuple(_FEATURE_OF_LABEL)), (_SPONSORED, SPONSORED_LABELS),
+                      (_OTHER_BLOCK, OTHER_BLOCK_HEADINGS)):
+    for _label in _words:
+        _LABEL_KIND.setdefault(_label, _kind)
 
 
 def _hidden(element: etree._Element) -> bool:
@@ -191,35 +224,56 @@ class _Labels:
 
 def _labels(root: etree._Element) -> _Labels:
     labels = _Labels()
+    kind_of = _LABEL_KIND.get
     for text in _LABEL_TEXTS(root):
-        words = normalized(text)
-        if not words:
+        words = " ".join(text.split()).lower()  # normalized(text), inlined: this runs for every short text
+        kind = kind_of(words)
+        if kind is None:  # nearly every text of a page
             continue
         parent = text.getparent()
         if parent is None:
             continue
-        if words in _OVERVIEW_LABELS:
+        if kind == _OVERVIEW:
             labels.overview.append(parent)
-        elif words in _NOT_GENERATED:
+        elif kind == _NOT_GENERATED:
             labels.not_generated.append(parent)
-        elif words in _AI_MODE_LABELS:
+        elif kind == _AI_MODE:
             labels.ai_mode.append(parent)
-        elif words in _FEATURE_OF_LABEL:
-            heading = _heading_of(parent)
-            if heading is not None and not _in_link(heading):
-                labels.features.append((_FEATURE_OF_LABEL[words], heading))
-        elif words in _SPONSORED:
+        elif kind == _SPONSORED:
             labels.sponsored.append(parent)
-        elif words in _OTHER_BLOCKS:
+        else:  # a feature's or another block's heading
             heading = _heading_of(parent)
             if heading is not None and not _in_link(heading):
-                labels.other_blocks.append(heading)
+                if kind == _FEATURE:
+                    labels.features.append((_FEATURE_OF_LABEL[words], heading))
+                else:
+                    labels.other_blocks.append(heading)
     return labels
 
 
 def _text_of(element: etree._Element) -> str:
     """The element's readable text (scripts, styles and hidden parts left out), whitespace collapsed."""
-    return " ".join(" ".join(_inline_pieces(element)).split())
+    pieces: list[str] = []
+    _collect_text(element, pieces)
+    return " ".join(" ".join(pieces).split())
+
+
+def _collect_text(element: etree._Element, pieces: list[str]) -> None:
+    """`_inline_pieces` into a list: a plain recursion, without a generator at each level of the tree."""
+    tag = element.tag
+    if tag in _SKIP_TAGS or not isinstance(tag, str):
+        return
+    style = element.get("style")
+    if element.get("aria-hidden") == "true" or (style and _HIDDEN_STYLE.search(style)):
+        return
+    text = element.text
+    if text:
+        pieces.append(text)
+    for child in element:
+        _collect_text(child, pieces)
+        tail = child.tail
+        if tail:
+            pieces.append(tail)
 
 
 def _inline_pieces(element: etree._Element) -> Iterator[str]:
@@ -238,14 +292,19 @@ def _inline_pieces(element: etree._Element) -> Iterator[str]:
 
 # --- blocked pages ----------------------------------------------------------------------------------
 
-_CAPTCHA_FORM = etree.XPath("//form[@id='captcha-form' or contains(@action, '/sorry/')]")
 _RECAPTCHA = etree.XPath("//script[contains(@src, 'recaptcha')] | //iframe[contains(@src, 'recaptcha')]"
                          " | //*[contains(concat(' ', @class, ' '), ' g-recaptcha ')]")
 _CONSENT_FORM = etree.XPath("//form[contains(@action, 'consent.google.')]")
-_RESULTS = etree.XPath("//*[@id='rso' or @id='search' or @id='center_col' or @id='main']")
+_RESULT_IDS = ("rso", "search", "center_col", "main")
 _UNUSUAL_TRAFFIC = "unusual traffic"
 _CONSENT_TITLES = ("before you continue", "bevor sie fortfahren", "avant d'accéder", "antes de continuar",
                    "在继续操作之前", "続行する前に", "innan du fortsätter")
+
+
+def _has_captcha_form(root: etree._Element) -> bool:
+    # iter() filters by tag in C: faster than an XPath walk, which tests every element in turn
+    return any(form.get("id") == "captcha-form" or "/sorry/" in (form.get("action") or "")
+               for form in root.iter("form"))
 
 
 # Normal pages mention "/sorry/" in their scripts: only these signs send a page to the closer look.
@@ -255,20 +314,27 @@ _BLOCK_SIGNS = (b"captcha", b"consent.google.")  # "captcha-form", "recaptcha"; 
 def _blocked_reason(root: etree._Element, data: bytes) -> str | None:
     """Why this page is no result page: Google's unusual-traffic page, a CAPTCHA or its consent page.
 
-    The bytes are searched first (fast): a page showing none of the signs is not read for them."""
+    A page with a results list, no CAPTCHA form and no consent title is a result page, whatever else it
+    holds (the ids are looked up, not walked for). Otherwise the bytes are searched (about 0.5 ms a MB): a
+    page showing none of the signs is not read for them."""
     title_element = root.find("head/title")
     title = normalized(title_element.text or "") if title_element is not None else ""
     if "/sorry/" in title:
         return "Google's unusual-traffic page (/sorry/)"
+    captcha_form = _has_captcha_form(root)
+    consent_title = any(title.startswith(t) for t in _CONSENT_TITLES)
+    has_results = any(_first_with_id(root, name) is not None for name in _RESULT_IDS)
+    if has_results and not captcha_form and not consent_title:
+        return None
     if not any(sign in data for sign in _BLOCK_SIGNS):
         return None
     body = root.find("body")
-    if _CAPTCHA_FORM(root):
+    if captcha_form:
         if body is not None and _UNUSUAL_TRAFFIC in normalized(_text_of(body)):
             return "Google's unusual-traffic page (/sorry/): CAPTCHA"
         return "Google's CAPTCHA page (/sorry/)"
-    consent = bool(_CONSENT_FORM(root)) and any(title.startswith(t) for t in _CONSENT_TITLES)
-    if _RESULTS(root):
+    consent = bool(_CONSENT_FORM(root)) and consent_title
+    if has_results:
         return "Google's consent page (consent.google.com, \"Before you continue\")" if consent else None
     if _RECAPTCHA(root):
         return "a CAPTCHA page (reCAPTCHA)"
@@ -287,6 +353,13 @@ _GOOGLE_HOST = re.compile(r"^(?:www\.)?google\.[a-z.]{2,6}$|^(?:accounts|support
                           r"^webcache\.googleusercontent\.com$|^search\.app\.goo\.gl$")
 
 
+# The two shapes nearly every result link has, read without urlsplit and parse_qs (which cost more than
+# the rest of a result): an http(s) URL whose host is only letters, digits, dots and dashes (no port, user
+# or IPv6 address), and Google's "/url?" wrapper. Others, and any with a tab or newline (urlsplit drops
+# those), take the general path; both give the same answer.
+_PLAIN_URL = re.compile(r"https?://([A-Za-z0-9.-]+)(/[^?#]*)?(?=[?#]|\Z)")
+
+
 def _target(href: str | None) -> str | None:
     """The page a result link leads to: `/url?q=` and `/url?url=` unwrapped; None for Google's own links,
     ads, in-page and script links."""
@@ -295,6 +368,13 @@ def _target(href: str | None) -> str | None:
     href = href.strip()
     if "/aclk" in href or "googleadservices" in href:
         return None
+    if "\t" not in href and "\n" not in href and "\r" not in href:
+        if href.startswith("/url?"):
+            wrapped = _wrapped_url(href[5:].partition("#")[0])
+            return _target(wrapped) if wrapped and wrapped.startswith(("http://", "https://")) else None
+        plain = _PLAIN_URL.match(href)
+        if plain is not None and plain.group(2) != "/url":
+            return None if _GOOGLE_HOST.search(plain.group(1).lower()) else href
     try:
         parts = urlsplit(href)
         host = (parts.hostname or "").lower()
@@ -309,6 +389,23 @@ def _target(href: str | None) -> str | None:
     if _GOOGLE_HOST.search(host):
         return None
     return href
+
+
+def _wrapped_url(query: str) -> str | None:
+    """What `parse_qs(query)` gives as the first "q", else the first "url" (blank values are skipped, names
+    and values unquoted with "+" as space), without building the whole mapping."""
+    url_value = None
+    for pair in query.split("&"):
+        name, equals, value = pair.partition("=")
+        if not equals or not value:
+            continue
+        if "%" in name or "+" in name:
+            name = unquote(name.replace("+", " "))
+        if name == "q":
+            return unquote(value.replace("+", " "))
+        if name == "url" and url_value is None:
+            url_value = value
+    return None if url_value is None else unquote(url_value.replace("+", " "))
 
 
 def _is_ad_link(anchor: etree._Element) -> bool:
@@ -500,40 +597,92 @@ def _tile_title(anchor: etree._Element) -> str | None:
     return None
 
 
+class _Classes:
+    """Every class attribute of a page, read once for the markers and the snippets.
+
+    libxml2 reads attribute nodes (`//@class`) much faster than it tests elements' attributes
+    (`//*[contains(@class, ...)]` copies the value for every test, about 2 µs an element for seven names).
+    The values are joined into one text, searched with str.find (far faster than a regex alternation);
+    where a match falls tells whose value it is in."""
+
+    _ALL = etree.XPath("//@class")  # smart strings: each knows its element
+
+    def __init__(self, root: etree._Element) -> None:
+        self.values = self._ALL(root)
+        self.joined = "\x00".join(self.values)  # libxml2 values hold no NUL: no match spans two values
+        self._ends: list[int] | None = None
+
+    def containing(self, names: tuple[str, ...]) -> list[etree._Element]:
+        """The elements whose class value holds one of `names` (as a substring), in page order."""
+        starts: list[int] = []
+        for name in names:
+            at = self.joined.find(name)
+            while at != -1:
+                starts.append(at)
+                at = self.joined.find(name, at + 1)
+        if not starts:
+            return []
+        if self._ends is None:  # where each value ends, its separator counted
+            self._ends = list(accumulate(map(add, map(len, self.values), repeat(1))))
+        indices = sorted({bisect_right(self._ends, at) for at in starts})
+        return [self.values[index].getparent() for index in indices]
+
+    def equal_to(self, value: str) -> list[etree._Element]:
+        """The elements whose class value is exactly `value`, in page order."""
+        if value not in self.values:  # (a scan in C)
+            return []
+        return [each.getparent() for each in self.values if each == value]
+
+
 # --- the page ---------------------------------------------------------------------------------------
 
-_RSO = etree.XPath("//*[@id='rso']")
 _RESULT_LINKS = etree.XPath(".//a[@href][.//h3 or .//*[@role='heading']]")
 _AI_MODE_FORM = etree.XPath("//form//input[@name='udm' and @value='50']")
-# One walk over the tree for every marker (each `//` of a union would be a walk of its own); the
-# exact checks are made in Python on the few elements it returns (`_marker_feature`).
-# Two walks of the tree find every marker (each `//` of a union, and each substring search of the bytes,
-# would cost a pass of its own); the exact checks are made in Python on the few elements they return.
-_MARKED_BY_ID = etree.XPath(
-    "//*[@id][@id='tads' or @id='tadsb' or @id='bottomads' or @id='tvcap' or @id='imagebox_bigimages'"
-    " or @id='iur' or @id='lu_map' or @id='rhs']")
-_MARKED_BY_CLASS = etree.XPath(
-    "//*[@data-initq or @class and (contains(@class, 'related-question-pair') or contains(@class, 'pla-unit')"
-    " or contains(@class, 'commercial-unit') or contains(@class, 'kp-wholepage') or contains(@class, 'kp-blk')"
-    " or contains(@class, 'xpdopen') or contains(@class, 'VkpGBb'))]")
-_FIRST_AD_LINK = etree.XPath("(//a[contains(@href, '/aclk') or contains(@href, 'googleadservices')])[1]")
+# Markers are found from attribute nodes (`//@id[...]`, `//@data-initq`, `_Classes`), which libxml2 reads
+# far faster than it tests elements' attributes; the exact checks are made in Python on the few elements
+# found (`_marker_feature`).
+_MARKER_IDS = ("tads", "tadsb", "bottomads", "tvcap", "imagebox_bigimages", "iur", "lu_map", "rhs")
+_ID_MARKERS = etree.XPath("//@id[" + " or ".join(f".='{name}'" for name in _MARKER_IDS) + "]")
+_QUESTIONS = etree.XPath("//@data-initq")
+_MARKER_CLASSES = ("related-question-pair", "pla-unit", "commercial-unit", "kp-wholepage", "kp-blk", "xpdopen",
+                   "VkpGBb")
 _AD_IDS = frozenset({"tads", "tadsb", "bottomads", "tvcap"})
 
 
-def _feature_markers(root: etree._Element, data: bytes) -> list[tuple[etree._Element, str]]:
-    """Elements whose markup (not words) says which SERP feature they are, with that feature (the outermost
-    of nested ones)."""
-    found: list[tuple[etree._Element, str]] = []
-    kept: set[etree._Element] = set()
-    for element in [*_MARKED_BY_ID(root), *_MARKED_BY_CLASS(root)]:
-        feature = _marker_feature(element)
-        if feature is None or any(a in kept for a in element.iterancestors()):
-            continue
-        kept.add(element)
-        found.append((element, feature))
-    if b"/aclk" in data or b"googleadservices" in data:
-        found += [(link, ADS) for link in _FIRST_AD_LINK(root)]
+def _class_marked(classes: _Classes, root: etree._Element) -> list[etree._Element]:
+    """Elements whose class holds a marker (page order), then those holding a People-also-ask question."""
+    marked = classes.containing(_MARKER_CLASSES)
+    questions = [value.getparent() for value in _QUESTIONS(root)]
+    if questions:
+        seen = set(marked)
+        marked += [element for element in questions if element not in seen]
+    return marked
+
+
+def _feature_markers(root: etree._Element, classes: _Classes, data: bytes) -> list[tuple[etree._Element, str]]:
+    """Elements whose markup (not words) says which SERP feature they are, with that feature: the outermost
+    of nested ones, id markers first (an id marker inside a class-marked element is kept)."""
+    by_id = [(e, f) for e in (v.getparent() for v in _ID_MARKERS(root)) if (f := _marker_feature(e)) is not None]
+    by_class = [(e, f) for e in _class_marked(classes, root) if (f := _marker_feature(e)) is not None]
+    id_marked = {element for element, _ in by_id}
+    marked = id_marked | {element for element, _ in by_class}
+    # (their order within each kind does not matter: features are sorted by page order)
+    found = [(e, f) for e, f in by_id if not any(a in id_marked for a in e.iterancestors())]
+    found += [(e, f) for e, f in by_class if not any(a in marked for a in e.iterancestors())]
+    ad_link = _first_ad_link(root)
+    # (the bytes are searched only once a link is found; the answer is the same as searching them first)
+    if ad_link is not None and (b"/aclk" in data or b"googleadservices" in data):
+        found.append((ad_link, ADS))
     return found
+
+
+def _first_ad_link(root: etree._Element) -> etree._Element | None:
+    # iter() filters the links out in C; an XPath would test every element of the page
+    for link in root.iter("a"):
+        href = link.get("href")
+        if href is not None and ("/aclk" in href or "googleadservices" in href):
+            return link
+    return None
 
 
 _OUTSIDE_RESULTS_IDS = frozenset({"rhs", "botstuff", "tads", "tadsb", "bottomads", "tvcap", "searchform", "hdr",
@@ -584,12 +733,13 @@ class _Page:
         self.data = bytes(data)
         self.blocked = _blocked_reason(self.root, self.data)
         self.labels = _labels(self.root) if self.blocked is None else _Labels()
-        rso = _RSO(self.root)
-        self.results_root = rso[0] if rso else self.root
+        rso = _first_with_id(self.root, "rso")
+        self.results_root = rso if rso is not None else self.root
         self.candidates = [a for a in _RESULT_LINKS(self.results_root)]
         self.overview_heading, self.overview_block, self.question_overview = self._find_overview()
         self.ai_mode = self.overview_block is None and bool(_AI_MODE_FORM(self.root))
-        self.markers = _feature_markers(self.root, self.data) if self.blocked is None else []
+        self.classes = _Classes(self.root)
+        self.markers = _feature_markers(self.root, self.classes, self.data) if self.blocked is None else []
 
     # overview ----------------------------------------------------------------------------------------
 
@@ -650,6 +800,8 @@ class _Page:
         for candidate in self.candidates:
             for ancestor in candidate.iterancestors():
                 links_under[ancestor] = links_under.get(ancestor, 0) + 1
+        snippets = _snippet_elements(self.root, self.classes)
+        known: dict[etree._Element, bool] = {}
         results: list[OrganicResult] = []
         seen: set[str] = set()
         for anchor in self.candidates:
@@ -657,14 +809,14 @@ class _Page:
             if url is None or _is_ad_link(anchor):
                 continue
             ancestors = list(anchor.iterancestors())
-            if _outside_results(ancestors, excluded):
+            if _outside_results(ancestors, excluded, known):
                 continue
             key = citation_key(url)
             if key in seen:
                 continue
             seen.add(key)
             results.append(OrganicResult(rank=len(results) + 1, url=url, title=_result_title(anchor),
-                                         snippet=_snippet(ancestors, links_under)))
+                                         snippet=_snippet(ancestors, links_under, snippets)))
         return results
 
     def _feature_blocks(self) -> set[etree._Element]:
@@ -718,18 +870,27 @@ class _Page:
         return names
 
 
-def _outside_results(ancestors: list[etree._Element], excluded: set[etree._Element]) -> bool:
-    """Whether a link sits in an ad, a feature's block, or a part of the page that holds no results."""
+def _outside_results(ancestors: list[etree._Element], excluded: set[etree._Element],
+                     known: dict[etree._Element, bool]) -> bool:
+    """Whether a link sits in an ad, a feature's block, or a part of the page that holds no results.
+    (`known`: each ancestor's own verdict, as results share most of their ancestors.)"""
     for node in ancestors:
-        if node in excluded or node.get("data-text-ad") is not None:
-            return True
-        node_id = node.get("id")
-        if node_id is not None and node_id in _OUTSIDE_RESULTS_IDS:
-            return True
-        classes = node.get("class")
-        if classes and ("commercial-unit" in classes or "pla-unit" in classes or "uEierd" in classes):
+        outside = known.get(node)
+        if outside is None:
+            outside = known[node] = _holds_no_results(node, excluded)
+        if outside:
             return True
     return False
+
+
+def _holds_no_results(node: etree._Element, excluded: set[etree._Element]) -> bool:
+    if node in excluded or node.get("data-text-ad") is not None:
+        return True
+    node_id = node.get("id")
+    if node_id is not None and node_id in _OUTSIDE_RESULTS_IDS:
+        return True
+    classes = node.get("class")
+    return bool(classes) and ("commercial-unit" in classes or "pla-unit" in classes or "uEierd" in classes)
 
 
 def _result_title(anchor: etree._Element) -> str | None:
@@ -741,11 +902,17 @@ def _result_title(anchor: etree._Element) -> str | None:
     return None
 
 
-_SNIPPET = etree.XPath(
-    ".//*[@data-sncf='1' or contains(@class, 'VwiC3b') or contains(@class, 's3v9rd') or @class='st'][not(ancestor::a)]")
+_SNIPPET_MARKS = etree.XPath("//@data-sncf[.='1']")
 
 
-def _snippet(ancestors: list[etree._Element], links_under: dict[etree._Element, int]) -> str | None:
+def _snippet_elements(root: etree._Element, classes: _Classes) -> set[etree._Element]:
+    """Google's snippet containers: data-sncf="1", or a class holding VwiC3b, s3v9rd (basic page), or just "st"."""
+    return {*classes.containing(("VwiC3b", "s3v9rd")), *classes.equal_to("st"),
+            *(value.getparent() for value in _SNIPPET_MARKS(root))}
+
+
+def _snippet(ancestors: list[etree._Element], links_under: dict[etree._Element, int],
+             snippets: set[etree._Element]) -> str | None:
     """The text Google shows under a result's title: the snippet block nearest the link, within its result
     (no ancestor holding another result's link)."""
     block = None
@@ -755,10 +922,11 @@ def _snippet(ancestors: list[etree._Element], links_under: dict[etree._Element, 
         block = ancestor
     if block is None:
         return None
-    for element in _SNIPPET(block):
-        text = _text_of(element)
-        if text:
-            return text
+    for element in block.iterdescendants(etree.Element):  # (one XPath call a result costs more)
+        if element in snippets and not _in_link(element):
+            text = _text_of(element)
+            if text:
+                return text
     return None
 
 

@@ -5,8 +5,6 @@ compared after whitespace is collapsed (`normalized`)."""
 
 from __future__ import annotations
 
-import re
-
 # The heading of an AI Overview block.
 OVERVIEW_HEADINGS: tuple[str, ...] = (
     "ai overview",  # en
@@ -80,9 +78,10 @@ SPONSORED_LABELS: tuple[str, ...] = ("sponsored", "ad", "ads", "sponsored result
                                      "gesponsert", "anzeige", "sponsorisé", "annonce", "patrocinado", "スポンサー",
                                      "sponsrad", "annons")
 
-_SPACE = re.compile(r"\s+")
-
 
 def normalized(text: str) -> str:
-    """Text as the tables above hold it: lower-case, whitespace collapsed, ends trimmed."""
-    return _SPACE.sub(" ", text).strip().lower()
+    """Text as the tables above hold it: lower-case, whitespace collapsed, ends trimmed.
+
+    str.split() splits on exactly the characters `\\s` matches in a str pattern (str.isspace), and is
+    several times faster than re.sub + strip on the thousands of short texts a page holds."""
+    return " ".join(text.split()).lower()
