@@ -41,6 +41,7 @@ Pure: lxml, bs4's encoding detector, `probes.base`, `probes.parsers.common`.
 
 from __future__ import annotations
 
+import codecs
 import re
 from bisect import bisect_right
 from collections.abc import Iterator
@@ -103,14 +104,36 @@ def _html_parser(encoding: str) -> etree.HTMLParser:
     return parser
 
 
+_UTF8_DECODER = codecs.getincrementaldecoder("utf-8")
+_UTF8_CHUNK = 8192
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Whether the bytes are valid UTF-8. A large page is decoded a few KB at a time (the decoder carries a
+    character cut at a chunk's end over to the next): the same answer as one decode, in less time, as no
+    megabyte-long string is built."""
+    if data.isascii():
+        return True
+    try:
+        if len(data) < 8 * _UTF8_CHUNK:
+            data.decode("utf-8")
+        else:
+            decode = _UTF8_DECODER().decode
+            view = memoryview(data)
+            for start in range(0, len(data), _UTF8_CHUNK):
+                decode(view[start:start + _UTF8_CHUNK])
+            decode(b"", True)  # (a character left unfinished at the end is an error)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _encoding(data: bytes) -> str:
     """UTF-8 where the bytes are (every page a browser saves today); else the page's declared charset."""
-    try:
-        data.decode("utf-8")
+    if _is_utf8(data):
         return "utf-8"
-    except UnicodeDecodeError:
-        declared = EncodingDetector.find_declared_encoding(data[:16384], is_html=True)
-        return declared or "windows-1252"
+    declared = EncodingDetector.find_declared_encoding(data[:16384], is_html=True)
+    return declared or "windows-1252"
 
 
 def _document(data: Any, what: str) -> etree._Element:
@@ -642,11 +665,17 @@ _AI_MODE_FORM = etree.XPath("//form//input[@name='udm' and @value='50']")
 # far faster than it tests elements' attributes; the exact checks are made in Python on the few elements
 # found (`_marker_feature`).
 _MARKER_IDS = ("tads", "tadsb", "bottomads", "tvcap", "imagebox_bigimages", "iur", "lu_map", "rhs")
-_ID_MARKERS = etree.XPath("//@id[" + " or ".join(f".='{name}'" for name in _MARKER_IDS) + "]")
 _QUESTIONS = etree.XPath("//@data-initq")
 _MARKER_CLASSES = ("related-question-pair", "pla-unit", "commercial-unit", "kp-wholepage", "kp-blk", "xpdopen",
                    "VkpGBb")
 _AD_IDS = frozenset({"tads", "tadsb", "bottomads", "tvcap"})
+_OUTSIDE_RESULTS_IDS = frozenset({"rhs", "botstuff", "tads", "tadsb", "bottomads", "tvcap", "searchform", "hdr",
+                                  "top_nav", "appbar", "foot", "footcnt", "fbar", "sfooter"})
+_OUTSIDE_RESULTS_CLASSES = ("commercial-unit", "pla-unit", "uEierd")
+# The marker ids and the ids of parts holding no results, in one walk over the attribute nodes (page order;
+# another walk, for data-text-ad, would cost more than it saves on large pages)
+_MARKED_IDS = etree.XPath("//@id[" + " or ".join(f".='{name}'" for name in sorted({*_MARKER_IDS,
+                          *_OUTSIDE_RESULTS_IDS})) + "]")
 
 
 def _class_marked(classes: _Classes, root: etree._Element) -> list[etree._Element]:
@@ -659,10 +688,12 @@ def _class_marked(classes: _Classes, root: etree._Element) -> list[etree._Elemen
     return marked
 
 
-def _feature_markers(root: etree._Element, classes: _Classes, data: bytes) -> list[tuple[etree._Element, str]]:
+def _feature_markers(root: etree._Element, classes: _Classes, data: bytes,
+                     marked_ids: list[Any]) -> list[tuple[etree._Element, str]]:
     """Elements whose markup (not words) says which SERP feature they are, with that feature: the outermost
     of nested ones, id markers first (an id marker inside a class-marked element is kept)."""
-    by_id = [(e, f) for e in (v.getparent() for v in _ID_MARKERS(root)) if (f := _marker_feature(e)) is not None]
+    ids = (value.getparent() for value in marked_ids if value in _MARKER_IDS)
+    by_id = [(e, f) for e in ids if (f := _marker_feature(e)) is not None]
     by_class = [(e, f) for e in _class_marked(classes, root) if (f := _marker_feature(e)) is not None]
     id_marked = {element for element, _ in by_id}
     marked = id_marked | {element for element, _ in by_class}
@@ -683,10 +714,6 @@ def _first_ad_link(root: etree._Element) -> etree._Element | None:
         if href is not None and ("/aclk" in href or "googleadservices" in href):
             return link
     return None
-
-
-_OUTSIDE_RESULTS_IDS = frozenset({"rhs", "botstuff", "tads", "tadsb", "bottomads", "tvcap", "searchform", "hdr",
-                                  "top_nav", "appbar", "foot", "footcnt", "fbar", "sfooter"})
 
 
 def _page_order(element: etree._Element) -> tuple[int, ...]:
@@ -739,7 +766,9 @@ class _Page:
         self.overview_heading, self.overview_block, self.question_overview = self._find_overview()
         self.ai_mode = self.overview_block is None and bool(_AI_MODE_FORM(self.root))
         self.classes = _Classes(self.root)
-        self.markers = _feature_markers(self.root, self.classes, self.data) if self.blocked is None else []
+        self.marked_ids = _MARKED_IDS(self.root)  # (organic() reads them too)
+        self.markers = (_feature_markers(self.root, self.classes, self.data, self.marked_ids)
+                        if self.blocked is None else [])
 
     # overview ----------------------------------------------------------------------------------------
 
@@ -795,13 +824,16 @@ class _Page:
     # organic ------------------------------------------------------------------------------------------
 
     def organic(self) -> list[OrganicResult]:
-        excluded = self._feature_blocks()
+        # the parts whose links are no results: a set, so that a link's ancestors are checked in one C call
+        outside = self._feature_blocks()
+        outside.update(value.getparent() for value in self.marked_ids if value in _OUTSIDE_RESULTS_IDS)
+        outside.update(self.classes.containing(_OUTSIDE_RESULTS_CLASSES))
         links_under: dict[etree._Element, int] = {}
         for candidate in self.candidates:
             for ancestor in candidate.iterancestors():
                 links_under[ancestor] = links_under.get(ancestor, 0) + 1
         snippets = _snippet_elements(self.root, self.classes)
-        known: dict[etree._Element, bool] = {}
+        text_ad: dict[etree._Element, bool] = {}  # (results share most of their ancestors)
         results: list[OrganicResult] = []
         seen: set[str] = set()
         for anchor in self.candidates:
@@ -809,7 +841,7 @@ class _Page:
             if url is None or _is_ad_link(anchor):
                 continue
             ancestors = list(anchor.iterancestors())
-            if _outside_results(ancestors, excluded, known):
+            if not outside.isdisjoint(ancestors) or _in_text_ad(ancestors, text_ad):
                 continue
             key = citation_key(url)
             if key in seen:
@@ -870,27 +902,15 @@ class _Page:
         return names
 
 
-def _outside_results(ancestors: list[etree._Element], excluded: set[etree._Element],
-                     known: dict[etree._Element, bool]) -> bool:
-    """Whether a link sits in an ad, a feature's block, or a part of the page that holds no results.
-    (`known`: each ancestor's own verdict, as results share most of their ancestors.)"""
+def _in_text_ad(ancestors: list[etree._Element], known: dict[etree._Element, bool]) -> bool:
+    """Whether an ancestor is a text ad's container (data-text-ad); `known`: each ancestor's own verdict."""
     for node in ancestors:
-        outside = known.get(node)
-        if outside is None:
-            outside = known[node] = _holds_no_results(node, excluded)
-        if outside:
+        marked = known.get(node)
+        if marked is None:
+            marked = known[node] = node.get("data-text-ad") is not None
+        if marked:
             return True
     return False
-
-
-def _holds_no_results(node: etree._Element, excluded: set[etree._Element]) -> bool:
-    if node in excluded or node.get("data-text-ad") is not None:
-        return True
-    node_id = node.get("id")
-    if node_id is not None and node_id in _OUTSIDE_RESULTS_IDS:
-        return True
-    classes = node.get("class")
-    return bool(classes) and ("commercial-unit" in classes or "pla-unit" in classes or "uEierd" in classes)
 
 
 def _result_title(anchor: etree._Element) -> str | None:
