@@ -55,10 +55,6 @@ class RawResult:
     def part(self, name: str) -> RawPart | None:
         return next((part for part in self.parts if part.name == name), None)
 
-    @property
-    def size(self) -> int:
-        return sum(len(part.data) for part in self.parts)
-
     def map_text_parts(self, change: Callable[[bytes], bytes]) -> RawResult:
         """The same result with `change` applied to every text part (images are left as they are)."""
         return RawResult(tuple(RawPart(p.name, change(p.data), p.media_type) if p.is_text else p

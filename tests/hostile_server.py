@@ -36,8 +36,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import MetaData, create_engine, select
 
-from probes.simulator.formats import FORMATS
+from probes.simulator.formats import FORMATS, rendered
 from probes.simulator.scenario import Scenario, demo_scenario, simulated_answer
+from probes.simulator.server import LocalServer
 from storage.urls import SQLITE, with_driver
 
 # What the normal answers carry beside the key: JSON escapes, so that the decoded text holds a NUL and a
@@ -69,8 +70,10 @@ def _gzip_bomb(inflated_mb: int) -> bytes:
     return b"".join(parts) + compressor.flush()
 
 
-class HostileServer:
+class HostileServer(LocalServer):
     """`with HostileServer(secret) as server:`; `server.base_url_for("openai")` is where a probe points."""
+
+    thread_name = "hostile-server"
 
     def __init__(self, secret: str, scenario: Scenario | None = None, trickle_gap: float = 1.0,
                  redirect_to: str = "http://127.0.0.1:9/", bomb_mb: int = 1024,
@@ -86,33 +89,9 @@ class HostileServer:
         self._bomb: bytes | None = None
         self._lock = threading.Lock()
         self._bomb_lock = threading.Lock()  # building a bomb takes seconds: other requests go on meanwhile
-        self._server: ThreadingHTTPServer | None = None
 
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "hostile server not started"
-        return int(self._server.server_address[1])
-
-    def base_url_for(self, kind: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{kind}{FORMATS[kind].BASE_SUFFIX}"
-
-    def start(self) -> HostileServer:
-        server = _QuietServer(("127.0.0.1", 0), _make_handler(self))
-        self._server = server
-        threading.Thread(target=server.serve_forever, name="hostile-server", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> HostileServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _make_server(self) -> ThreadingHTTPServer:
+        return _QuietServer(("127.0.0.1", 0), _make_handler(self))
 
     def bomb(self) -> bytes:
         with self._bomb_lock:
@@ -125,8 +104,7 @@ class HostileServer:
         wire = FORMATS[kind]
         prompt = wire.prompt_of(path, body)
         answer = simulated_answer(self.scenario, prompt, wire.model_of(path, body), 0, kind)
-        rendered = wire.render_request(answer, path, body) if hasattr(wire, "render_request") else wire.render(answer)
-        text = json.dumps(rendered, ensure_ascii=False)
+        text = json.dumps(rendered(wire, answer, path, body), ensure_ascii=False)
         # every answer names the keyword (its first sentence); titles of the brand's pages name the brand
         for word in (prompt.rstrip("?？").strip(), self.scenario.brand.name):
             text = text.replace(word, f"{word}{self.escapes} key {self.secret} ")

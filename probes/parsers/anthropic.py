@@ -46,7 +46,7 @@ from typing import Any
 
 from citewatch.errors import ParseError
 from citewatch.raw import Raw, as_result
-from probes.base import Answer
+from probes.base import WEB_SEARCH, Answer
 from probes.parsers.common import (
     SourceList,
     citation_key,
@@ -94,7 +94,7 @@ def parse(raw: Raw) -> Answer:
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         search_queries=_search_queries(searches),
-        features=["web_search"] if ran_search else [],
+        features=[WEB_SEARCH] if ran_search else [],
     )
 
     # An API error is a failure, not "not cited": no text, no citations.

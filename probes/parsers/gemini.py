@@ -30,7 +30,7 @@ from typing import Any
 
 from citewatch.errors import ParseError
 from citewatch.raw import Raw
-from probes.base import Answer
+from probes.base import WEB_SEARCH, Answer
 from probes.parsers.common import (
     SourceList,
     citation_key,
@@ -98,7 +98,7 @@ def parse(raw: Raw) -> Answer:
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         search_queries=queries,
-        features=["web_search"] if searched else [],
+        features=[WEB_SEARCH] if searched else [],
     )
 
     block_reason = _prompt_block_reason(body.get("promptFeedback"))

@@ -39,7 +39,7 @@ from typing import Any
 from citewatch.errors import ParseError
 from citewatch.raw import Raw
 from citewatch.urls import trim_url
-from probes.base import Answer
+from probes.base import WEB_SEARCH, Answer
 from probes.parsers import perplexity
 from probes.parsers.common import (
     SourceList,
@@ -138,7 +138,7 @@ def _parse(raw: bytes, dialect: _Dialect) -> Answer:
     _cite(sources, text, annotations, dialect.text_urls)
     searched = bool(annotations) or _reported_searches(body.get("usage")) > 0 or (
         dialect.search_model and model is not None and "search" in model.lower())
-    answer = Answer(text=text, citations=sources.citations(), features=["web_search"] if searched else [],
+    answer = Answer(text=text, citations=sources.citations(), features=[WEB_SEARCH] if searched else [],
                     **base)
 
     refusal = text_or_none(message.get("refusal"))

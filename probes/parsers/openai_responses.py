@@ -20,7 +20,7 @@ from typing import Any
 
 from citewatch.errors import ParseError
 from citewatch.raw import Raw
-from probes.base import Answer
+from probes.base import WEB_SEARCH, Answer
 from probes.parsers import perplexity_agent
 from probes.parsers.common import (
     SourceList,
@@ -61,7 +61,7 @@ def parse(raw: Raw) -> Answer:
         output_tokens=output_tokens,
         search_queries=_search_queries(searches),
         # The only feature this engine reports: a web search actually ran.
-        features=["web_search"] if searches else [],
+        features=[WEB_SEARCH] if searches else [],
     )
 
     # A failed response is a transport/service failure, not "not cited":

@@ -46,7 +46,7 @@ from typing import Any
 from citewatch.errors import ParseError
 from citewatch.raw import Raw
 from citewatch.text import short
-from probes.base import Answer
+from probes.base import WEB_SEARCH, Answer
 from probes.parsers.common import (
     SourceList,
     answer_start,
@@ -101,7 +101,7 @@ def parse(raw: Raw) -> Answer:
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         search_queries=_search_queries(reasoning_steps),
-        features=["web_search"] if _searched(body, listed, reasoning_steps) else [],
+        features=[WEB_SEARCH] if _searched(body, listed, reasoning_steps) else [],
     )
     if message is None:
         return Answer(text="", status="no_answer", status_reason="no choices in response", **base)

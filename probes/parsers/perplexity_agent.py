@@ -43,7 +43,7 @@ from typing import Any
 from citewatch.errors import ParseError
 from citewatch.raw import Raw
 from citewatch.text import short
-from probes.base import Answer
+from probes.base import WEB_SEARCH, Answer
 from probes.parsers.common import (
     SourceList,
     citation_key,
@@ -105,7 +105,7 @@ def parse(raw: Raw) -> Answer:
     pages = _Pages(items)
     text, annotations, refused = _message_text(items)
     base["search_queries"] = pages.queries
-    base["features"] = ["web_search"] if pages.searched or _billed_search(body.get("usage")) else []
+    base["features"] = [WEB_SEARCH] if pages.searched or _billed_search(body.get("usage")) else []
 
     groups = marker_groups(text, lambda n: pages.url_of(n) is not None)
     refusal = refused or apology_refusal(text, groups)

@@ -12,9 +12,18 @@ that renders an earlier call's answer again instead of counting a new call.
 
 from importlib import import_module
 from types import ModuleType
+from typing import Any
 
 from probes import registry
 
 FORMATS: dict[str, ModuleType] = {
     name: import_module(kind.simulator) for name, kind in registry.KINDS.items() if kind.simulator
 }
+
+
+def rendered(wire: ModuleType, answer: Any, path: str, body: dict[str, Any]) -> Any:
+    """What a format replies to one request: `render_request` where the reply depends on the request, else
+    `render` of the answer alone."""
+    if hasattr(wire, "render_request"):
+        return wire.render_request(answer, path, body)
+    return wire.render(answer)

@@ -17,9 +17,10 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType
+from typing import Self
 from urllib.parse import parse_qsl, urlsplit
 
-from probes.simulator.formats import FORMATS
+from probes.simulator.formats import FORMATS, rendered
 from probes.simulator.scenario import Page, Scenario, demo_scenario, simulated_answer
 
 
@@ -31,37 +32,29 @@ class ScriptedResponse:
     delay: float = 0.0
 
 
-class Simulator:
-    """Run with `with Simulator(scenario) as sim:`; `sim.base_url` is e.g. http://127.0.0.1:PORT/v1."""
+class LocalServer:
+    """An HTTP server on a free port of 127.0.0.1, answering from a daemon thread, with every wire format
+    mounted under its kind: `with Server(...) as server:`, then `server.base_url_for(kind)`. Subclasses
+    say which server (and so which handler) in `_make_server`."""
 
-    def __init__(self, scenario: Scenario | None = None, latency: float = 0.0) -> None:
-        self.scenario = scenario or demo_scenario()
-        self.latency = latency
-        self.script: deque[ScriptedResponse] = deque()
-        self.requests: list[dict] = []
-        self._calls: Counter[tuple[str, str]] = Counter()
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+    _server: ThreadingHTTPServer | None = None
+    thread_name = "citewatch-local-server"
+
+    def _make_server(self) -> ThreadingHTTPServer:
+        raise NotImplementedError
 
     @property
     def port(self) -> int:
-        assert self._server is not None, "simulator not started"
+        assert self._server is not None, f"{type(self).__name__} not started"
         return int(self._server.server_address[1])
 
     def base_url_for(self, kind: str) -> str:
         return f"http://127.0.0.1:{self.port}/{kind}{FORMATS[kind].BASE_SUFFIX}"
 
-    @property
-    def base_url(self) -> str:
-        """The OpenAI Responses mount, the demo's default engine."""
-        return self.base_url_for("openai")
-
-    def start(self) -> Simulator:
-        handler = _make_handler(self)
-        self._server = _Server(("127.0.0.1", 0), handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="citewatch-simulator", daemon=True)
-        self._thread.start()
+    def start(self) -> Self:
+        server = self._make_server()
+        self._server = server
+        threading.Thread(target=server.serve_forever, name=self.thread_name, daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -70,11 +63,33 @@ class Simulator:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> Simulator:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class Simulator(LocalServer):
+    """Run with `with Simulator(scenario) as sim:`; `sim.base_url` is e.g. http://127.0.0.1:PORT/v1."""
+
+    thread_name = "citewatch-simulator"
+
+    def __init__(self, scenario: Scenario | None = None, latency: float = 0.0) -> None:
+        self.scenario = scenario or demo_scenario()
+        self.latency = latency
+        self.script: deque[ScriptedResponse] = deque()
+        self.requests: list[dict] = []
+        self._calls: Counter[tuple[str, str]] = Counter()
+        self._lock = threading.Lock()
+
+    def _make_server(self) -> ThreadingHTTPServer:
+        return _Server(("127.0.0.1", 0), _make_handler(self))
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI Responses mount, the demo's default engine."""
+        return self.base_url_for("openai")
 
     def enqueue(self, *responses: ScriptedResponse) -> None:
         self.script.extend(responses)
@@ -98,10 +113,7 @@ class Simulator:
                 call_index = self._calls[key]
                 self._calls[key] += 1
         answer = simulated_answer(self.scenario, prompt, wire.model_of(path, body), call_index, kind)
-        if hasattr(wire, "render_request"):  # formats whose reply depends on the request (paths, tokens, pages)
-            payload = wire.render_request(answer, path, body)
-        else:
-            payload = wire.render(answer)
+        payload = rendered(wire, answer, path, body)
         if isinstance(payload, Page):
             return ScriptedResponse(status=payload.status, body=payload.body,
                                     headers=(("Content-Type", payload.content_type),), delay=self.latency)
