@@ -131,8 +131,8 @@ def _page_token(body: bytes) -> str | None:
     overview text of its own."""
     try:
         decoded = json.loads(body)
-    except ValueError:
-        return None  # the parser reports garbage
+    except (ValueError, RecursionError):  # garbage, or nesting too deep to decode
+        return None  # the parser reports it
     overview = decoded.get("ai_overview") if isinstance(decoded, dict) else None
     if not isinstance(overview, dict) or overview.get("text_blocks"):
         return None

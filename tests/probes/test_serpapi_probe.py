@@ -337,3 +337,11 @@ async def test_simulated_ai_mode_end_to_end() -> None:
                                ProbeRequest("ball valve", "Who makes API 6D ball valves?"))
     answer = mode_parser.parse(got)
     assert answer.has_answer and answer.citations and all(c.spans for c in answer.citations)
+
+
+def test_a_first_answer_nested_too_deep_to_decode_has_no_page_token() -> None:
+    """Untrusted bytes: JSON nested past the decoder's depth is left for the parser to call garbage."""
+    from probes.serpapi import _page_token
+
+    assert _page_token(b"[" * 100_000 + b"]" * 100_000) is None
+    assert _page_token(b'{"ai_overview": {"page_token": " T1 "}}') == "T1"
