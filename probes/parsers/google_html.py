@@ -230,7 +230,7 @@ def _heading_of(element: etree._Element) -> etree._Element | None:
 
 
 def _in_link(element: etree._Element) -> bool:
-    return any(a.tag == "a" for a in element.iterancestors("a"))
+    return next(element.iterancestors("a"), None) is not None
 
 
 @dataclass
@@ -292,11 +292,12 @@ def _collect_text(element: etree._Element, pieces: list[str]) -> None:
     text = element.text
     if text:
         pieces.append(text)
-    for child in element:
-        _collect_text(child, pieces)
-        tail = child.tail
-        if tail:
-            pieces.append(tail)
+    if len(element):  # (a leaf, the most common element under a title or snippet, needs no child iterator)
+        for child in element:
+            _collect_text(child, pieces)
+            tail = child.tail
+            if tail:
+                pieces.append(tail)
 
 
 def _inline_pieces(element: etree._Element) -> Iterator[str]:
@@ -376,6 +377,12 @@ _GOOGLE_HOST = re.compile(r"^(?:www\.)?google\.[a-z.]{2,6}$|^(?:accounts|support
                           r"^webcache\.googleusercontent\.com$|^search\.app\.goo\.gl$")
 
 
+def _is_google_host(host: str) -> bool:
+    # Every host _GOOGLE_HOST knows holds one of these words: testing them first spares nearly every host the
+    # regex search, which tries the alternatives at each position of the host.
+    return ("goo" in host or "gstatic" in host or "doubleclick" in host) and _GOOGLE_HOST.search(host) is not None
+
+
 # The two shapes nearly every result link has, read without urlsplit and parse_qs (which cost more than
 # the rest of a result): an http(s) URL whose host is only letters, digits, dots and dashes (no port, user
 # or IPv6 address), and Google's "/url?" wrapper. Others, and any with a tab or newline (urlsplit drops
@@ -397,7 +404,7 @@ def _target(href: str | None) -> str | None:
             return _target(wrapped) if wrapped and wrapped.startswith(("http://", "https://")) else None
         plain = _PLAIN_URL.match(href)
         if plain is not None and plain.group(2) != "/url":
-            return None if _GOOGLE_HOST.search(plain.group(1).lower()) else href
+            return None if _is_google_host(plain.group(1).lower()) else href
     try:
         parts = urlsplit(href)
         host = (parts.hostname or "").lower()
@@ -409,7 +416,7 @@ def _target(href: str | None) -> str | None:
         return _target(wrapped) if wrapped and wrapped.startswith(("http://", "https://")) else None
     if parts.scheme not in ("http", "https") or not host:
         return None
-    if _GOOGLE_HOST.search(host):
+    if _is_google_host(host):
         return None
     return href
 
@@ -759,7 +766,9 @@ class _Page:
         self.root = _document(data, what)
         self.data = bytes(data)
         self.blocked = _blocked_reason(self.root, self.data)
-        self.labels = _labels(self.root) if self.blocked is None else _Labels()
+        if self.blocked is not None:  # no result page: nothing more is read from it
+            return
+        self.labels = _labels(self.root)
         rso = _first_with_id(self.root, "rso")
         self.results_root = rso if rso is not None else self.root
         self.candidates = [a for a in _RESULT_LINKS(self.results_root)]
@@ -767,8 +776,7 @@ class _Page:
         self.ai_mode = self.overview_block is None and bool(_AI_MODE_FORM(self.root))
         self.classes = _Classes(self.root)
         self.marked_ids = _MARKED_IDS(self.root)  # (organic() reads them too)
-        self.markers = (_feature_markers(self.root, self.classes, self.data, self.marked_ids)
-                        if self.blocked is None else [])
+        self.markers = _feature_markers(self.root, self.classes, self.data, self.marked_ids)
 
     # overview ----------------------------------------------------------------------------------------
 
