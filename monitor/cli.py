@@ -111,6 +111,36 @@ def db_upgrade(config: ConfigOption = Path("config.yaml")) -> None:
     typer.echo(f"database at newest schema: {redacted(loaded.storage.url)}")
 
 
+@db_app.command("compact")
+def db_compact(config: ConfigOption = Path("config.yaml"),
+               kind: Annotated[str | None, typer.Option(help="Only this engine kind.")] = None) -> None:
+    """Train a zstd dictionary per engine kind on its stored payloads (a new version; older payloads stay
+    readable) and recompress the kind's payloads with it. Interrupted, it loses nothing; run again, it goes
+    on where it stopped. The file shrinks after VACUUM (SQLite) or VACUUM FULL (PostgreSQL)."""
+    from storage.payload_store import recompress_payloads, train_payload_dictionaries
+
+    db = _open(_load(config))
+    for trained in train_payload_dictionaries(db, kind):
+        if trained.dictionary_id is None:
+            typer.echo(f"{trained.engine_kind}: {trained.sample_count} distinct payloads, too few to train on")
+            continue
+        done = recompress_payloads(db, trained.engine_kind, trained.dictionary_id)
+        typer.echo(f"{trained.engine_kind}: dictionary {trained.dictionary_id} from {trained.sample_count} payloads; "
+                   f"{done.payloads} payloads recompressed, {done.bytes_before:,} -> {done.bytes_after:,} bytes")
+
+
+@db_app.command("rebuild-rollups")
+def db_rebuild_rollups(config: ConfigOption = Path("config.yaml")) -> None:
+    """Count every stored observation again into the daily KPI rollups (they are kept up to date as
+    observations are stored; this is for a database changed by hand, and to check them)."""
+    from storage import rollups
+
+    db = _open(_load(config))
+    with db.begin() as connection:
+        counted = rollups.rebuild(connection)
+    typer.echo(f"rollups rebuilt from {counted} observations")
+
+
 @app.command()
 def run(config: ConfigOption = Path("config.yaml")) -> None:
     """Run one batch now: every keyword on every engine, `samples` times each. Exits 4 when every probe
@@ -213,23 +243,48 @@ def metrics(
     config: ConfigOption = Path("config.yaml"),
     since: Annotated[str, typer.Option(help="First day (UTC), inclusive, YYYY-MM-DD.")] = ...,  # type: ignore[assignment]
     until: Annotated[str, typer.Option(help="Last day (UTC), inclusive, YYYY-MM-DD.")] = ...,  # type: ignore[assignment]
-    format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    format: Annotated[str, typer.Option("--format", help="table, json, or csv (the per-keyword table).")] = "table",
+    engine: Annotated[list[str] | None, typer.Option("--engine", help="Only this engine id (repeatable).")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Only keywords with this tag (repeatable).")] = None,
+    keyword: Annotated[list[str] | None, typer.Option("--keyword", help="Only this keyword (repeatable).")] = None,
 ) -> None:
-    """KPIs per engine and overall for a period (DESIGN.md definitions). Reads the database only."""
-    from monitor.metrics import period_metrics
+    """KPIs per engine and overall for a period (DESIGN.md definitions), beside the period of the same length
+    before it, with the change and whether it is beyond sampling noise. Reads the database only."""
+    from monitor.metrics import period_metrics, select_keywords
 
-    if format not in ("table", "json"):
-        raise UsageError(f"--format {format!r}: expected table or json")
+    if format not in ("table", "json", "csv"):
+        raise UsageError(f"--format {format!r}: expected table, json or csv")
     start, end = _parse_date(since, "--since"), _parse_date(until, "--until")
     if end < start:
         raise UsageError("--until is before --since")
     loaded = _load(config)
-    result = period_metrics(_open_project(loaded), loaded.project_name, [e.name for e in loaded.entities], start,
-                            end)
+    _check_filters(loaded, engine or [], tag or [], keyword or [])
+    db = _open_project(loaded)
+    keyword_ids = select_keywords(db, loaded.project_name, keyword or [], tag or [])
+    result = period_metrics(db, loaded.project_name, start, end, engines=engine or [], keyword_ids=keyword_ids,
+                            min_sample=loaded.metrics.min_sample)
     if format == "json":
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    elif format == "csv":
+        from monitor.metrics import keyword_csv
+
+        typer.echo(keyword_csv(result["keywords"]), nl=False)
     else:
         _print_table(result, loaded.brand.name)
+
+
+def _check_filters(config: Config, engines: list[str], tags: list[str], keywords: list[str]) -> None:
+    """A filter naming nothing in config is a typo: say so rather than print empty figures."""
+    known = {
+        "--engine": (engines, {e.id for e in config.engines}),
+        "--tag": (tags, {t for k in config.keywords for t in k.tags}),
+        "--keyword": (keywords, {k.text for k in config.keywords}),
+    }
+    for option, (given, names) in known.items():
+        unknown = [name for name in given if name not in names]
+        if unknown:
+            raise UsageError(f"{option} {unknown[0]!r}: not in {config.source}; "
+                             f"expected one of {', '.join(sorted(names)) or '(none)'}")
 
 
 def _print_table(result: dict, brand: str) -> None:
@@ -241,17 +296,29 @@ def _print_table(result: dict, brand: str) -> None:
     table = Table(title=f"{result['period']['project']} {result['period']['since']} – {result['period']['until']}")
     # for Google engines the answer rate is the AI Overview presence rate, and the organic columns read the
     # same results pages
-    for column in ("engine", "successful", "coverage", "answer rate", "inclusion", "95% interval", "median pos",
-                   "top-3", f"mentions of {brand}", "organic rank", "organic top-10", "cost"):
+    for column in ("engine", "successful", "coverage", "answer rate", "inclusion", "95% interval", "change",
+                   "median pos", "top-3", f"mentions of {brand}", "organic rank", "organic top-10", "cost"):
         table.add_column(column, justify="left" if column == "engine" else "right")
+    changes = result["change"]
     for name, kpis in [*result["engines"].items(), ("overall", result["overall"])]:
-        inclusion, organic = kpis["inclusion_rate"], kpis["organic"]
+        inclusion, organic = kpis["inclusion_rate"], kpis["organic_rank"]
+        moved = (changes["overall"] if name == "overall" else changes["engines"].get(name, {})).get(
+            "inclusion_rate")
         table.add_row(name, str(kpis["successful"]), pct(kpis["coverage"]), pct(kpis["answer_rate"]),
-                      pct(inclusion["value"]), f"{pct(inclusion['low'])} – {pct(inclusion['high'])}",
+                      pct(inclusion) + (" *" if inclusion["low_sample"] else ""),
+                      f"{pct(inclusion['low'])} – {pct(inclusion['high'])}", _moved(moved),
                       number(kpis["citation_position"]["median"]), pct(kpis["citation_position"]["top3_share"]),
-                      pct(kpis["mention_rate"][brand]), number(organic["mean_best_rank"]),
+                      pct(kpis["mention_rate"].get(brand)), number(organic["mean_best_rank"]),
                       pct(organic["top10_share"]), f"{kpis['cost']:.2f}")
-    Console(width=180).print(table)
+    Console(width=200).print(table)
+    typer.echo("* fewer observations than metrics.min_sample; change: points against the period before, "
+               "! where beyond sampling noise (two-proportion z-test, 95%)")
+
+
+def _moved(change: dict | None) -> str:
+    if not change:
+        return "–"
+    return f"{change['absolute'] * 100:+.1f} pp" + (" !" if change.get("significant") else "")
 
 
 @app.command()

@@ -31,6 +31,7 @@ from pydantic_core import PydanticCustomError
 from citewatch.errors import ConfigError
 from citewatch.secrets import Secrets
 from monitor.analysis.content_types import rules_from_config
+from monitor.analysis.domain_classes import domain_rules_from_config
 from probes import registry
 from storage.urls import check_database_url
 
@@ -64,6 +65,8 @@ class KeywordConfig(_Strict):
     locale: LocaleConfig = LocaleConfig()
     engines: list[str] | None = None
     samples: int | None = Field(default=None, ge=1, le=100)
+    # names the brand (left out of share of voice and mention rates); detected from the aliases when unset
+    branded: bool | None = None
 
     @property
     def question(self) -> str:
@@ -194,6 +197,8 @@ class ContentRuleConfig(_Strict):
     domain: str | None = None
     url_contains: str | None = None
     url_regex: str | None = None
+    title_contains: str | None = None
+    title_regex: str | None = None
 
     @model_validator(mode="after")
     def _valid_rule(self) -> ContentRuleConfig:
@@ -220,6 +225,27 @@ class ScheduleConfig(_Strict):
         return self
 
 
+class DomainClassRuleConfig(_Strict):
+    domain: str
+    class_: str = Field(alias="class")
+
+    @model_validator(mode="after")
+    def _valid_rule(self) -> DomainClassRuleConfig:
+        try:
+            domain_rules_from_config([self.as_rule()])
+        except ValueError as exc:
+            raise ValueError(str(exc).removeprefix("domain class rule #1: ")) from None
+        return self
+
+    def as_rule(self) -> dict[str, str]:
+        return {"domain": self.domain, "class": self.class_}
+
+
+class MetricsConfig(_Strict):
+    # a rate over fewer observations is marked low_sample
+    min_sample: int = Field(default=10, ge=1)
+
+
 class ReportConfig(_Strict):
     language: Literal["en", "zh"] = "en"
 
@@ -232,6 +258,8 @@ class Config(_Strict):
     engines: list[EngineConfig] = Field(min_length=1)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     content_types: list[ContentRuleConfig] = []
+    domain_classes: list[DomainClassRuleConfig] = []
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     # a factory, not an instance: validating the default cron loads APScheduler, which only configs need
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)

@@ -11,9 +11,13 @@ from typing import TYPE_CHECKING
 
 from monitor.analysis import (
     ContentRule,
+    DomainClassRule,
     EntitySpec,
+    classify_domain,
     classify_url,
+    domain_rules_from_config,
     find_mentions,
+    host_of,
     normalize_url,
     owner_of,
     registrable_domain,
@@ -34,6 +38,7 @@ class Tracking:
 
     entities: tuple[EntitySpec, ...]
     rules: tuple[ContentRule, ...] = ()
+    domain_rules: tuple[DomainClassRule, ...] = ()
 
     @classmethod
     def from_config(cls, config: Config) -> Tracking:
@@ -49,7 +54,20 @@ class Tracking:
             for e in config.entities
         )
         rules = tuple(rules_from_config(r.model_dump(exclude_none=True) for r in config.content_types))
-        return cls(entities, rules)
+        domain_rules = tuple(domain_rules_from_config(r.as_rule() for r in config.domain_classes))
+        return cls(entities, rules, domain_rules)
+
+    def kind_of(self, owner: str | None) -> str | None:
+        return next((e.kind for e in self.entities if e.name == owner), None)
+
+    def classify(self, url: str, site: str, title: str | None, owner: str | None) -> tuple[str, str]:
+        """A page's content type and its domain's class. `site` is the URL naming the real site (`url`
+        itself, or a redirect's target, or only the domain a redirect's title names)."""
+        # a redirect whose title names only a domain says nothing of the page's path (a redirect to a
+        # real homepage is taken as host-only too: rare, and it then falls to the host's type)
+        path_known = host_of(site) == host_of(url) or not site.endswith("/")
+        content_type = classify_url(site, self.rules, title, path_known)
+        return content_type, classify_domain(site, self.kind_of(owner), self.domain_rules, content_type)
 
 
 def citation_records(answer: Answer, tracking: Tracking) -> list[CitationRecord]:
@@ -59,6 +77,8 @@ def citation_records(answer: Answer, tracking: Tracking) -> list[CitationRecord]
     records = []
     for index, c in enumerate(answer.citations):
         site = source_url(c.url, c.title)
+        owner = owner_of(site, tracking.entities)
+        content_type, domain_class = tracking.classify(c.url, site, c.title, owner)
         records.append(CitationRecord(
             position=c.position,
             url=c.url,
@@ -68,10 +88,11 @@ def citation_records(answer: Answer, tracking: Tracking) -> list[CitationRecord]
             visible=c.visible,
             cited=c.cited,
             origin=c.origin,
-            owner=owner_of(site, tracking.entities),
-            content_type=classify_url(site, tracking.rules),
+            owner=owner,
+            content_type=content_type,
             spans=list(c.spans),
             visibility=visibility.get(index),
+            domain_class=domain_class,
         ))
     return records
 
@@ -99,5 +120,5 @@ def organic_records(answer: Answer, tracking: Tracking) -> list[OrganicRecord]:
         site = source_url(o.url, o.title)
         records.append(OrganicRecord(rank=o.rank, url=o.url, domain=registrable_domain(site),
                                      owner=owner_of(site, tracking.entities), title=o.title, snippet=o.snippet,
-                                     content_type=classify_url(site, tracking.rules)))
+                                     content_type=tracking.classify(o.url, site, o.title, None)[0]))
     return records

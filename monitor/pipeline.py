@@ -38,10 +38,12 @@ from citewatch.errors import (
     StorageError,
     UnknownEngineKind,
 )
+from citewatch.opaque import elide_opaque
 from citewatch.raw import RawResult
 from citewatch.secrets import Secrets
 from citewatch.status import ERROR, FAILED, SKIPPED, SUCCESSFUL
 from monitor import owner
+from monitor.analysis.mentions import find_mentions
 from monitor.budget import DailyBudget
 from monitor.clock import Clock, system_clock
 from monitor.config import (
@@ -170,18 +172,30 @@ def sync_config(config: Config, db: Engine, clock: Clock, tracking: Tracking | N
         config.project_name,
         [EntityRow(e.name, e.kind, e.aliases, e.domains, e.people, e.titles) for e in tracking.entities],
         [
-            KeywordRow(k.text, k.prompt, tuple(k.tags), k.weight, k.locale.country, k.locale.language)
+            KeywordRow(k.text, k.prompt, tuple(k.tags), k.weight, k.locale.country, k.locale.language,
+                       is_branded(k, tracking))
             for k in config.keywords
         ],
         clock(),
     )
 
 
+def is_branded(keyword: KeywordConfig, tracking: Tracking) -> bool:
+    """A keyword or prompt naming the brand (any alias) would fake a perfect share of voice; config's
+    `branded:` overrides the detection."""
+    if keyword.branded is not None:
+        return keyword.branded
+    brand = tracking.entities[:1]
+    return bool(find_mentions(keyword.text, brand) or (keyword.prompt and find_mentions(keyword.prompt, brand)))
+
+
 def build_record(task: ProbeTask, run_id: int, tracking: Tracking, raw: RawResult | None,
                  error: ProbeError | None, latency_ms: int | None, clock: Clock, secrets: Secrets = NO_SECRETS
                  ) -> ObservationRecord:
-    """Parse and analyse one probe's outcome into what storage keeps, every secret masked (in the raw
-    parts too, before they are hashed). Pure but for the clock."""
+    """Parse and analyse one probe's outcome into what storage keeps, every secret masked and every opaque
+    token elided (in the raw parts too, before they are hashed). Pure but for the clock."""
+    if raw is not None:
+        raw = raw.map_text_parts(elide_opaque)
     if raw is not None and secrets:
         raw = raw.map_text_parts(secrets.mask_bytes)
     record = ObservationRecord(
@@ -216,6 +230,7 @@ def apply_payload(record: ObservationRecord, raw: RawResult, kind_name: str, tra
     nothing half-analysed."""
     kind = registry.kind(kind_name)
     record.parser_version = kind.parser_version
+    record.search_pool = kind.retrieved_sources
     answer = _parse_and_analyse(record, raw, kind, tracking)
     if secrets:  # a key the raw payload held in another form (JSON escapes) is decoded into the texts
         record.map_texts(secrets.mask)

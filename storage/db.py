@@ -35,6 +35,7 @@ from citewatch.errors import (
     SchemaMismatch,
     StorageError,
 )
+from storage import rollups
 from storage.urls import SQLITE, redacted, with_driver
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -137,6 +138,9 @@ def alembic_config(engine: Engine) -> AlembicConfig:
     return cfg
 
 
+ROLLUPS_REVISION = "0008"  # the migration that made the daily KPI rollups
+
+
 def head_revision() -> str:
     return str(ScriptDirectory(str(MIGRATIONS)).get_current_head())
 
@@ -156,8 +160,13 @@ def upgrade(engine: Engine) -> None:
 
 def _upgrade(engine: Engine) -> None:
     _refuse_newer_schema(engine)
+    before = current_revision(engine)
     try:
         command.upgrade(alembic_config(engine), "head")
+        if before is not None and before < ROLLUPS_REVISION:
+            # the rollups begin empty: count what was stored before them, once
+            with engine.begin() as connection:
+                rollups.rebuild(connection)
     except CommandError as exc:
         raise SchemaMismatch(f"cannot migrate database {shown(engine)}: {exc}") from None
     except SQLAlchemyError as exc:  # not from the DBAPI (those arrive as StorageError already)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from citewatch.status import RUN_RUNNING
@@ -46,6 +46,8 @@ class Keyword(SQLModel, table=True):
     weight: float = 1.0
     country: str | None = None
     language: str | None = None
+    # names the brand: left out of share of voice and mention rates, reported apart as brand recognition
+    branded: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     active: bool = True
 
 
@@ -77,13 +79,32 @@ class EngineSpend(SQLModel, table=True):
 
 
 class RawPayload(SQLModel, table=True):
-    """A payload exactly as the engine sent it, zlib-compressed, keyed by the SHA-256 of the raw bytes."""
+    """A payload exactly as the engine sent it, compressed, keyed by the SHA-256 of the raw bytes.
+
+    `codec` says how `data` is compressed (storage.compression): `zlib` (every payload stored before
+    migration 0007) or `zstd`, with the dictionary version it needs in `dictionary_id` (None: none)."""
 
     __tablename__ = "raw_payload"
     hash: str = Field(primary_key=True, max_length=64)
     size: int
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime
+    codec: str = Field(default="zlib", sa_column_kwargs={"server_default": "zlib"})
+    dictionary_id: int | None = Field(default=None, foreign_key="payload_dictionary.id")
+
+
+class PayloadDictionary(SQLModel, table=True):
+    """A zstd dictionary trained on payloads of one engine kind. Versions are only ever added: the newest
+    of a kind compresses new payloads, older ones stay for the payloads compressed with them."""
+
+    __tablename__ = "payload_dictionary"
+    __table_args__ = (Index("ix_payload_dictionary_engine_kind", "engine_kind", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    engine_kind: str
+    created_at: datetime
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    sample_count: int  # the payloads it was trained on
+    hash: str = Field(max_length=64)  # SHA-256 of `data`: what readers cache a version's prepared form by
 
 
 class Observation(SQLModel, table=True):
@@ -104,6 +125,7 @@ class Observation(SQLModel, table=True):
     parser_version: int | None = None
     answer_text: str | None = None
     has_answer: bool = False
+    search_pool: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     model: str | None = None
     search_queries: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     latency_ms: int | None = None
@@ -146,6 +168,7 @@ class Citation(SQLModel, table=True):
     origin: str = "annotation"
     owner_id: int | None = Field(default=None, foreign_key="tracked_entity.id", index=True)
     content_type: str = "other"
+    domain_class: str = Field(default="other", sa_column_kwargs={"server_default": "other"})
     spans: list[list[int]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # position-adjusted word count (GEO); None where the engine ties no text to its sources
     visibility: float | None = None
@@ -172,3 +195,97 @@ class OrganicResult(SQLModel, table=True):
     title: str | None = None
     snippet: str | None = None
     content_type: str = Field(default="other", sa_column_kwargs={"server_default": "other"})
+
+
+# --- daily KPI rollups (storage.tally): one row per run day, engine and keyword, kept up to date as
+# observations are stored, so a period's KPIs are sums over a few rows per day instead of scans of every
+# observation and citation. The day is the UTC date the observation's run started (periods place
+# observations by their run, as coverage does).
+
+def _count(**kwargs: object) -> int:
+    return Field(default=0, sa_column_kwargs={"server_default": "0"}, **kwargs)  # type: ignore[no-any-return]
+
+
+class KpiDay(SQLModel, table=True):
+    __tablename__ = "kpi_day"
+    day: date = Field(primary_key=True)
+    engine_id: str = Field(primary_key=True)
+    keyword_id: int = Field(foreign_key="keyword.id", primary_key=True)
+    scheduled: int = _count()
+    observed: int = _count()
+    successful: int = _count()
+    failed: int = _count()
+    skipped: int = _count()
+    answered: int = _count()
+    included: int = _count()
+    included_answered: int = _count()
+    with_citations: int = _count()
+    citations: int = _count()
+    position_sum: int = _count()
+    top3: int = _count()
+    visible: int = _count()
+    gaps: int = _count()
+    pool: int = _count()
+    brand_found: int = _count()
+    brand_found_cited: int = _count()
+    organic_pages: int = _count()
+    organic_ranked: int = _count()
+    organic_rank_sum: int = _count()
+    organic_top3: int = _count()
+    organic_top10: int = _count()
+    organic_top10_not_cited: int = _count()
+    visibility_total: float = _count()
+    cost: float = _count()
+
+
+class KpiDayRank(SQLModel, table=True):
+    """How many answers had the brand's best citation (source `citation`) or best organic result (source
+    `organic`) at each position: medians and best positions come from these histograms."""
+
+    __tablename__ = "kpi_day_rank"
+    day: date = Field(primary_key=True)
+    engine_id: str = Field(primary_key=True)
+    keyword_id: int = Field(foreign_key="keyword.id", primary_key=True)
+    source: str = Field(primary_key=True)
+    rank: int = Field(primary_key=True)
+    answers: int = _count()
+
+
+class KpiDayEntity(SQLModel, table=True):
+    __tablename__ = "kpi_day_entity"
+    day: date = Field(primary_key=True)
+    engine_id: str = Field(primary_key=True)
+    keyword_id: int = Field(foreign_key="keyword.id", primary_key=True)
+    entity_id: int = Field(foreign_key="tracked_entity.id", primary_key=True)
+    answers_naming: int = _count()
+    mention_count: int = _count()
+    mention_rank_sum: int = _count()
+    first_third: int = _count()
+    middle_third: int = _count()
+    last_third: int = _count()
+    cited_answers: int = _count()
+    citations: int = _count()
+    citations_weighted: float = _count()
+    visibility: float = _count()
+    cited_without_brand: int = _count()
+
+
+class KpiDayContent(SQLModel, table=True):
+    __tablename__ = "kpi_day_content"
+    day: date = Field(primary_key=True)
+    engine_id: str = Field(primary_key=True)
+    keyword_id: int = Field(foreign_key="keyword.id", primary_key=True)
+    content_type: str = Field(primary_key=True)
+    domain_class: str = Field(primary_key=True)
+    citations: int = _count()
+    brand_answers: int = _count()
+
+
+class KpiDayDomain(SQLModel, table=True):
+    __tablename__ = "kpi_day_domain"
+    day: date = Field(primary_key=True)
+    engine_id: str = Field(primary_key=True)
+    keyword_id: int = Field(foreign_key="keyword.id", primary_key=True)
+    domain: str = Field(primary_key=True)
+    answers: int = _count()
+    answers_without_brand: int = _count()

@@ -28,6 +28,7 @@ class KeywordRow:
     weight: float = 1.0
     country: str | None = None
     language: str | None = None
+    branded: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class ProjectIds:
     project_id: int
     entity_ids: dict[str, int]
     keyword_ids: dict[str, int]
+    brand: str | None = None  # the brand's entity name (the others are competitors)
 
 
 @dataclass
@@ -61,6 +63,7 @@ class CitationRecord:
     content_type: str
     spans: list[tuple[int, int]] = field(default_factory=list)
     visibility: float | None = None
+    domain_class: str = "other"
 
 
 @dataclass
@@ -99,6 +102,8 @@ class ObservationRecord:
     parser_version: int | None = None
     answer_text: str | None = None
     has_answer: bool = False
+    # the engine reports the pages its search retrieved (cited or not): the answer has a search pool
+    search_pool: bool = False
     model: str | None = None
     search_queries: list[str] = field(default_factory=list)
     features: list[str] = field(default_factory=list)
@@ -207,3 +212,36 @@ class PeriodFacts:
             for engine, per_keyword in self.planned.items() if engine_id in (None, engine)
             for text, count in per_keyword.items() if keyword in (None, text)
         )
+
+
+@dataclass(frozen=True)
+class KeywordInfo:
+    id: int
+    text: str
+    weight: float
+    tags: tuple[str, ...]
+    branded: bool
+
+
+@dataclass(frozen=True)
+class EntityInfo:
+    id: int
+    name: str
+    kind: str  # "brand" | "competitor"
+
+
+@dataclass
+class PeriodRollups:
+    """A period's daily rollups summed per engine and keyword (`storage.kpi_reads`): what every KPI of
+    `monitor.kpis` is computed from."""
+
+    keywords: dict[int, KeywordInfo]
+    entities: dict[int, EntityInfo]  # brand first
+    day: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)  # (engine, keyword) -> counts
+    # (engine, keyword, "citation" | "organic") -> the brand's best position -> answers
+    ranks: dict[tuple[str, int, str], dict[int, int]] = field(default_factory=dict)
+    entity: dict[tuple[str, int, int], dict[str, float]] = field(default_factory=dict)  # (engine, keyword, entity)
+    content: dict[tuple[str, str, str], dict[str, float]] = field(default_factory=dict)  # (engine, type, class)
+    # keyword id (None: all keywords) -> [(domain, answers citing it, of which not citing the brand)]
+    domains: dict[int | None, list[tuple[str, int, int]]] = field(default_factory=dict)
+    tag_domains: dict[str, list[tuple[str, int, int]]] = field(default_factory=dict)  # the same per tag

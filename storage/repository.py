@@ -9,7 +9,6 @@ Reads: plain rows for metrics and reports.
 from __future__ import annotations
 
 import hashlib
-import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
@@ -24,6 +23,7 @@ from sqlmodel import Session, SQLModel
 from citewatch.raw import RawPart, RawResult
 from citewatch.status import RUN_FINISHED, RUN_INTERRUPTED, RUN_RUNNING
 from citewatch.text import storable
+from storage import compression, payload_store, rollups
 from storage.db import advisory_lock_key
 from storage.models import (
     Citation,
@@ -34,6 +34,7 @@ from storage.models import (
     ObservationFeature,
     ObservationPart,
     OrganicResult,
+    PayloadDictionary,
     Project,
     RawPayload,
     Run,
@@ -72,9 +73,11 @@ def sync_project(db: Engine, name: str, entities: Iterable[EntityRow], keywords:
         connection.execute(_upsert(connection, Project).on_conflict_do_nothing(index_elements=["name"]),
                            dict(name=name, created_at=now))
         project_id = connection.execute(select(Project.id).where(Project.name == name)).scalar_one()
+        entities = list(entities)
         entity_ids = _sync_rows(connection, TrackedEntity, project_id, "name", [_as_values(e) for e in entities])
         keyword_ids = _sync_rows(connection, Keyword, project_id, "text", [_as_values(k) for k in keywords])
-        return ProjectIds(project_id, entity_ids, keyword_ids)
+        brand = next((e.name for e in entities if e.kind == "brand"), None)
+        return ProjectIds(project_id, entity_ids, keyword_ids, brand)
 
 
 def _upsert(connection: Connection, model: type[SQLModel]):  # type: ignore[no-untyped-def]
@@ -136,6 +139,7 @@ def start_run(db: Engine, project_id: int, planned: dict[str, dict[str, int]], n
                   process_scope=owner.scope)
         session.add(run)
         session.flush()
+        rollups.add_scheduled(session.connection(), now, planned)
         return run.id  # type: ignore[return-value]
 
 
@@ -158,7 +162,8 @@ def save_observation(target: Engine | Connection, ids: ProjectIds, record: Obser
     connection = target
     record.map_texts(storable)
     with connection.begin():
-        part_hashes = [_store_raw(connection, part.data, record.observed_at) for part in record.raw.parts
+        part_hashes = [_store_raw(connection, part.data, record.observed_at, record.engine_kind)
+                       for part in record.raw.parts
                        ] if record.raw is not None else []
         observation_id = connection.execute(insert(Observation.__table__), dict(  # type: ignore[attr-defined]
             run_id=record.run_id,
@@ -173,6 +178,7 @@ def save_observation(target: Engine | Connection, ids: ProjectIds, record: Obser
             parser_version=record.parser_version,
             answer_text=record.answer_text,
             has_answer=record.has_answer,
+            search_pool=record.search_pool,
             model=record.model,
             search_queries=record.search_queries,
             latency_ms=record.latency_ms,
@@ -187,6 +193,7 @@ def save_observation(target: Engine | Connection, ids: ProjectIds, record: Obser
                 for ordinal, (part, digest) in enumerate(zip(record.raw.parts, part_hashes, strict=True))
             ])
         _insert_parsed(connection, ids, int(observation_id), record)
+        rollups.add_observation(connection, record, ids.keyword_ids[record.keyword], ids.brand, ids.entity_ids)
         if record.reserved_day is not None:  # the reservation becomes what the probe cost
             connection.execute(update(EngineSpend).where(*_spend_row(ids.project_id, record.engine_id,
                                                                      record.reserved_day))
@@ -201,7 +208,7 @@ def _insert_parsed(connection: Connection, ids: ProjectIds, observation_id: int,
     citations = [
         dict(observation_id=observation_id, position=c.position, url=c.url, normalized_url=c.normalized_url,
              domain=c.domain, title=c.title, visible=c.visible, cited=c.cited, origin=c.origin,
-             owner_id=owner_id(c.owner), content_type=c.content_type,
+             owner_id=owner_id(c.owner), content_type=c.content_type, domain_class=c.domain_class,
              spans=[list(span) for span in c.spans], visibility=c.visibility)
         for c in record.citations
     ]
@@ -247,16 +254,20 @@ def replace_parsed(db: Engine, ids: ProjectIds, observation_id: int, record: Obs
     latency and cost stay as they were. Returns the status it had before."""
     record.map_texts(storable)
     with db.begin() as connection:
-        before = connection.execute(select(Observation.status).where(Observation.id == observation_id)).scalar_one()
+        before, record.run_id, record.cost = connection.execute(
+            select(Observation.status, Observation.run_id, Observation.cost).where(Observation.id == observation_id)
+        ).one()
+        rollups.subtract_stored(connection, observation_id, ids.brand, ids.entity_ids)
         for table in (Citation, Mention, OrganicResult, ObservationFeature):
             connection.execute(delete(table).where(table.observation_id == observation_id))  # type: ignore[attr-defined]
         connection.execute(update(Observation).where(Observation.id == observation_id).values(
             status=record.status, error=record.error, parser_version=record.parser_version,
-            answer_text=record.answer_text, has_answer=record.has_answer, model=record.model,
-            search_queries=record.search_queries,
+            answer_text=record.answer_text, has_answer=record.has_answer, search_pool=record.search_pool,
+            model=record.model, search_queries=record.search_queries,
             input_tokens=record.input_tokens, output_tokens=record.output_tokens,
         ))
         _insert_parsed(connection, ids, observation_id, record)
+        rollups.add_observation(connection, record, ids.keyword_ids[record.keyword], ids.brand, ids.entity_ids)
         return str(before)
 
 
@@ -318,36 +329,48 @@ def _try_reserve(connection: Connection, row: tuple, amount: float, limit: float
     return bool(result.rowcount)
 
 
-def _store_raw(connection: Connection, raw: bytes, now: datetime) -> str:
-    """Content-addressed: a payload already stored is not stored again (also under concurrent writers)."""
+def _store_raw(connection: Connection, raw: bytes, now: datetime, engine_kind: str | None = None) -> str:
+    """Content-addressed: a payload already stored is not stored again (also under concurrent writers).
+    Compressed with zstd and the newest dictionary of `engine_kind`, where it has one (storage.payload_store)."""
     digest = payload_hash(raw)
+    packed = compression.compress(raw, payload_store.newest_dictionary(connection, engine_kind))
     connection.execute(_upsert(connection, RawPayload).on_conflict_do_nothing(index_elements=["hash"]),
-                       dict(hash=digest, size=len(raw), data=zlib.compress(raw, 6), created_at=now))
+                       dict(hash=digest, size=len(raw), data=packed.data, codec=packed.codec,
+                            dictionary_id=packed.dictionary_id, created_at=now))
     return digest
 
 
 def load_raw(db: Engine, digest: str) -> bytes | None:
-    with Session(db) as session:
-        payload = session.get(RawPayload, digest)
-        return zlib.decompress(payload.data) if payload else None
+    """A stored payload's raw bytes, whatever codec it was stored with; None where it is not stored."""
+    with db.connect() as connection:
+        row = connection.execute(
+            select(RawPayload.data, RawPayload.codec, RawPayload.dictionary_id, PayloadDictionary.hash)
+            .outerjoin(PayloadDictionary, PayloadDictionary.id == RawPayload.dictionary_id)
+            .where(RawPayload.hash == digest)
+        ).first()
+        return payload_store.unpack(connection, *row) if row is not None else None
 
 
 def load_raw_result(db: Engine, observation_id: int, first_hash: str) -> RawResult | None:
     """An observation's raw result, every part in order; None where a part's payload is missing. An
     observation with no part rows (none are, once migrated) is its first payload alone."""
-    with Session(db) as session:
-        rows = session.execute(
-            select(ObservationPart.name, ObservationPart.media_type, RawPayload.data)
+    with db.connect() as connection:
+        rows = connection.execute(
+            select(ObservationPart.name, ObservationPart.media_type, RawPayload.data, RawPayload.codec,
+                   RawPayload.dictionary_id, PayloadDictionary.hash)
             .outerjoin(RawPayload, RawPayload.hash == ObservationPart.raw_hash)
+            .outerjoin(PayloadDictionary, PayloadDictionary.id == RawPayload.dictionary_id)
             .where(ObservationPart.observation_id == observation_id)
             .order_by(ObservationPart.ordinal)
         ).all()
-    if not rows:
+        if any(data is None for _, _, data, *_ in rows):
+            return None
+        parts = tuple(RawPart(name, payload_store.unpack(connection, *stored), media_type)
+                      for name, media_type, *stored in rows)
+    if not parts:
         data = load_raw(db, first_hash)
         return RawResult.single(data) if data is not None else None
-    if any(data is None for _, _, data in rows):
-        return None
-    return RawResult(tuple(RawPart(name, zlib.decompress(data), media_type) for name, media_type, data in rows))
+    return RawResult(parts)
 
 
 # --- reads for metrics and reports -------------------------------------------------------------
@@ -440,26 +463,6 @@ def period_facts(db: Engine, project: str, start: datetime, end: datetime) -> Pe
                         planned.setdefault(engine_id, Counter())[keywords[int(keyword_id)]] += count
         return PeriodFacts(observations, citations, mentions, {e: dict(c) for e, c in planned.items()},
                            visibility_totals, organic, with_organic)
-
-
-def content_type_mix(db: Engine, project: str, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
-    """Cited URLs per engine and content type (all owners): what each engine trusts."""
-    with Session(db) as session:
-        pid = _project_id(session, project)
-        if pid is None:
-            return {}
-        rows = session.execute(
-            select(Observation.engine_id, Citation.content_type, func.count())
-            .join(Observation, Observation.id == Citation.observation_id)
-            .where(Citation.observation_id.in_(_in_period(pid, start, end)),  # type: ignore[attr-defined]
-                   Citation.cited.is_(True))  # type: ignore[attr-defined]
-            .group_by(Observation.engine_id, Citation.content_type)
-            .order_by(Observation.engine_id, Citation.content_type)
-        )
-        mix: dict[str, dict[str, int]] = {}
-        for engine_id, content_type, count in rows:
-            mix.setdefault(engine_id, {})[content_type] = count
-        return mix
 
 
 def project_names(db: Engine) -> list[str]:

@@ -39,6 +39,7 @@ from sqlalchemy import MetaData, create_engine, select
 from probes.simulator.formats import FORMATS, rendered
 from probes.simulator.scenario import Scenario, demo_scenario, simulated_answer
 from probes.simulator.server import LocalServer
+from storage import repository
 from storage.urls import SQLITE, with_driver
 
 # What the normal answers carry beside the key: JSON escapes, so that the decoded text holds a NUL and a
@@ -253,7 +254,8 @@ def _bytes(payload: bytes) -> Iterator[bytes]:
 
 def places_holding(url: str, needle: str) -> list[str]:
     """Every place of the database at `url` that holds `needle`: "table.column" for a value (raw payloads
-    decompressed, JSON values serialized), and for SQLite the database file and its WAL byte for byte."""
+    decompressed, whatever their codec; JSON values serialized), and for SQLite the database file and its
+    WAL byte for byte."""
     found: list[str] = []
     engine = create_engine(with_driver(url))
     try:
@@ -262,8 +264,11 @@ def places_holding(url: str, needle: str) -> list[str]:
         with engine.connect() as connection:
             for table in metadata.sorted_tables:
                 for row in connection.execute(select(table)):
-                    for column, value in row._mapping.items():
-                        if _holds(value, needle, decompress=table.name == "raw_payload"):
+                    values = dict(row._mapping)
+                    if table.name == "raw_payload":  # its bytes as the engine sent them, whatever the codec
+                        values["data"] = repository.load_raw(engine, values["hash"])
+                    for column, value in values.items():
+                        if _holds(value, needle):
                             found.append(f"{table.name}.{column}")
     finally:
         engine.dispose()
@@ -275,14 +280,9 @@ def places_holding(url: str, needle: str) -> list[str]:
     return sorted(set(found))
 
 
-def _holds(value: object, needle: str, *, decompress: bool) -> bool:
+def _holds(value: object, needle: str) -> bool:
     if isinstance(value, (bytes, memoryview)):
         data = bytes(value)
-        if decompress:
-            try:
-                data = zlib.decompress(data)
-            except zlib.error:
-                pass
         return needle.encode() in data or needle in _decoded_json(data)
     if isinstance(value, (list, dict)):
         return needle in json.dumps(value, ensure_ascii=False)

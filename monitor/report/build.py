@@ -44,26 +44,19 @@ def week_label(day: date) -> str:
 
 def build_report(db: Engine, project: str, entities: Sequence[str], year: int, week: int) -> dict[str, Any]:
     since, until = iso_week_bounds(year, week)
-    previous_since, previous_until = since - timedelta(days=7), until - timedelta(days=7)
-    facts = metrics.period_facts(db, project, since, until)
-    previous_facts = metrics.period_facts(db, project, previous_since, previous_until)
     # both weeks list the same engines, so an engine that went silent shows as a drop, not a gap
-    engines = metrics.engine_ids(facts) | metrics.engine_ids(previous_facts)
-    previous = metrics.compute(previous_facts, entities, engines)
-    current = metrics.compute(facts, entities, engines)
-    start, end = metrics.period_bounds(since, until)
+    current = metrics.period_metrics(db, project, since, until)
+    facts = repository.period_facts(db, project, *metrics.period_bounds(since, until))
     return {
         "project": project,
         "brand": entities[0],
         "competitors": list(entities[1:]),
         "week": f"{year}-W{week:02d}",
-        "previous_week": week_label(previous_since),
+        "previous_week": week_label(since - timedelta(days=7)),
         "period": {"since": since.isoformat(), "until": until.isoformat()},
         "metrics": current,
-        "previous_metrics": previous,
-        "keywords": metrics.keyword_kpis(facts, entities),
+        "keywords": current["keywords"],
         "citations": cited_pages(facts, entities),
-        "content_types": repository.content_type_mix(db, project, start, end),
     }
 
 
@@ -116,7 +109,7 @@ def change(current: float | None, previous: float | None) -> float | None:
 def per_engine_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per engine (and 'overall') with this week's and last week's headline KPIs."""
     rows = []
-    now, before = report["metrics"], report["previous_metrics"]
+    now, before = report["metrics"], report["metrics"]["previous"]
     for name in [*now["engines"], "overall"]:
         current = now["overall"] if name == "overall" else now["engines"][name]
         previous = before["overall"] if name == "overall" else before["engines"].get(name)

@@ -15,13 +15,19 @@ from monitor.report.build import change, per_engine_rows
 from monitor.report.i18n import LABELS
 
 
-def pct(value: float | None) -> str:
+def value_of(value: Any) -> float | None:
+    """A number, or the value of a rate object (`monitor.kpis.rate`)."""
+    return value.get("value") if isinstance(value, dict) else value
+
+
+def pct(value: Any) -> str:
+    value = value_of(value)
     return "–" if value is None else f"{value * 100:.1f}%"
 
 
-def points(current: float | None, previous: float | None) -> str:
+def points(current: Any, previous: Any) -> str:
     """A change in percentage points, or an en dash when either side has no data."""
-    delta = change(current, previous)
+    delta = change(value_of(current), value_of(previous))
     return "–" if delta is None else f"{delta * 100:+.1f} pp"
 
 

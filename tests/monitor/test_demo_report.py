@@ -77,26 +77,27 @@ def test_report_numbers_match_an_independent_recomputation(demo: DemoResult) -> 
     engines = ["chatgpt", "perplexity", "gemini", "claude", "deepseek", "google"]
     assert sorted(report["metrics"]["engines"]) == sorted(engines)
     for (key, since, until), engine in itertools.product(
-            (("metrics", "2026-11-23", "2026-11-29"), ("previous_metrics", "2026-11-16", "2026-11-22")),
+            (("metrics", "2026-11-23", "2026-11-29"), ("previous", "2026-11-16", "2026-11-22")),
             [*engines, None]):
         expected = _recompute(demo.database, since, until, "Hengda Valve", engine)
-        got = report[key]["engines"][engine] if engine else report[key]["overall"]
+        period = report["metrics"] if key == "metrics" else report["metrics"]["previous"]
+        got = period["engines"][engine] if engine else period["overall"]
         assert got["successful"] == expected["successful"] == (126 if engine else 756)
         assert got["inclusion_rate"]["value"] == pytest.approx(expected["inclusion"])
         assert got["inclusion_rate"]["low"] == pytest.approx(expected["low"])
         assert got["inclusion_rate"]["high"] == pytest.approx(expected["high"])
-        assert got["mention_rate"]["Hengda Valve"] == pytest.approx(expected["mention_rate"])
+        assert got["mention_rate"]["Hengda Valve"]["value"] == pytest.approx(expected["mention_rate"])
         assert got["citation_position"]["mean"] == pytest.approx(expected["mean_position"])
-        assert got["citation_position"]["top3_share"] == pytest.approx(expected["top3"])
+        assert got["citation_position"]["top3_share"]["value"] == pytest.approx(expected["top3"])
     # the scenario cites the brand more often in the second week; the report must show it
     assert report["metrics"]["overall"]["inclusion_rate"]["value"] > \
-        report["previous_metrics"]["overall"]["inclusion_rate"]["value"]
+        report["metrics"]["previous"]["overall"]["inclusion_rate"]["value"]
 
 
 def test_markdown_and_html_show_the_same_figures(demo: DemoResult) -> None:
     report = json.loads((demo.out / "report.json").read_text(encoding="utf-8"))
     inclusion = report["metrics"]["engines"]["chatgpt"]["inclusion_rate"]["value"]
-    previous = report["previous_metrics"]["engines"]["chatgpt"]["inclusion_rate"]["value"]
+    previous = report["metrics"]["previous"]["engines"]["chatgpt"]["inclusion_rate"]["value"]
     shown, change = f"{inclusion * 100:.1f}%", f"{(inclusion - previous) * 100:+.1f} pp"
     markdown = (demo.out / "report.md").read_text(encoding="utf-8")
     html = (demo.out / "report.html").read_text(encoding="utf-8")
@@ -112,6 +113,10 @@ def test_demo_is_deterministic_per_seed(demo: DemoResult, tmp_path: Path) -> Non
     second = json.loads((again.out / "report.json").read_text(encoding="utf-8"))
     # equal up to float rounding: concurrent probes store in varying order, so sums add up in varying order
     figures, again_figures = flatten(first["metrics"]), flatten(second["metrics"])
+    texts = {path for path, value in figures.items() if isinstance(value, str)}
+    assert {p: figures[p] for p in texts} == {p: again_figures.get(p) for p in texts}
+    figures = {p: v for p, v in figures.items() if p not in texts}
+    again_figures = {p: v for p, v in again_figures.items() if p not in texts}
     unknown = {path for path, value in figures.items() if value is None}  # e.g. no organic rank for assistants
     assert unknown == {path for path, value in again_figures.items() if value is None}
     assert {p: v for p, v in figures.items() if p not in unknown} == pytest.approx(
@@ -122,14 +127,17 @@ def test_demo_is_deterministic_per_seed(demo: DemoResult, tmp_path: Path) -> Non
 def flatten(value: object, path: str = "") -> dict[str, object]:
     if isinstance(value, dict):
         return {k: v for key, item in value.items() for k, v in flatten(item, f"{path}.{key}").items()}
+    if isinstance(value, list):
+        return {k: v for key, item in enumerate(value) for k, v in flatten(item, f"{path}.{key}").items()}
     return {path: value}
 
 
 def test_visibility_and_search_pool_are_reported(demo: DemoResult) -> None:
     report = json.loads((demo.out / "report.json").read_text(encoding="utf-8"))
     overall = report["metrics"]["overall"]
-    shares = overall["visibility"]
+    shares = {name: share["value"] for name, share in overall["visibility_pawc"].items()}
     assert 0 < shares["Hengda Valve"] < 1 and sum(shares.values()) <= 1.0 + 1e-9
-    pool = overall["search_pool"]
-    assert pool["brand_found_rate"] >= overall["inclusion_rate"]["included"] / overall["successful"]
+    pool = overall["search_pool"]  # the assistants that report what their search retrieved
+    assert 0 < pool["n"] <= overall["successful"]
+    assert 0 < pool["brand_found_rate"]["value"] <= 1 and 0 < pool["cited_given_found"]["value"] <= 1
     assert "Visibility (position-adjusted words)" in (demo.out / "report.md").read_text(encoding="utf-8")

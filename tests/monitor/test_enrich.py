@@ -28,5 +28,5 @@ def test_google_url_redirects_are_unwrapped() -> None:
     answer = Answer(text="x", citations=[
         Citation("https://www.google.com/url?q=https://blog.apexflow.com/valves?utm_source=x&sa=U", 1, None)])
     (record,) = citation_records(answer, TRACKING)
-    assert (record.owner, record.domain, record.content_type) == ("Apex Flow Controls", "apexflow.com", "blog")
+    assert (record.owner, record.domain, record.content_type) == ("Apex Flow Controls", "apexflow.com", "blog_post")
     assert record.normalized_url == "https://blog.apexflow.com/valves"

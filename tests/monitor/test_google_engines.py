@@ -82,13 +82,13 @@ async def test_google_through_serpapi_stores_parts_reparses_and_reports(
         assert session.execute(select(func.count()).select_from(Citation)).scalar_one() == citations
         assert session.execute(select(func.count()).where(Observation.has_answer.is_(True))).scalar_one() == answered
 
-    kpis = period_metrics(db, config.project_name, [e.name for e in config.entities], date(2026, 12, 1),
-                          date(2026, 12, 1))["engines"]["google"]
+    kpis = period_metrics(db, config.project_name, date(2026, 12, 1), date(2026, 12, 1))["engines"]["google"]
     db.dispose()
-    assert kpis["answer_rate"] == pytest.approx(answered / 18)  # AI Overview presence
+    assert kpis["answer_rate"]["value"] == pytest.approx(answered / 18)  # AI Overview presence
     assert kpis["inclusion_rate"]["n"] == 18 and kpis["inclusion_rate"]["low"] is not None
-    assert kpis["organic"]["n"] == 18 and kpis["organic"]["ranked"] > 0  # the brand's pages rank organically
-    assert 1 <= kpis["organic"]["mean_best_rank"] <= 10 and kpis["organic"]["top10_share"] > 0
+    organic = kpis["organic_rank"]
+    assert organic["n"] == 18 and organic["ranked"] > 0  # the brand's pages rank organically
+    assert 1 <= organic["mean_best_rank"] <= 10 and organic["top10_share"]["value"] > 0
 
     # as a user reads it: the organic columns beside the overview's figures
     table = subprocess.run([str(Path(sys.executable).with_name("citewatch")), "metrics", "--config",
@@ -97,5 +97,5 @@ async def test_google_through_serpapi_stores_parts_reparses_and_reports(
     assert table.returncode == 0, table.stderr
     assert "organic rank" in table.stdout and "organic top-10" in table.stdout
     google_row = next(line for line in table.stdout.splitlines() if "│ google" in line)
-    assert f"{kpis['organic']['mean_best_rank']:.1f}" in google_row
+    assert f"{organic['mean_best_rank']:.1f}" in google_row
 

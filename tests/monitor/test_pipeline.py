@@ -237,9 +237,10 @@ async def test_daily_budget_skips_probes_and_they_are_not_failures(tmp_path: Pat
     assert next_day.statuses["ok"] == 2
     skipped = [o for o in observations(db) if o.status == "skipped"]
     assert len(skipped) == 5 and all("daily budget 2 spent" in o.error for o in skipped)
-    kpis = period_metrics(db, config.project_name, [e.name for e in config.entities], date(2026, 11, 23),
-                          date(2026, 11, 23))["engines"]["chatgpt"]
-    assert (kpis["successful"], kpis["failed"], kpis["skipped"], kpis["coverage"]) == (2, 0, 4, 1.0)
+    kpis = period_metrics(db, config.project_name, date(2026, 11, 23), date(2026, 11, 23))["engines"]["chatgpt"]
+    # skipped probes were scheduled: they lower coverage, and are counted apart
+    assert (kpis["successful"], kpis["failed"], kpis["skipped"], kpis["scheduled"]) == (2, 0, 4, 6)
+    assert kpis["coverage"]["value"] == pytest.approx(2 / 6) and kpis["coverage"]["n"] == 6
     assert kpis["cost"] == 2.0
     db.dispose()
 

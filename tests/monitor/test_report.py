@@ -123,8 +123,9 @@ def test_metrics_and_report_cli_on_a_database_with_only_failures(tmp_path: Path)
     data = json.loads(result.stdout)
     assert data["period"] == {"since": "2026-11-16", "until": "2026-11-22", "project": "Hengda Valve"}
     assert list(data["engines"]) == ["chatgpt"] and data["overall"]["failed"] == 3
-    assert data["overall"]["inclusion_rate"] == {"value": None, "low": None, "high": None, "n": 0, "included": 0}
-    assert data["overall"]["coverage"] == 0.0
+    assert data["overall"]["inclusion_rate"] == {"value": None, "low": None, "high": None, "n": 0,
+                                                 "low_sample": True, "included": 0}
+    assert data["overall"]["coverage"]["value"] == 0.0 and data["overall"]["coverage"]["n"] == 3
     report = cli("report", "--config", str(config), "--week", "2026-W47", "--out", str(tmp_path / "r"))
     assert report.returncode == 0, report.stderr
     assert "note: 2026-W47 has no successful observation for 'Hengda Valve' (3 stored" in report.stderr

@@ -12,7 +12,7 @@ from sqlalchemy import inspect, text
 from citewatch.raw import RawResult
 from storage import repository
 from storage.db import alembic_config, head_revision, make_engine, open_database
-from storage.records import EntityRow, KeywordRow, ObservationRecord
+from storage.records import CitationRecord, EntityRow, KeywordRow, ObservationRecord
 
 
 def test_upgrade_from_first_revision_keeps_rows(db_url: str) -> None:
@@ -45,7 +45,7 @@ def test_upgrade_from_first_revision_keeps_rows(db_url: str) -> None:
         name = connection.execute(text("SELECT name FROM project")).scalar_one()
     assert tuple(row) == ("https://hengdavalve.com/", None)
     run_columns = {c["name"] for c in inspect(upgraded).get_columns("run")}
-    assert name == "恒达" and version == head_revision() == "0006"
+    assert name == "恒达" and version == head_revision() == "0008"
     assert {"ok_count", "failed_count", "cost"}.isdisjoint(run_columns) and "planned" in run_columns
     assert {"host", "pid", "process_scope"} <= run_columns
     with upgraded.connect() as connection:  # a run stored before owners were: nobody knows its process
@@ -58,6 +58,39 @@ def test_upgrade_from_first_revision_keeps_rows(db_url: str) -> None:
             (1, "web_search")]
     assert "features" not in {c["name"] for c in inspect(upgraded).get_columns("observation")}
     assert repository.load_raw_result(upgraded, 1, "ab" * 32) == RawResult.single(b"{}")
+    with upgraded.connect() as connection:  # the rollups count what was stored before them
+        day, *counts = connection.execute(text(
+            "SELECT day, engine_id, keyword_id, observed, successful, citations FROM kpi_day")).one()
+        assert str(day) == "2026-11-01" and counts == ["chatgpt", 1, 1, 1, 1]
+        assert connection.execute(text("SELECT search_pool FROM observation")).scalar_one() in (True, 1)
+    upgraded.dispose()
+
+
+def test_downgrade_from_0008_renames_content_types_back_and_up_again_recounts(db_url: str) -> None:
+    engine = open_database(db_url)
+    ids = repository.sync_project(engine, "p", [EntityRow("Hengda Valve", "brand", domains=("hengdavalve.com",))],
+                                  [KeywordRow("球阀")], datetime(2026, 12, 1, tzinfo=UTC))
+    run_id = repository.start_run(engine, ids.project_id, {"chatgpt": {str(ids.keyword_ids["球阀"]): 2}},
+                                  datetime(2026, 12, 1, tzinfo=UTC))
+    repository.save_observation(engine, ids, ObservationRecord(
+        run_id=run_id, keyword="球阀", engine_id="chatgpt", engine_kind="openai", sample_index=0,
+        observed_at=datetime(2026, 12, 1, tzinfo=UTC), status="ok", has_answer=True,
+        citations=[CitationRecord(1, "https://hengdavalve.com/blog/a", "https://hengdavalve.com/blog/a",
+                                  "hengdavalve.com", None, True, True, "annotation", "Hengda Valve", "blog_post",
+                                  domain_class="own")]))
+    with engine.connect() as connection:
+        counted = connection.execute(text("SELECT scheduled, successful, included FROM kpi_day")).one()
+    assert tuple(counted) == (2, 1, 1)
+    command.downgrade(alembic_config(engine), "0007")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT content_type FROM citation")).scalar_one() == "blog"
+    assert "kpi_day" not in inspect(engine).get_table_names()
+    engine.dispose()
+    upgraded = open_database(db_url)
+    with upgraded.connect() as connection:
+        assert connection.execute(text("SELECT content_type, domain_class FROM citation")).one() == (
+            "blog_post", "own")
+        assert tuple(connection.execute(text("SELECT scheduled, successful, included FROM kpi_day")).one()) == counted
     upgraded.dispose()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +11,7 @@ from sqlmodel import Session
 
 from citewatch.errors import StorageError
 from citewatch.raw import RawPart, RawResult, as_result
-from storage import repository
+from storage import compression, repository
 from storage.db import open_database
 from storage.models import (
     Citation,
@@ -147,7 +146,8 @@ def test_raw_payloads_are_compressed_and_deduplicated(db: Engine) -> None:
         payloads = session.execute(select(RawPayload)).scalars().all()
         hashes = {o.raw_hash for o in session.execute(select(Observation)).scalars()}
     assert len(payloads) == 1 and hashes == {payloads[0].hash}
-    assert len(payloads[0].data) < 200 and zlib.decompress(payloads[0].data) == body
+    assert len(payloads[0].data) < 200 and payloads[0].codec == compression.ZSTD
+    assert compression.decompress(payloads[0].data, payloads[0].codec) == body
     assert repository.load_raw(db, payloads[0].hash) == body
 
 

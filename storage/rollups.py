@@ -1,0 +1,217 @@
+"""The daily KPI rollups: written as observations are stored, rebuilt from the stored rows on demand.
+
+Every write is an upsert that adds to the counters (`col = col + excluded.col`), so concurrent writers on
+PostgreSQL and a reparse that subtracts an old tally and adds the new one never lose a count.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from .models import (
+    Citation,
+    Keyword,
+    KpiDay,
+    KpiDayContent,
+    KpiDayDomain,
+    KpiDayEntity,
+    KpiDayRank,
+    Mention,
+    Observation,
+    OrganicResult,
+    Run,
+    TrackedEntity,
+)
+from .records import CitationRecord, MentionRecord, ObservationRecord, OrganicRecord
+from .tally import Tally, tally
+
+ROLLUPS: tuple[Any, ...] = (KpiDay, KpiDayRank, KpiDayEntity, KpiDayContent, KpiDayDomain)
+_KEY = ("day", "engine_id", "keyword_id")
+
+
+def _table(model: Any) -> Table:
+    return model.__table__  # type: ignore[no-any-return]
+
+
+def _keys(model: Any) -> list[str]:
+    return [column.name for column in _table(model).primary_key.columns]
+
+
+def _counters(model: Any) -> list[str]:
+    return [column.name for column in _table(model).columns if not column.primary_key]
+
+
+class Accumulator:
+    """Tallies summed per rollup row, in memory, written in one batch (a rebuild, a bulk load)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[Any, dict[tuple[Any, ...], dict[str, float]]] = {
+            model: defaultdict(lambda: defaultdict(float)) for model in ROLLUPS}
+
+    def add(self, day: date, engine_id: str, keyword_id: int, counts: Tally, entity_ids: dict[str, int],
+            sign: int = 1) -> None:
+        key = (day, engine_id, keyword_id)
+        _merge(self.rows[KpiDay][key], counts.day, sign)
+        for (source, rank), answers in counts.ranks.items():
+            self.rows[KpiDayRank][(*key, source, rank)]["answers"] += sign * answers
+        for entity, cells in counts.entities.items():
+            _merge(self.rows[KpiDayEntity][(*key, entity_ids[entity])], cells, sign)
+        for (content_type, domain_class), cells in counts.content.items():
+            _merge(self.rows[KpiDayContent][(*key, content_type, domain_class)], cells, sign)
+        for domain, cells in counts.domains.items():
+            _merge(self.rows[KpiDayDomain][(*key, domain)], cells, sign)
+
+    def add_scheduled(self, day: date, engine_id: str, keyword_id: int, count: int) -> None:
+        self.rows[KpiDay][(day, engine_id, keyword_id)]["scheduled"] += count
+
+    def write(self, connection: Connection, batch: int = 5000) -> None:
+        for model, rows in self.rows.items():
+            keys, counters = _keys(model), _counters(model)
+            values = [dict(zip(keys, key), **{c: cells.get(c, 0) for c in counters}) for key, cells in rows.items()]
+            for start in range(0, len(values), batch):
+                connection.execute(_adding_upsert(connection, model), values[start:start + batch])
+
+
+def _merge(into: dict[str, float], cells: dict[str, float], sign: int) -> None:
+    for name, value in cells.items():
+        into[name] += sign * value
+
+
+def _adding_upsert(connection: Connection, model: Any):  # type: ignore[no-untyped-def]
+    dialect_insert = sqlite_insert if connection.dialect.name == "sqlite" else postgresql_insert
+    statement = dialect_insert(_table(model))
+    table = _table(model)
+    return statement.on_conflict_do_update(
+        index_elements=_keys(model),
+        set_={c: table.c[c] + statement.excluded[c] for c in _counters(model)})
+
+
+def run_day(connection: Connection, run_id: int) -> date:
+    """The UTC day the run started, remembered per database connection (a run's observations are stored
+    through one writer connection, and a run id means one run in a database)."""
+    days = connection.info.setdefault("citewatch_run_days", {})
+    if run_id not in days:
+        started = connection.execute(select(Run.started_at).where(Run.id == run_id)).scalar_one()
+        days[run_id] = started.date()
+    return days[run_id]  # type: ignore[no-any-return]
+
+
+def add_observation(connection: Connection, record: ObservationRecord, keyword_id: int, brand: str | None,
+                    entity_ids: dict[str, int], sign: int = 1) -> None:
+    """Add (or, with sign -1, take back) one observation's tally."""
+    accumulator = Accumulator()
+    accumulator.add(run_day(connection, record.run_id), record.engine_id, keyword_id, tally(record, brand),
+                    entity_ids, sign)
+    accumulator.write(connection)
+
+
+def add_scheduled(connection: Connection, started_at: datetime, planned: dict[str, dict[str, int]]) -> None:
+    """A run's plan (engine id -> keyword id as text -> observations) counts as scheduled on its day."""
+    accumulator = Accumulator()
+    for engine_id, per_keyword in planned.items():
+        for keyword_id, count in per_keyword.items():
+            accumulator.add_scheduled(started_at.date(), engine_id, int(keyword_id), count)
+    accumulator.write(connection)
+
+
+# --- rebuilding from the stored rows ------------------------------------------------------------------
+
+
+def rebuild(connection: Connection, chunk: int = 2000) -> int:
+    """Empty the rollups and count every stored observation again; returns how many were counted. For
+    databases migrated from before the rollups, and to check them: a rebuild must change nothing."""
+    for model in ROLLUPS:
+        connection.execute(delete(model))
+    entities = {entity_id: (name, kind, project_id) for entity_id, name, kind, project_id in connection.execute(
+        select(TrackedEntity.id, TrackedEntity.name, TrackedEntity.kind, TrackedEntity.project_id))}
+    brands = {project_id: name for name, kind, project_id in entities.values() if kind == "brand"}
+    names = {name_id: name for name_id, (name, _, _) in entities.items()}
+    accumulator = Accumulator()
+    for run_id, started_at, planned in connection.execute(select(Run.id, Run.started_at, Run.planned)):
+        for engine_id, per_keyword in planned.items():
+            for keyword_id, count in per_keyword.items():
+                accumulator.add_scheduled(started_at.date(), engine_id, int(keyword_id), count)
+    counted = 0
+    for project_id, day, keyword_id, record in stored_records(connection, names, chunk):
+        brand = brands.get(project_id)
+        entity_ids = {name: entity_id for entity_id, (name, _, pid) in entities.items() if pid == project_id}
+        accumulator.add(day, record.engine_id, keyword_id, tally(record, brand), entity_ids)
+        counted += 1
+    accumulator.write(connection)
+    return counted
+
+
+def stored_records(connection: Connection, names: dict[int, str], chunk: int
+                   ) -> Iterator[tuple[int, date, int, ObservationRecord]]:
+    """Every stored observation as the record it was stored from (what the tally reads), chunk by chunk."""
+    observation = _table(Observation)
+    last = 0
+    while True:
+        batch = list(_records(connection, names, observation.c.id > last, chunk))
+        if not batch:
+            return
+        last = batch[-1][0]
+        yield from (rest for _, *rest in batch)  # type: ignore[misc]
+
+
+def subtract_stored(connection: Connection, observation_id: int, brand: str | None,
+                    entity_ids: dict[str, int]) -> None:
+    """Take an observation's stored rows back out of the rollups (before a reparse replaces them)."""
+    names = {entity_id: name for name, entity_id in entity_ids.items()}
+    for _, _, day, keyword_id, record in _records(connection, names, _table(Observation).c.id == observation_id):
+        accumulator = Accumulator()
+        accumulator.add(day, record.engine_id, keyword_id, tally(record, brand), entity_ids, sign=-1)
+        accumulator.write(connection)
+
+
+def _records(connection: Connection, names: dict[int, str], where: Any, limit: int | None = None
+             ) -> Iterator[tuple[int, int, date, int, ObservationRecord]]:
+    """(id, project id, run day, keyword id, record) of the observations `where` selects, in id order."""
+    observation = _table(Observation)
+    rows = connection.execute(
+        select(observation, Run.started_at, Keyword.project_id)
+        .join(Run, Run.id == observation.c.run_id).join(Keyword, Keyword.id == observation.c.keyword_id)
+        .where(where).order_by(observation.c.id).limit(limit)
+    ).mappings().all()
+    citations, mentions, organic = _parsed_rows(connection, [row["id"] for row in rows], names)
+    for row in rows:
+        yield row["id"], row["project_id"], row["started_at"].date(), row["keyword_id"], ObservationRecord(
+            run_id=row["run_id"], keyword="", engine_id=row["engine_id"], engine_kind=row["engine_kind"],
+            sample_index=row["sample_index"], observed_at=row["observed_at"], status=row["status"],
+            answer_text=row["answer_text"], has_answer=row["has_answer"], search_pool=row["search_pool"],
+            cost=row["cost"], citations=citations[row["id"]], mentions=mentions[row["id"]],
+            organic=organic[row["id"]])
+
+
+def _rows_of(connection: Connection, model: Any, ids: list[int]) -> Iterator[Any]:
+    table = _table(model)
+    return iter(connection.execute(select(table).where(table.c.observation_id.in_(ids))).mappings())
+
+
+def _parsed_rows(connection: Connection, ids: list[int], names: dict[int, str]
+                 ) -> tuple[dict[int, list[CitationRecord]], dict[int, list[MentionRecord]],
+                            dict[int, list[OrganicRecord]]]:
+    owner = lambda entity_id: names.get(entity_id) if entity_id is not None else None  # noqa: E731
+    citations: dict[int, list[CitationRecord]] = defaultdict(list)
+    for c in _rows_of(connection, Citation, ids):
+        citations[c["observation_id"]].append(CitationRecord(
+            position=c["position"], url=c["url"], normalized_url=c["normalized_url"], domain=c["domain"],
+            title=c["title"], visible=c["visible"], cited=c["cited"], origin=c["origin"],
+            owner=owner(c["owner_id"]), content_type=c["content_type"], visibility=c["visibility"],
+            domain_class=c["domain_class"]))
+    mentions: dict[int, list[MentionRecord]] = defaultdict(list)
+    for m in _rows_of(connection, Mention, ids):
+        mentions[m["observation_id"]].append(MentionRecord(names[m["entity_id"]], m["alias"], m["count"],
+                                                           m["first_offset"], m["rank"]))
+    organic: dict[int, list[OrganicRecord]] = defaultdict(list)
+    for o in _rows_of(connection, OrganicResult, ids):
+        organic[o["observation_id"]].append(OrganicRecord(o["rank"], o["url"], o["domain"], owner(o["owner_id"]),
+                                                          o["title"]))
+    return citations, mentions, organic
