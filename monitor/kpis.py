@@ -109,8 +109,8 @@ def scope_kpis(scope: Scope, min_sample: int = DEFAULT_MIN_SAMPLE) -> dict[str, 
         "content_types": content_types(scope, answered, r),
         "domain_classes": domain_classes(scope, r),
         "share_of_voice": share_of_voice(scope, r),
-        "visibility_pawc": visibility(scope, r),
-        "organic_rank": organic_rank(scope, included, r),
+        "visibility_pawc": visibility(scope),
+        "organic_rank": organic_rank(scope, r),
         "search_pool": {
             "n": int(t("pool")),
             "brand_found_rate": r(t("brand_found"), t("pool")),
@@ -207,7 +207,7 @@ def share_of_voice(scope: Scope, r: Callable[..., dict[str, Any]]) -> dict[str, 
     }
 
 
-def visibility(scope: Scope, r: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+def visibility(scope: Scope) -> dict[str, Any]:
     """Each entity's share of the position-adjusted word count of all cited sources (engines with spans)."""
     total = scope.total("visibility_total")
     citations = scope.total("citations")
@@ -216,7 +216,7 @@ def visibility(scope: Scope, r: Callable[..., dict[str, Any]]) -> dict[str, Any]
             for e in scope.rollups.entities.values()}
 
 
-def organic_rank(scope: Scope, included: float, r: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+def organic_rank(scope: Scope, r: Callable[..., dict[str, Any]]) -> dict[str, Any]:
     t = scope.total
     pages, ranked = t("organic_pages"), t("organic_ranked")
     best = scope.histogram(ORGANIC)

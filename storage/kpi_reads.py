@@ -14,7 +14,7 @@ from sqlalchemy.sql import ColumnElement
 
 from .models import Keyword, KpiDay, KpiDayContent, KpiDayDomain, KpiDayEntity, KpiDayRank, Project, TrackedEntity
 from .records import EntityInfo, KeywordInfo, PeriodRollups
-from .rollups import _counters, _table
+from .rollups import counter_columns, table_of
 
 
 def project_scope(db: Engine, project: str) -> tuple[dict[int, KeywordInfo], dict[int, EntityInfo]]:
@@ -52,7 +52,7 @@ def period_rollups(db: Engine, project: str, since: date, until: date, engines: 
         return result
 
     def scoped(model: Any, statement: Select[Any]) -> Select[Any]:
-        table = _table(model)
+        table = table_of(model)
         conditions: list[ColumnElement[bool]] = [table.c.day >= since, table.c.day <= until,
                                                  table.c.keyword_id.in_(list(keywords))]
         if engines:
@@ -60,9 +60,9 @@ def period_rollups(db: Engine, project: str, since: date, until: date, engines: 
         return statement.where(*conditions)
 
     def sums(model: Any, *group: str) -> Select[Any]:
-        table = _table(model)
+        table = table_of(model)
         return scoped(model, select(*(table.c[g] for g in group),
-                                    *(func.sum(table.c[c]).label(c) for c in _counters(model))).group_by(
+                                    *(func.sum(table.c[c]).label(c) for c in counter_columns(model))).group_by(
             *(table.c[g] for g in group)))
 
     with db.connect() as connection:
@@ -78,7 +78,7 @@ def period_rollups(db: Engine, project: str, since: date, until: date, engines: 
             result.content[(row["engine_id"], row["content_type"], row["domain_class"])] = _cells(
                 row, KpiDayContent)
         result.domains = _top_domains(connection, scoped, top_domains)
-        table = _table(KpiDayDomain)
+        table = table_of(KpiDayDomain)
         for tag in sorted({tag for info in keywords.values() for tag in info.tags}):
             tagged = [k for k, info in keywords.items() if tag in info.tags]
             result.tag_domains[tag] = _domains_of(
@@ -88,13 +88,13 @@ def period_rollups(db: Engine, project: str, since: date, until: date, engines: 
 
 
 def _cells(row: Any, model: Any) -> dict[str, float]:
-    return {c: row[c] or 0 for c in _counters(model)}
+    return {c: row[c] or 0 for c in counter_columns(model)}
 
 
 def _top_domains(connection: Any, scoped: Any, limit: int) -> dict[int | None, list[tuple[str, int, int]]]:
     """Per keyword (and for all keywords, under None), the most cited domains across the engines read:
     (domain, answers citing it, those of them not citing the brand), most cited first."""
-    table = _table(KpiDayDomain)
+    table = table_of(KpiDayDomain)
     answers, without = func.sum(table.c.answers).label("answers"), func.sum(table.c.answers_without_brand)
     per_keyword = scoped(KpiDayDomain, select(table.c.keyword_id, table.c.domain, answers,
                                               without.label("without_brand"))
@@ -112,7 +112,7 @@ def _top_domains(connection: Any, scoped: Any, limit: int) -> dict[int | None, l
 
 def _domains_of(connection: Any, statement: Select[Any], limit: int) -> list[tuple[str, int, int]]:
     """The most cited domains among the rollup rows `statement` selects."""
-    table = _table(KpiDayDomain)
+    table = table_of(KpiDayDomain)
     answers = func.sum(table.c.answers).label("answers")
     query = (statement.add_columns(answers, func.sum(table.c.answers_without_brand).label("without_brand"))
              .group_by(table.c.domain).order_by(answers.desc(), table.c.domain).limit(limit))

@@ -173,45 +173,13 @@ class CitationFact:
     visibility: float | None = None
 
 
-@dataclass(frozen=True)
-class OrganicFact:
-    """A tracked entity's organic result on a results page."""
-
-    observation_id: int
-    owner: str
-    rank: int
-
-
-@dataclass(frozen=True)
-class MentionFact:
-    observation_id: int
-    entity: str
-    count: int
-
-
 @dataclass
 class PeriodFacts:
-    """The rows behind every KPI of one period, for one project's active keywords.
-
-    `citations` are the tracked entities' sources (cited and retrieved-only);
-    `visibility_totals` is, per observation, the visibility of all its cited sources."""
+    """One period's observations (the runs started in it, the project's active keywords) and their
+    citations of tracked entities (cited and retrieved-only): the pages the report lists."""
 
     observations: list[ObservationFact]
     citations: list[CitationFact]
-    mentions: list[MentionFact]
-    planned: dict[str, dict[str, int]]  # engine id -> keyword -> observations planned
-    visibility_totals: dict[int, float] = field(default_factory=dict)
-    organic: list[OrganicFact] = field(default_factory=list)
-    # observations whose results page listed organic results at all (the denominator of organic shares)
-    with_organic: set[int] = field(default_factory=set)
-
-    def planned_count(self, engine_id: str | None = None, keyword: str | None = None) -> int:
-        """Observations planned, for one engine and/or one keyword, or in all."""
-        return sum(
-            count
-            for engine, per_keyword in self.planned.items() if engine_id in (None, engine)
-            for text, count in per_keyword.items() if keyword in (None, text)
-        )
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ Reads: plain rows for metrics and reports.
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
@@ -44,10 +43,8 @@ from storage.records import (
     CitationFact,
     EntityRow,
     KeywordRow,
-    MentionFact,
     ObservationFact,
     ObservationRecord,
-    OrganicFact,
     PeriodFacts,
     ProjectIds,
     RunOwner,
@@ -396,11 +393,11 @@ def _in_period(project_id: int, start: datetime, end: datetime):  # type: ignore
 
 def period_facts(db: Engine, project: str, start: datetime, end: datetime) -> PeriodFacts:
     """The observations of the runs started in [start, end) for the project's active keywords, with their
-    owned citations and mentions, and what those runs planned for those keywords."""
+    citations of tracked entities: the pages the report lists (the KPIs come from the rollups)."""
     with Session(db) as session:
         pid = _project_id(session, project)
         if pid is None:
-            return PeriodFacts([], [], [], {})
+            return PeriodFacts([], [])
         in_period = _in_period(pid, start, end)
         observations = [
             ObservationFact(*row)
@@ -423,46 +420,7 @@ def period_facts(db: Engine, project: str, start: datetime, end: datetime) -> Pe
                 .order_by(Citation.observation_id, Citation.position)
             )
         ]
-        visibility_totals = dict(session.execute(  # type: ignore[arg-type]
-            select(Citation.observation_id, func.sum(Citation.visibility))
-            .where(Citation.observation_id.in_(in_period), Citation.cited.is_(True),  # type: ignore[attr-defined]
-                   Citation.visibility.is_not(None))  # type: ignore[union-attr]
-            .group_by(Citation.observation_id)
-        ).all())
-        organic = [
-            OrganicFact(*row)
-            for row in session.execute(
-                select(OrganicResult.observation_id, TrackedEntity.name, OrganicResult.rank)
-                .join(TrackedEntity, TrackedEntity.id == OrganicResult.owner_id)
-                .where(OrganicResult.observation_id.in_(in_period))  # type: ignore[attr-defined]
-                .order_by(OrganicResult.observation_id, OrganicResult.rank)
-            )
-        ]
-        with_organic = set(session.execute(
-            select(OrganicResult.observation_id).distinct()
-            .where(OrganicResult.observation_id.in_(in_period))  # type: ignore[attr-defined]
-        ).scalars())
-        mentions = [
-            MentionFact(*row)
-            for row in session.execute(
-                select(Mention.observation_id, TrackedEntity.name, Mention.count)
-                .join(TrackedEntity, TrackedEntity.id == Mention.entity_id)
-                .where(Mention.observation_id.in_(in_period))  # type: ignore[attr-defined]
-            )
-        ]
-        keywords = dict(session.execute(  # type: ignore[arg-type]
-            select(Keyword.id, Keyword.text).where(Keyword.project_id == pid, Keyword.active.is_(True))
-        ).all())
-        planned: dict[str, Counter[str]] = {}
-        for (run_planned,) in session.execute(
-            select(Run.planned).where(Run.project_id == pid, Run.started_at >= start, Run.started_at < end)
-        ):
-            for engine_id, per_keyword in run_planned.items():
-                for keyword_id, count in per_keyword.items():
-                    if int(keyword_id) in keywords:
-                        planned.setdefault(engine_id, Counter())[keywords[int(keyword_id)]] += count
-        return PeriodFacts(observations, citations, mentions, {e: dict(c) for e, c in planned.items()},
-                           visibility_totals, organic, with_organic)
+        return PeriodFacts(observations, citations)
 
 
 def project_names(db: Engine) -> list[str]:

@@ -33,19 +33,18 @@ from .records import CitationRecord, MentionRecord, ObservationRecord, OrganicRe
 from .tally import Tally, tally
 
 ROLLUPS: tuple[Any, ...] = (KpiDay, KpiDayRank, KpiDayEntity, KpiDayContent, KpiDayDomain)
-_KEY = ("day", "engine_id", "keyword_id")
 
 
-def _table(model: Any) -> Table:
+def table_of(model: Any) -> Table:
     return model.__table__  # type: ignore[no-any-return]
 
 
-def _keys(model: Any) -> list[str]:
-    return [column.name for column in _table(model).primary_key.columns]
+def key_columns(model: Any) -> list[str]:
+    return [column.name for column in table_of(model).primary_key.columns]
 
 
-def _counters(model: Any) -> list[str]:
-    return [column.name for column in _table(model).columns if not column.primary_key]
+def counter_columns(model: Any) -> list[str]:
+    return [column.name for column in table_of(model).columns if not column.primary_key]
 
 
 class Accumulator:
@@ -73,7 +72,7 @@ class Accumulator:
 
     def write(self, connection: Connection, batch: int = 5000) -> None:
         for model, rows in self.rows.items():
-            keys, counters = _keys(model), _counters(model)
+            keys, counters = key_columns(model), counter_columns(model)
             values = [dict(zip(keys, key), **{c: cells.get(c, 0) for c in counters}) for key, cells in rows.items()]
             for start in range(0, len(values), batch):
                 connection.execute(_adding_upsert(connection, model), values[start:start + batch])
@@ -86,11 +85,11 @@ def _merge(into: dict[str, float], cells: dict[str, float], sign: int) -> None:
 
 def _adding_upsert(connection: Connection, model: Any):  # type: ignore[no-untyped-def]
     dialect_insert = sqlite_insert if connection.dialect.name == "sqlite" else postgresql_insert
-    statement = dialect_insert(_table(model))
-    table = _table(model)
+    statement = dialect_insert(table_of(model))
+    table = table_of(model)
     return statement.on_conflict_do_update(
-        index_elements=_keys(model),
-        set_={c: table.c[c] + statement.excluded[c] for c in _counters(model)})
+        index_elements=key_columns(model),
+        set_={c: table.c[c] + statement.excluded[c] for c in counter_columns(model)})
 
 
 def run_day(connection: Connection, run_id: int) -> date:
@@ -151,7 +150,7 @@ def rebuild(connection: Connection, chunk: int = 2000) -> int:
 def stored_records(connection: Connection, names: dict[int, str], chunk: int
                    ) -> Iterator[tuple[int, date, int, ObservationRecord]]:
     """Every stored observation as the record it was stored from (what the tally reads), chunk by chunk."""
-    observation = _table(Observation)
+    observation = table_of(Observation)
     last = 0
     while True:
         batch = list(_records(connection, names, observation.c.id > last, chunk))
@@ -165,7 +164,7 @@ def subtract_stored(connection: Connection, observation_id: int, brand: str | No
                     entity_ids: dict[str, int]) -> None:
     """Take an observation's stored rows back out of the rollups (before a reparse replaces them)."""
     names = {entity_id: name for name, entity_id in entity_ids.items()}
-    for _, _, day, keyword_id, record in _records(connection, names, _table(Observation).c.id == observation_id):
+    for _, _, day, keyword_id, record in _records(connection, names, table_of(Observation).c.id == observation_id):
         accumulator = Accumulator()
         accumulator.add(day, record.engine_id, keyword_id, tally(record, brand), entity_ids, sign=-1)
         accumulator.write(connection)
@@ -174,7 +173,7 @@ def subtract_stored(connection: Connection, observation_id: int, brand: str | No
 def _records(connection: Connection, names: dict[int, str], where: Any, limit: int | None = None
              ) -> Iterator[tuple[int, int, date, int, ObservationRecord]]:
     """(id, project id, run day, keyword id, record) of the observations `where` selects, in id order."""
-    observation = _table(Observation)
+    observation = table_of(Observation)
     rows = connection.execute(
         select(observation, Run.started_at, Keyword.project_id)
         .join(Run, Run.id == observation.c.run_id).join(Keyword, Keyword.id == observation.c.keyword_id)
@@ -191,7 +190,7 @@ def _records(connection: Connection, names: dict[int, str], where: Any, limit: i
 
 
 def _rows_of(connection: Connection, model: Any, ids: list[int]) -> Iterator[Any]:
-    table = _table(model)
+    table = table_of(model)
     return iter(connection.execute(select(table).where(table.c.observation_id.in_(ids))).mappings())
 
 
