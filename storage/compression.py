@@ -29,9 +29,10 @@ ZLIB = "zlib"
 ZSTD = "zstd"
 CODECS = (ZLIB, ZSTD)
 
-# zstd level for new payloads, compressed as their observation is stored: on real payloads (see
-# bench/payload_compression.py) 19 stores 1-5% less than 9 at a twelfth of the speed (~5 MB/s)
-LEVEL = 9
+# zstd level for new payloads, compressed in the observation's transaction: on real payloads (see
+# bench/payload_compression.py) 3 runs at ~360 MB/s against 9's ~90 and stores a few per cent more;
+# `citewatch db compact` rewrites them at ARCHIVE_LEVEL with a trained dictionary anyway
+LEVEL = 3
 # zstd level for payloads rewritten in the background with a new dictionary (storage.payload_store)
 ARCHIVE_LEVEL = 19
 # zstd's own default dictionary size (110 KB): large enough for the boilerplate of a kind, small next to

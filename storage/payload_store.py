@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -64,16 +65,34 @@ _cache: OrderedDict[tuple[int, str], Dictionary] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
+# How long a connection trusts the newest version it looked up: a version trained by another process is
+# used within this time; one trained in this process at once (the lookup costs more than compressing).
+NEWEST_TTL = 60.0
+_generation = 0
+
+
+def _new_version_trained() -> None:
+    """Every connection of this process looks the newest versions up again."""
+    global _generation
+    _generation += 1
+
+
 def newest_dictionary(connection: Connection, engine_kind: str | None) -> Dictionary | None:
     """The version new payloads of `engine_kind` are compressed with; None where the kind has none yet."""
     if engine_kind is None:
         return None
+    known = connection.info.setdefault("citewatch_newest_dictionary", {})
+    found = known.get(engine_kind)
+    if found is not None and found[0] == _generation and time.monotonic() - found[1] < NEWEST_TTL:
+        return found[2]  # type: ignore[no-any-return]
     row = connection.execute(
         select(PayloadDictionary.id, PayloadDictionary.hash)
         .where(PayloadDictionary.engine_kind == engine_kind)
         .order_by(PayloadDictionary.id.desc()).limit(1)  # type: ignore[union-attr]
     ).first()
-    return dictionary(connection, row.id, row.hash) if row is not None else None
+    newest = dictionary(connection, row.id, row.hash) if row is not None else None
+    known[engine_kind] = (_generation, time.monotonic(), newest)
+    return newest
 
 
 def dictionary(connection: Connection, dictionary_id: int, digest: str | None = None) -> Dictionary:
@@ -135,6 +154,7 @@ def train_payload_dictionaries(db: Engine, engine_kind: str | None = None, sampl
             dictionary_id = connection.execute(insert(PayloadDictionary).values(
                 engine_kind=kind, created_at=now or datetime.now(UTC), data=data, sample_count=len(payloads),
                 hash=hashlib.sha256(data).hexdigest())).inserted_primary_key[0]  # type: ignore[index]
+        _new_version_trained()
         trained.append(TrainedDictionary(kind, dictionary_id, len(payloads), len(data)))
         if recompress:
             recompress_payloads(db, kind, dictionary_id)

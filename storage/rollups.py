@@ -6,6 +6,7 @@ PostgreSQL and a reparse that subtracts an old tally and adds the new one never 
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -75,7 +76,7 @@ class Accumulator:
             keys, counters = key_columns(model), counter_columns(model)
             values = [dict(zip(keys, key), **{c: cells.get(c, 0) for c in counters}) for key, cells in rows.items()]
             for start in range(0, len(values), batch):
-                connection.execute(_adding_upsert(connection, model), values[start:start + batch])
+                connection.execute(_adding_upsert(connection.dialect.name, model), values[start:start + batch])
 
 
 def _merge(into: dict[str, float], cells: dict[str, float], sign: int) -> None:
@@ -83,9 +84,11 @@ def _merge(into: dict[str, float], cells: dict[str, float], sign: int) -> None:
         into[name] += sign * value
 
 
-def _adding_upsert(connection: Connection, model: Any):  # type: ignore[no-untyped-def]
-    dialect_insert = sqlite_insert if connection.dialect.name == "sqlite" else postgresql_insert
-    statement = dialect_insert(table_of(model))
+@functools.cache
+def _adding_upsert(dialect: str, model: Any):  # type: ignore[no-untyped-def]
+    """INSERT ... ON CONFLICT DO UPDATE SET counter = counter + excluded.counter; built once per dialect and
+    table (building it costs more than running it)."""
+    statement = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(table_of(model))
     table = table_of(model)
     return statement.on_conflict_do_update(
         index_elements=key_columns(model),
