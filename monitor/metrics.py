@@ -85,3 +85,19 @@ def _cell(value: Any) -> str:
     """A CSV cell; text a spreadsheet would run as a formula (scraped domains) starts with a quote."""
     text = _number(value) if isinstance(value, float) else "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def weekly_trend(db: Engine, project: str, last_monday: date, weeks: int = 12, *,
+                 engines: Collection[str] = (), keyword_ids: Collection[int] | None = None,
+                 min_sample: int = kpis.DEFAULT_MIN_SAMPLE) -> list[dict[str, Any]]:
+    """The KPIs of each of `weeks` ISO weeks, oldest first, the last starting on `last_monday` (for the
+    report's charts): each week read once, without the period before it."""
+    trend = []
+    for back in range(weeks - 1, -1, -1):
+        since = last_monday - timedelta(days=7 * back)
+        result = kpis.compute(kpi_reads.period_rollups(db, project, since, since + timedelta(days=6), engines,
+                                                       keyword_ids), engines, min_sample)
+        result["period"] = {"since": since.isoformat(), "until": (since + timedelta(days=6)).isoformat(),
+                            "project": project}
+        trend.append(result)
+    return trend

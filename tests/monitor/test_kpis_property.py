@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from monitor.metrics import period_metrics, select_keywords
+from monitor.metrics import period_metrics, select_keywords, weekly_trend
 from storage.records import KeywordRow
 from tests.monitor.kpi_world import BRAND, ENTITIES, OTHER, RIVAL, Cite, Obs, World, naive, store
 
@@ -116,6 +116,11 @@ def test_metrics_equal_a_naive_count(db: Engine, world: World) -> None:
         check(result["engines"][engine], naive(world, SINCE, UNTIL, engine))
     before = SINCE - timedelta(days=7), SINCE - timedelta(days=1)
     check(result["previous"]["overall"], naive(world, *before))
+    # the weekly trend reads the same weeks alike
+    trend = weekly_trend(db, project, SINCE, weeks=2)
+    assert [week["period"]["since"] for week in trend] == [before[0].isoformat(), SINCE.isoformat()]
+    check(trend[0]["overall"], naive(world, *before))
+    check(trend[1]["overall"], naive(world, SINCE, UNTIL))
     # the filters: one engine, one tag
     tagged = select_keywords(db, project, tags=["t1"])
     filtered = period_metrics(db, project, SINCE, UNTIL, engines=["e1"], keyword_ids=tagged)
