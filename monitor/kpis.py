@@ -61,21 +61,40 @@ def average(total: float, n: float) -> dict[str, Any]:
 
 
 class Scope:
-    """The counts of one set of (engine, keyword) cells, summed."""
+    """The counts of one set of (engine, keyword) cells, summed (once, on first use).
 
-    def __init__(self, rollups: PeriodRollups, keys: Iterable[Key]) -> None:
+    Entities' counts come per engine and branded flag: `entity_total` is meant for scopes holding every
+    keyword read of their engines (an engine, everything), or with `flags=(True,)` every branded one."""
+
+    def __init__(self, rollups: PeriodRollups, keys: Iterable[Key], flags: tuple[bool, ...] = (False, True)
+                 ) -> None:
         self.rollups = rollups
         self.keys = [key for key in keys if key in rollups.day]
-        self.key_set = set(self.keys)
+        self.engines = {engine_id for engine_id, _ in self.keys}
+        self.flags = flags
+        self._counts: dict[bool, dict[str, float]] = {}
+        self._entities: dict[bool, dict[int, dict[str, float]]] = {}
 
-    def total(self, name: str, keys: Iterable[Key] | None = None) -> float:
-        return sum(self.rollups.day[key].get(name, 0) for key in (self.keys if keys is None else keys))
+    def total(self, name: str, unbranded: bool = False) -> float:
+        if unbranded not in self._counts:
+            keys = [k for k in self.keys if not self.rollups.keywords[k[1]].branded] if unbranded else self.keys
+            counts: dict[str, float] = defaultdict(float)
+            for key in keys:
+                for counter, value in self.rollups.day[key].items():
+                    counts[counter] += value
+            self._counts[unbranded] = counts
+        return self._counts[unbranded].get(name, 0)
 
-    def unbranded(self) -> list[Key]:
-        return [key for key in self.keys if not self.rollups.keywords[key[1]].branded]
-
-    def entity_total(self, entity_id: int, name: str, keys: Iterable[Key]) -> float:
-        return sum(self.rollups.entity.get((*key, entity_id), {}).get(name, 0) for key in keys)
+    def entity_total(self, entity_id: int, name: str, unbranded: bool = False) -> float:
+        if unbranded not in self._entities:
+            flags = (False,) if unbranded else self.flags
+            per_entity: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+            for (engine_id, branded, entity), cells in self.rollups.entity.items():
+                if engine_id in self.engines and branded in flags:
+                    for counter, value in cells.items():
+                        per_entity[entity][counter] += value
+            self._entities[unbranded] = per_entity
+        return self._entities[unbranded][entity_id].get(name, 0)
 
     def histogram(self, source: str) -> dict[int, int]:
         merged: dict[int, int] = defaultdict(int)
@@ -168,11 +187,10 @@ def histogram_median(histogram: dict[int, int]) -> float | None:
 
 def mentions(scope: Scope, r: Callable[..., dict[str, Any]]) -> dict[str, Any]:
     """Mention rates, mentions per answer and mention position, on unbranded keywords."""
-    keys = scope.unbranded()
-    answered = scope.total("answered", keys)
+    answered = scope.total("answered", unbranded=True)
     rates, per_answer, placement = {}, {}, {}
     for entity in scope.rollups.entities.values():
-        total = lambda name: scope.entity_total(entity.id, name, keys)  # noqa: E731
+        total = lambda name: scope.entity_total(entity.id, name, unbranded=True)  # noqa: E731
         naming = total("answers_naming")
         rates[entity.name] = r(naming, answered)
         per_answer[entity.name] = average(total("mention_count"), answered)
@@ -190,9 +208,8 @@ def share_of_voice(scope: Scope, r: Callable[..., dict[str, Any]]) -> dict[str, 
     """Distinct cited URLs, the same weighted 1/position, and answers naming: each entity's share of all
     tracked entities', on unbranded keywords. The weighted share's interval treats it as a proportion of
     the tracked citations (an approximation: its weights are not counts)."""
-    keys = scope.unbranded()
     entities = list(scope.rollups.entities.values())
-    totals = {name: {e.name: scope.entity_total(e.id, name, keys) for e in entities}
+    totals = {name: {e.name: scope.entity_total(e.id, name, unbranded=True) for e in entities}
               for name in ("citations", "citations_weighted", "answers_naming")}
     citations = sum(totals["citations"].values())
     weighted = sum(totals["citations_weighted"].values())
@@ -211,7 +228,7 @@ def visibility(scope: Scope) -> dict[str, Any]:
     """Each entity's share of the position-adjusted word count of all cited sources (engines with spans)."""
     total = scope.total("visibility_total")
     citations = scope.total("citations")
-    return {e.name: {"value": scope.entity_total(e.id, "visibility", scope.keys) / total if total else None,
+    return {e.name: {"value": scope.entity_total(e.id, "visibility") / total if total else None,
                      "n": int(citations)}
             for e in scope.rollups.entities.values()}
 
@@ -262,18 +279,21 @@ def domain_classes(scope: Scope, r: Callable[..., dict[str, Any]]) -> dict[str, 
 # --- the whole report of a period ---------------------------------------------------------------------
 
 
-def compute(rollups: PeriodRollups, engines: Iterable[str] = (), min_sample: int = DEFAULT_MIN_SAMPLE
-            ) -> dict[str, Any]:
-    """KPIs per engine (those with data, plus `engines`) and overall, per keyword, per tag; branded
-    keywords apart; citation gaps."""
+def compute(rollups: PeriodRollups, engines: Iterable[str] = (), min_sample: int = DEFAULT_MIN_SAMPLE,
+            detail: bool = True) -> dict[str, Any]:
+    """KPIs per engine (those with data, plus `engines`) and overall; with `detail`, per keyword and per tag
+    too, branded keywords apart, and citation gaps."""
     all_keys = list(rollups.day)
     engine_ids = sorted({engine_id for engine_id, _ in all_keys} | set(engines))
     per_engine = {e: scope_kpis(Scope(rollups, [k for k in all_keys if k[0] == e]), min_sample) for e in engine_ids}
+    if not detail:
+        return {"engines": per_engine, "overall": scope_kpis(Scope(rollups, all_keys), min_sample)}
     by_keyword: dict[int, list[Key]] = defaultdict(list)
     for key in all_keys:
         by_keyword[key[1]].append(key)
+    read = None in rollups.domains  # the top domains were read (not for a period only compared with)
     keywords = {info.text: keyword_row(rollups, by_keyword[keyword_id], min_sample,
-                                       rollups.domains.get(keyword_id, []))
+                                       rollups.domains.get(keyword_id, []) if read else None)
                 for keyword_id, info in rollups.keywords.items()}
     tags = sorted({tag for info in rollups.keywords.values() for tag in info.tags})
     return {
@@ -281,15 +301,15 @@ def compute(rollups: PeriodRollups, engines: Iterable[str] = (), min_sample: int
         "overall": scope_kpis(Scope(rollups, all_keys), min_sample),
         "keywords": keywords,
         "tags": {tag: keyword_row(rollups, [k for k in all_keys if tag in rollups.keywords[k[1]].tags],
-                                  min_sample, rollups.tag_domains.get(tag, []))
+                                  min_sample, rollups.tag_domains.get(tag, []) if read else None)
                  for tag in tags},
         "branded": branded(rollups, all_keys, min_sample),
-        "gaps": gaps(rollups, all_keys, min_sample),
+        "gaps": gaps(keywords, min_sample),
     }
 
 
 def keyword_row(rollups: PeriodRollups, keys: list[Key], min_sample: int,
-                domains: list[tuple[str, int, int]]) -> dict[str, Any]:
+                domains: list[tuple[str, int, int]] | None) -> dict[str, Any]:
     """One keyword's (or tag's) line: inclusion overall and per engine, best position, organic rank, the
     most cited domains and who is cited instead of the brand."""
     scope = Scope(rollups, keys)
@@ -305,25 +325,29 @@ def keyword_row(rollups: PeriodRollups, keys: list[Key], min_sample: int,
         "gaps": int(scope.total("gaps")),
         "cited_instead": cited_instead(scope),
     }
-    row["top_domains"] = [{"domain": domain, "answers": answers, "without_brand": without}
-                          for domain, answers, without in domains]
+    if domains is not None:
+        row["top_domains"] = [{"domain": domain, "answers": answers, "without_brand": without}
+                              for domain, answers, without in domains]
     return row
 
 
 def cited_instead(scope: Scope) -> dict[str, int]:
     """Competitors cited in answers that did not cite the brand, by how many such answers."""
-    counts = {e.name: int(scope.entity_total(e.id, "cited_without_brand", scope.keys))
-              for e in scope.rollups.entities.values() if e.kind != "brand"}
-    return {name: count for name, count in sorted(counts.items(), key=lambda item: -item[1]) if count}
+    counts: dict[int, int] = defaultdict(int)
+    for engine_id, keyword_id in scope.keys:
+        for entity in scope.rollups.entities.values():
+            counts[entity.id] += scope.rollups.instead.get((engine_id, keyword_id, entity.id), 0)
+    named = {e.name: counts[e.id] for e in scope.rollups.entities.values() if e.kind != "brand" and counts[e.id]}
+    return dict(sorted(named.items(), key=lambda item: -item[1]))
 
 
 def branded(rollups: PeriodRollups, keys: list[Key], min_sample: int) -> dict[str, Any]:
     """Keywords naming the brand, reported apart: how often the answer names and cites the brand."""
     branded_keys = [k for k in keys if rollups.keywords[k[1]].branded]
-    scope = Scope(rollups, branded_keys)
+    scope = Scope(rollups, branded_keys, flags=(True,))
     brand = next(iter(rollups.entities.values()), None)
     answered = scope.total("answered")
-    naming = scope.entity_total(brand.id, "answers_naming", scope.keys) if brand else 0
+    naming = scope.entity_total(brand.id, "answers_naming") if brand else 0
     return {
         "keywords": sorted(info.text for info in rollups.keywords.values() if info.branded),
         "brand_recognition": rate(naming, answered, min_sample),
@@ -331,19 +355,11 @@ def branded(rollups: PeriodRollups, keys: list[Key], min_sample: int) -> dict[st
     }
 
 
-def gaps(rollups: PeriodRollups, keys: list[Key], min_sample: int) -> list[dict[str, Any]]:
-    """Keywords where competitors are cited and the brand is not, most frequent first."""
-    rows = []
-    by_keyword: dict[int, list[Key]] = defaultdict(list)
-    for key in keys:
-        by_keyword[key[1]].append(key)
-    for keyword_id, info in rollups.keywords.items():
-        scope = Scope(rollups, by_keyword[keyword_id])
-        count = scope.total("gaps")
-        if count:
-            rows.append({"keyword": info.text, "gaps": int(count),
-                         "gap_rate": rate(count, scope.total("successful"), min_sample),
-                         "cited_instead": cited_instead(scope)})
+def gaps(keywords: dict[str, dict[str, Any]], min_sample: int) -> list[dict[str, Any]]:
+    """Keywords where competitors are cited and the brand is not (from their rows), most frequent first."""
+    rows = [{"keyword": text, "gaps": row["gaps"], "gap_rate": rate(row["gaps"], row["successful"], min_sample),
+             "cited_instead": row["cited_instead"]}
+            for text, row in keywords.items() if row["gaps"]]
     return sorted(rows, key=lambda row: (-row["gaps"], row["keyword"]))
 
 

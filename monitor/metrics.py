@@ -41,10 +41,11 @@ def period_metrics(db: Engine, project: str, since: date, until: date, *, engine
     """The KPIs of [since, until] with `previous` (the period of the same length before) and `change`."""
     before = previous_period(since, until)
     current_rows = kpi_reads.period_rollups(db, project, since, until, engines, keyword_ids)
-    previous_rows = kpi_reads.period_rollups(db, project, *before, engines, keyword_ids)
+    # the period before is compared per engine and overall: its keywords and domains are not read
+    previous_rows = kpi_reads.period_rollups(db, project, *before, engines, keyword_ids, detail=False)
     seen = {engine_id for engine_id, _ in [*current_rows.day, *previous_rows.day]} | set(engines)
     current = kpis.compute(current_rows, seen, min_sample)
-    previous = kpis.compute(previous_rows, seen, min_sample)
+    previous = kpis.compute(previous_rows, seen, min_sample, detail=False)
     current["period"] = {"since": since.isoformat(), "until": until.isoformat(), "project": project}
     previous["period"] = {"since": before[0].isoformat(), "until": before[1].isoformat(), "project": project}
     current["previous"] = previous
@@ -90,13 +91,15 @@ def _cell(value: Any) -> str:
 def weekly_trend(db: Engine, project: str, last_monday: date, weeks: int = 12, *,
                  engines: Collection[str] = (), keyword_ids: Collection[int] | None = None,
                  min_sample: int = kpis.DEFAULT_MIN_SAMPLE) -> list[dict[str, Any]]:
-    """The KPIs of each of `weeks` ISO weeks, oldest first, the last starting on `last_monday` (for the
-    report's charts): each week read once, without the period before it."""
+    """The KPIs per engine and overall of each of `weeks` ISO weeks, oldest first, the last starting on
+    `last_monday` (for the report's charts): each week read once, without the period before it, its
+    content-type mix or its domains."""
     trend = []
     for back in range(weeks - 1, -1, -1):
         since = last_monday - timedelta(days=7 * back)
-        result = kpis.compute(kpi_reads.period_rollups(db, project, since, since + timedelta(days=6), engines,
-                                                       keyword_ids), engines, min_sample)
+        rows = kpi_reads.period_rollups(db, project, since, since + timedelta(days=6), engines, keyword_ids,
+                                        content=False, detail=False)
+        result = kpis.compute(rows, engines, min_sample, detail=False)
         result["period"] = {"since": since.isoformat(), "until": (since + timedelta(days=6)).isoformat(),
                             "project": project}
         trend.append(result)

@@ -12,6 +12,7 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
     """The Wilson score interval for a binomial proportion; None when there is no sample."""
     if n <= 0:
         return None
+    successes = min(max(successes, 0), n)  # a share of weights (weighted share of voice) can round past n
     p = successes / n
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator

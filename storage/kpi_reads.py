@@ -1,20 +1,23 @@
-"""Reads of the daily KPI rollups for a period: sums grouped in SQL, per engine and keyword at the finest.
+"""Reads of the KPI rollups for a period: sums grouped in SQL, per engine and keyword at the finest.
 
-A period's rows are a few per day, engine and keyword, whatever the number of samples or citations, so a
-year is about as fast to read as a week is to scan."""
+A period is read as its whole calendar months from the monthly tables and its remaining days from the daily
+ones, so a year costs about as much as a few weeks, whatever the number of samples or citations."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from datetime import date
+from collections import defaultdict
+from collections.abc import Collection, Iterator
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Select, func, select
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy import Connection, Engine, func, select
 
-from .models import Keyword, KpiDay, KpiDayContent, KpiDayDomain, KpiDayEntity, KpiDayRank, Project, TrackedEntity
+from .models import Keyword, Project, TrackedEntity
 from .records import EntityInfo, KeywordInfo, PeriodRollups
-from .rollups import counter_columns, table_of
+from .rollups import DAILY, MONTHLY, counter_columns, month_of, table_of
+
+COUNTS, RANKS, ENTITIES, CONTENT, DOMAINS = range(5)  # the tables of a grain, as in storage.rollups
+BRANDED = "branded"  # a grouping by the keyword's branded flag
 
 
 def project_scope(db: Engine, project: str) -> tuple[dict[int, KeywordInfo], dict[int, EntityInfo]]:
@@ -40,81 +43,112 @@ def project_scope(db: Engine, project: str) -> tuple[dict[int, KeywordInfo], dic
         return keywords, entities
 
 
+def segments(since: date, until: date) -> list[tuple[tuple[Any, ...], date, date]]:
+    """[since, until] as (tables of a grain, first row day, last row day): the whole months it holds from the
+    monthly tables (their rows' day is the month's first), the days around them from the daily ones."""
+    first_month = since if since.day == 1 else month_of(month_of(since) + timedelta(days=31))
+    after_last = month_of(until + timedelta(days=1))  # the first day not in a whole month of the period
+    if first_month >= after_last:
+        return [(DAILY, since, until)]
+    parts: list[tuple[tuple[Any, ...], date, date]] = [(MONTHLY, first_month, month_of(after_last - timedelta(days=1)))]
+    if since < first_month:
+        parts.insert(0, (DAILY, since, first_month - timedelta(days=1)))
+    if after_last <= until:
+        parts.append((DAILY, after_last, until))
+    return parts
+
+
 def period_rollups(db: Engine, project: str, since: date, until: date, engines: Collection[str] = (),
-                   keyword_ids: Collection[int] | None = None, top_domains: int = 5) -> PeriodRollups:
-    """The rollups of the days [since, until] for the project's active keywords (or those of
-    `keyword_ids`), and the engines named (all when none are)."""
+                   keyword_ids: Collection[int] | None = None, *, content: bool = True, detail: bool = True,
+                   top_domains: int = 5) -> PeriodRollups:
+    """The rollups of the days [since, until] for the project's active keywords (or those of `keyword_ids`)
+    and the engines named (all when none are). Without `content`, no content-type mix; without `detail`,
+    only what the KPIs per engine and overall need (not the keywords' competitors and domains)."""
     keywords, entities = project_scope(db, project)
     if keyword_ids is not None:
         keywords = {k: info for k, info in keywords.items() if k in keyword_ids}
     result = PeriodRollups(keywords, entities)
     if not keywords:
         return result
-
-    def scoped(model: Any, statement: Select[Any]) -> Select[Any]:
-        table = table_of(model)
-        conditions: list[ColumnElement[bool]] = [table.c.day >= since, table.c.day <= until,
-                                                 table.c.keyword_id.in_(list(keywords))]
-        if engines:
-            conditions.append(table.c.engine_id.in_(list(engines)))
-        return statement.where(*conditions)
-
-    def sums(model: Any, *group: str) -> Select[Any]:
-        table = table_of(model)
-        return scoped(model, select(*(table.c[g] for g in group),
-                                    *(func.sum(table.c[c]).label(c) for c in counter_columns(model))).group_by(
-            *(table.c[g] for g in group)))
-
+    reader = _Reader(since, until, list(engines), list(keywords))
     with db.connect() as connection:
-        for row in connection.execute(sums(KpiDay, "engine_id", "keyword_id")).mappings():
-            result.day[(row["engine_id"], row["keyword_id"])] = _cells(row, KpiDay)
-        for row in connection.execute(sums(KpiDayRank, "engine_id", "keyword_id", "source", "rank")).mappings():
-            result.ranks.setdefault((row["engine_id"], row["keyword_id"], row["source"]), {})[row["rank"]] = int(
-                row["answers"])
-        for row in connection.execute(sums(KpiDayEntity, "engine_id", "keyword_id", "entity_id")).mappings():
-            if row["entity_id"] in entities:
-                result.entity[(row["engine_id"], row["keyword_id"], row["entity_id"])] = _cells(row, KpiDayEntity)
-        for row in connection.execute(sums(KpiDayContent, "engine_id", "content_type", "domain_class")).mappings():
-            result.content[(row["engine_id"], row["content_type"], row["domain_class"])] = _cells(
-                row, KpiDayContent)
-        result.domains = _top_domains(connection, scoped, top_domains)
-        table = table_of(KpiDayDomain)
-        for tag in sorted({tag for info in keywords.values() for tag in info.tags}):
-            tagged = [k for k, info in keywords.items() if tag in info.tags]
-            result.tag_domains[tag] = _domains_of(
-                connection, scoped(KpiDayDomain, select(table.c.domain)).where(table.c.keyword_id.in_(tagged)),
-                top_domains)
+        for key, cells in reader.sums(connection, COUNTS, "engine_id", "keyword_id"):
+            result.day[key] = cells
+        for (engine_id, keyword_id, source, rank), cells in reader.sums(connection, RANKS, "engine_id",
+                                                                        "keyword_id", "source", "rank"):
+            result.ranks.setdefault((engine_id, keyword_id, source), {})[rank] = int(cells["answers"])
+        # per engine, the entities' counts on branded and on unbranded keywords (those per keyword would be
+        # the largest read but one, and a keyword's row only needs who is cited instead of the brand)
+        for key, cells in reader.sums(connection, ENTITIES, "engine_id", BRANDED, "entity_id"):
+            if key[2] in entities:
+                result.entity[(key[0], bool(key[1]), key[2])] = cells
+        if detail:
+            for (engine_id, keyword_id, entity_id), cells in reader.sums(
+                    connection, ENTITIES, "engine_id", "keyword_id", "entity_id", only="cited_without_brand"):
+                if entity_id in entities and cells["cited_without_brand"]:
+                    result.instead[(engine_id, keyword_id, entity_id)] = int(cells["cited_without_brand"])
+        if content:
+            for key, cells in reader.sums(connection, CONTENT, "engine_id", "content_type", "domain_class"):
+                result.content[key] = cells
+        if detail:
+            _top_domains(result, dict(reader.sums(connection, DOMAINS, "keyword_id", "domain")), top_domains)
     return result
 
 
-def _cells(row: Any, model: Any) -> dict[str, float]:
-    return {c: row[c] or 0 for c in counter_columns(model)}
+class _Reader:
+    """Grouped sums of one kind of rollup over a period's segments, merged."""
+
+    def __init__(self, since: date, until: date, engines: list[str], keyword_ids: list[int]) -> None:
+        self.parts = segments(since, until)
+        self.engines, self.keyword_ids = engines, keyword_ids
+
+    def sums(self, connection: Connection, kind: int, *group: str, only: str | None = None
+             ) -> Iterator[tuple[tuple[Any, ...], dict[str, float]]]:
+        """Sums of the counters (or the one named `only`) grouped by the columns `group` names (BRANDED: the
+        keyword's flag)."""
+        merged: dict[tuple[Any, ...], dict[str, float]] = {}
+        for tables, first, last in self.parts:
+            table = table_of(tables[kind])
+            counters = [only] if only else [c for c in counter_columns(tables[kind]) if c not in group]
+            columns = [Keyword.branded if g == BRANDED else table.c[g] for g in group]  # type: ignore[misc]
+            statement = (select(*columns, *(func.sum(table.c[c]).label(c) for c in counters))
+                         .where(table.c.day >= first, table.c.day <= last,
+                                table.c.keyword_id.in_(self.keyword_ids))
+                         .group_by(*columns))
+            if BRANDED in group:
+                statement = statement.join(Keyword, Keyword.id == table.c.keyword_id)
+            if self.engines:
+                statement = statement.where(table.c.engine_id.in_(self.engines))
+            for row in connection.execute(statement).all():
+                key, values = tuple(row[:len(group)]), row[len(group):]
+                cells = merged.get(key)
+                if cells is None:
+                    merged[key] = {c: v or 0 for c, v in zip(counters, values)}
+                else:
+                    for c, v in zip(counters, values):
+                        cells[c] += v or 0
+        return iter(merged.items())
 
 
-def _top_domains(connection: Any, scoped: Any, limit: int) -> dict[int | None, list[tuple[str, int, int]]]:
-    """Per keyword (and for all keywords, under None), the most cited domains across the engines read:
-    (domain, answers citing it, those of them not citing the brand), most cited first."""
-    table = table_of(KpiDayDomain)
-    answers, without = func.sum(table.c.answers).label("answers"), func.sum(table.c.answers_without_brand)
-    per_keyword = scoped(KpiDayDomain, select(table.c.keyword_id, table.c.domain, answers,
-                                              without.label("without_brand"))
-                         .group_by(table.c.keyword_id, table.c.domain)).subquery()
-    ranked = select(per_keyword, func.row_number().over(
-        partition_by=per_keyword.c.keyword_id,
-        order_by=(per_keyword.c.answers.desc(), per_keyword.c.domain)).label("place")).subquery()
-    top: dict[int | None, list[tuple[str, int, int]]] = {}
-    for row in connection.execute(select(ranked).where(ranked.c.place <= limit)
-                                  .order_by(ranked.c.keyword_id, ranked.c.place)).mappings():
-        top.setdefault(row["keyword_id"], []).append((row["domain"], int(row["answers"]), int(row["without_brand"])))
-    top[None] = _domains_of(connection, scoped(KpiDayDomain, select(table.c.domain)), limit * 2)
-    return top
+def _top_domains(result: PeriodRollups, per_keyword: dict[tuple[Any, ...], dict[str, float]], limit: int) -> None:
+    """The most cited domains (answers citing them, of which not citing the brand) per keyword, per tag and
+    for all keywords, from the period's sums per keyword and domain."""
+    by_keyword: dict[int, dict[str, list[int]]] = defaultdict(dict)
+    for (keyword_id, domain), cells in per_keyword.items():
+        by_keyword[keyword_id][domain] = [int(cells["answers"]), int(cells["answers_without_brand"])]
 
+    def top(groups: list[dict[str, list[int]]], size: int) -> list[tuple[str, int, int]]:
+        summed: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for group in groups:
+            for domain, (answers, without) in group.items():
+                summed[domain][0] += answers
+                summed[domain][1] += without
+        ranked = sorted(summed.items(), key=lambda item: (-item[1][0], item[0]))[:size]
+        return [(domain, answers, without) for domain, (answers, without) in ranked]
 
-def _domains_of(connection: Any, statement: Select[Any], limit: int) -> list[tuple[str, int, int]]:
-    """The most cited domains among the rollup rows `statement` selects."""
-    table = table_of(KpiDayDomain)
-    answers = func.sum(table.c.answers).label("answers")
-    query = (statement.add_columns(answers, func.sum(table.c.answers_without_brand).label("without_brand"))
-             .group_by(table.c.domain).order_by(answers.desc(), table.c.domain).limit(limit))
-    return [(row["domain"], int(row["answers"]), int(row["without_brand"]))
-            for row in connection.execute(query).mappings()]
+    for keyword_id, counts in by_keyword.items():
+        result.domains[keyword_id] = top([counts], limit)
+    result.domains[None] = top(list(by_keyword.values()), limit * 2)
+    for tag in sorted({tag for info in result.keywords.values() for tag in info.tags}):
+        tagged = [by_keyword[k] for k, info in result.keywords.items() if tag in info.tags and k in by_keyword]
+        result.tag_domains[tag] = top(tagged, limit)

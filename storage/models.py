@@ -197,20 +197,27 @@ class OrganicResult(SQLModel, table=True):
     content_type: str = Field(default="other", sa_column_kwargs={"server_default": "other"})
 
 
-# --- daily KPI rollups (storage.tally): one row per run day, engine and keyword, kept up to date as
-# observations are stored, so a period's KPIs are sums over a few rows per day instead of scans of every
-# observation and citation. The day is the UTC date the observation's run started (periods place
-# observations by their run, as coverage does).
+# --- KPI rollups (storage.tally), kept up to date as observations are stored, so a period's KPIs are sums
+# over a few rows per day (or month) instead of scans of every observation and citation. Two grains with one
+# schema: `kpi_day*` rows hold a day, `kpi_month*` rows a calendar month (`day` is its first day), so a long
+# period reads its whole months from the monthly tables and only its edges from the daily ones. The day is
+# the UTC date the observation's run started (periods place observations by their run, as coverage does).
+# On SQLite the tables are WITHOUT ROWID: rows sit in key order, and a period is one contiguous range.
 
 def _count(**kwargs: object) -> int:
     return Field(default=0, sa_column_kwargs={"server_default": "0"}, **kwargs)  # type: ignore[no-any-return]
 
 
-class KpiDay(SQLModel, table=True):
-    __tablename__ = "kpi_day"
+_CLUSTERED = {"sqlite_with_rowid": False}
+
+
+class _RollupKey(SQLModel):
     day: date = Field(primary_key=True)
     engine_id: str = Field(primary_key=True)
     keyword_id: int = Field(foreign_key="keyword.id", primary_key=True)
+
+
+class _KeywordCounts(_RollupKey):
     scheduled: int = _count()
     observed: int = _count()
     successful: int = _count()
@@ -238,24 +245,16 @@ class KpiDay(SQLModel, table=True):
     cost: float = _count()
 
 
-class KpiDayRank(SQLModel, table=True):
+class _RankCounts(_RollupKey):
     """How many answers had the brand's best citation (source `citation`) or best organic result (source
     `organic`) at each position: medians and best positions come from these histograms."""
 
-    __tablename__ = "kpi_day_rank"
-    day: date = Field(primary_key=True)
-    engine_id: str = Field(primary_key=True)
-    keyword_id: int = Field(foreign_key="keyword.id", primary_key=True)
     source: str = Field(primary_key=True)
     rank: int = Field(primary_key=True)
     answers: int = _count()
 
 
-class KpiDayEntity(SQLModel, table=True):
-    __tablename__ = "kpi_day_entity"
-    day: date = Field(primary_key=True)
-    engine_id: str = Field(primary_key=True)
-    keyword_id: int = Field(foreign_key="keyword.id", primary_key=True)
+class _EntityCounts(_RollupKey):
     entity_id: int = Field(foreign_key="tracked_entity.id", primary_key=True)
     answers_naming: int = _count()
     mention_count: int = _count()
@@ -270,22 +269,64 @@ class KpiDayEntity(SQLModel, table=True):
     cited_without_brand: int = _count()
 
 
-class KpiDayContent(SQLModel, table=True):
-    __tablename__ = "kpi_day_content"
-    day: date = Field(primary_key=True)
-    engine_id: str = Field(primary_key=True)
-    keyword_id: int = Field(foreign_key="keyword.id", primary_key=True)
+class _ContentCounts(_RollupKey):
     content_type: str = Field(primary_key=True)
     domain_class: str = Field(primary_key=True)
     citations: int = _count()
     brand_answers: int = _count()
 
 
-class KpiDayDomain(SQLModel, table=True):
-    __tablename__ = "kpi_day_domain"
-    day: date = Field(primary_key=True)
-    engine_id: str = Field(primary_key=True)
-    keyword_id: int = Field(foreign_key="keyword.id", primary_key=True)
+class _DomainCounts(_RollupKey):
     domain: str = Field(primary_key=True)
     answers: int = _count()
     answers_without_brand: int = _count()
+
+
+class KpiDay(_KeywordCounts, table=True):
+    __tablename__ = "kpi_day"
+    __table_args__ = _CLUSTERED
+
+
+class KpiDayRank(_RankCounts, table=True):
+    __tablename__ = "kpi_day_rank"
+    __table_args__ = _CLUSTERED
+
+
+class KpiDayEntity(_EntityCounts, table=True):
+    __tablename__ = "kpi_day_entity"
+    __table_args__ = _CLUSTERED
+
+
+class KpiDayContent(_ContentCounts, table=True):
+    __tablename__ = "kpi_day_content"
+    __table_args__ = _CLUSTERED
+
+
+class KpiDayDomain(_DomainCounts, table=True):
+    __tablename__ = "kpi_day_domain"
+    __table_args__ = _CLUSTERED
+
+
+class KpiMonth(_KeywordCounts, table=True):
+    __tablename__ = "kpi_month"
+    __table_args__ = _CLUSTERED
+
+
+class KpiMonthRank(_RankCounts, table=True):
+    __tablename__ = "kpi_month_rank"
+    __table_args__ = _CLUSTERED
+
+
+class KpiMonthEntity(_EntityCounts, table=True):
+    __tablename__ = "kpi_month_entity"
+    __table_args__ = _CLUSTERED
+
+
+class KpiMonthContent(_ContentCounts, table=True):
+    __tablename__ = "kpi_month_content"
+    __table_args__ = _CLUSTERED
+
+
+class KpiMonthDomain(_DomainCounts, table=True):
+    __tablename__ = "kpi_month_domain"
+    __table_args__ = _CLUSTERED

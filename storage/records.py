@@ -208,7 +208,10 @@ class PeriodRollups:
     day: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)  # (engine, keyword) -> counts
     # (engine, keyword, "citation" | "organic") -> the brand's best position -> answers
     ranks: dict[tuple[str, int, str], dict[int, int]] = field(default_factory=dict)
-    entity: dict[tuple[str, int, int], dict[str, float]] = field(default_factory=dict)  # (engine, keyword, entity)
+    # (engine, on branded keywords, entity) -> counts
+    entity: dict[tuple[str, bool, int], dict[str, float]] = field(default_factory=dict)
+    # (engine, keyword, entity) -> answers citing the entity and not the brand (where any)
+    instead: dict[tuple[str, int, int], int] = field(default_factory=dict)
     content: dict[tuple[str, str, str], dict[str, float]] = field(default_factory=dict)  # (engine, type, class)
     # keyword id (None: all keywords) -> [(domain, answers citing it, of which not citing the brand)]
     domains: dict[int | None, list[tuple[str, int, int]]] = field(default_factory=dict)

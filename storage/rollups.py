@@ -1,4 +1,5 @@
-"""The daily KPI rollups: written as observations are stored, rebuilt from the stored rows on demand.
+"""The KPI rollups, daily and monthly: written as observations are stored, rebuilt from the stored rows on
+demand.
 
 Every write is an upsert that adds to the counters (`col = col + excluded.col`), so concurrent writers on
 PostgreSQL and a reparse that subtracts an old tally and adds the new one never lose a count.
@@ -24,6 +25,11 @@ from .models import (
     KpiDayDomain,
     KpiDayEntity,
     KpiDayRank,
+    KpiMonth,
+    KpiMonthContent,
+    KpiMonthDomain,
+    KpiMonthEntity,
+    KpiMonthRank,
     Mention,
     Observation,
     OrganicResult,
@@ -33,7 +39,14 @@ from .models import (
 from .records import CitationRecord, MentionRecord, ObservationRecord, OrganicRecord
 from .tally import Tally, tally
 
-ROLLUPS: tuple[Any, ...] = (KpiDay, KpiDayRank, KpiDayEntity, KpiDayContent, KpiDayDomain)
+# the tables of each grain, in the same order: counts, ranks, entities, content, domains
+DAILY: tuple[Any, ...] = (KpiDay, KpiDayRank, KpiDayEntity, KpiDayContent, KpiDayDomain)
+MONTHLY: tuple[Any, ...] = (KpiMonth, KpiMonthRank, KpiMonthEntity, KpiMonthContent, KpiMonthDomain)
+ROLLUPS = DAILY + MONTHLY
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
 
 
 def table_of(model: Any) -> Table:
@@ -57,19 +70,21 @@ class Accumulator:
 
     def add(self, day: date, engine_id: str, keyword_id: int, counts: Tally, entity_ids: dict[str, int],
             sign: int = 1) -> None:
-        key = (day, engine_id, keyword_id)
-        _merge(self.rows[KpiDay][key], counts.day, sign)
-        for (source, rank), answers in counts.ranks.items():
-            self.rows[KpiDayRank][(*key, source, rank)]["answers"] += sign * answers
-        for entity, cells in counts.entities.items():
-            _merge(self.rows[KpiDayEntity][(*key, entity_ids[entity])], cells, sign)
-        for (content_type, domain_class), cells in counts.content.items():
-            _merge(self.rows[KpiDayContent][(*key, content_type, domain_class)], cells, sign)
-        for domain, cells in counts.domains.items():
-            _merge(self.rows[KpiDayDomain][(*key, domain)], cells, sign)
+        for (counted, ranks, entities, content, domains), start in ((DAILY, day), (MONTHLY, month_of(day))):
+            key = (start, engine_id, keyword_id)
+            _merge(self.rows[counted][key], counts.day, sign)
+            for (source, rank), answers in counts.ranks.items():
+                self.rows[ranks][(*key, source, rank)]["answers"] += sign * answers
+            for entity, cells in counts.entities.items():
+                _merge(self.rows[entities][(*key, entity_ids[entity])], cells, sign)
+            for (content_type, domain_class), cells in counts.content.items():
+                _merge(self.rows[content][(*key, content_type, domain_class)], cells, sign)
+            for domain, cells in counts.domains.items():
+                _merge(self.rows[domains][(*key, domain)], cells, sign)
 
     def add_scheduled(self, day: date, engine_id: str, keyword_id: int, count: int) -> None:
         self.rows[KpiDay][(day, engine_id, keyword_id)]["scheduled"] += count
+        self.rows[KpiMonth][(month_of(day), engine_id, keyword_id)]["scheduled"] += count
 
     def write(self, connection: Connection, batch: int = 5000) -> None:
         for model, rows in self.rows.items():

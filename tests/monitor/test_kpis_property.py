@@ -68,7 +68,7 @@ def value(rate: Any) -> Any:
     return rate["value"] if isinstance(rate, dict) else rate
 
 
-def check(got: dict[str, Any], want: dict[str, Any]) -> None:
+def check(got: dict[str, Any], want: dict[str, Any], content: bool = True) -> None:
     approx = lambda x: pytest.approx(x, abs=1e-9) if x is not None else None  # noqa: E731
     for key in ("scheduled", "successful", "failed", "skipped", "gaps"):
         assert got[key] == want[key], key
@@ -94,6 +94,9 @@ def check(got: dict[str, Any], want: dict[str, Any]) -> None:
         assert value(got["share_of_voice"]["citations_weighted"][entity]) == approx(want["sov_weighted"][entity])
         assert value(got["share_of_voice"]["mentions"][entity]) == approx(want["sov_mentions"][entity])
         assert value(got["visibility_pawc"][entity]) == approx(want["visibility"][entity])
+    if not content:  # a trend reads no content-type mix
+        assert got["content_types"] == {"mix": {}, "brand": {}} and got["domain_classes"] == {}
+        return
     assert {k: value(v) for k, v in got["content_types"]["mix"].items()} == {
         k: approx(v) for k, v in want["mix"].items()}
     assert {k: value(v) for k, v in got["content_types"]["brand"].items()} == {
@@ -116,11 +119,14 @@ def test_metrics_equal_a_naive_count(db: Engine, world: World) -> None:
         check(result["engines"][engine], naive(world, SINCE, UNTIL, engine))
     before = SINCE - timedelta(days=7), SINCE - timedelta(days=1)
     check(result["previous"]["overall"], naive(world, *before))
+    # a period holding a whole month reads it from the monthly rollups, the days around it from the daily ones
+    for first, last in ((date(2026, 11, 1), date(2026, 11, 30)), (date(2026, 10, 28), date(2026, 12, 31))):
+        check(period_metrics(db, project, first, last)["overall"], naive(world, first, last))
     # the weekly trend reads the same weeks alike
     trend = weekly_trend(db, project, SINCE, weeks=2)
     assert [week["period"]["since"] for week in trend] == [before[0].isoformat(), SINCE.isoformat()]
-    check(trend[0]["overall"], naive(world, *before))
-    check(trend[1]["overall"], naive(world, SINCE, UNTIL))
+    check(trend[0]["overall"], naive(world, *before), content=False)
+    check(trend[1]["overall"], naive(world, SINCE, UNTIL), content=False)
     # the filters: one engine, one tag
     tagged = select_keywords(db, project, tags=["t1"])
     filtered = period_metrics(db, project, SINCE, UNTIL, engines=["e1"], keyword_ids=tagged)
@@ -135,3 +141,18 @@ def test_metrics_equal_a_naive_count(db: Engine, world: World) -> None:
     assert [g["keyword"] for g in result["gaps"]] == sorted(
         (k.text for k in world.keywords if naive(world, SINCE, UNTIL, keywords={k.text})["gaps"]),
         key=lambda text: (-naive(world, SINCE, UNTIL, keywords={text})["gaps"], text))
+
+
+def test_a_period_is_read_as_whole_months_and_the_days_around_them() -> None:
+    from storage.kpi_reads import segments
+    from storage.rollups import DAILY, MONTHLY
+
+    assert segments(date(2026, 11, 16), date(2026, 11, 22)) == [(DAILY, date(2026, 11, 16), date(2026, 11, 22))]
+    assert segments(date(2026, 11, 1), date(2026, 11, 30)) == [(MONTHLY, date(2026, 11, 1), date(2026, 11, 1))]
+    assert segments(date(2025, 12, 6), date(2026, 12, 5)) == [
+        (DAILY, date(2025, 12, 6), date(2025, 12, 31)), (MONTHLY, date(2026, 1, 1), date(2026, 11, 1)),
+        (DAILY, date(2026, 12, 1), date(2026, 12, 5))]
+    assert segments(date(2026, 1, 31), date(2026, 3, 1)) == [
+        (DAILY, date(2026, 1, 31), date(2026, 1, 31)), (MONTHLY, date(2026, 2, 1), date(2026, 2, 1)),
+        (DAILY, date(2026, 3, 1), date(2026, 3, 1))]
+    assert segments(date(2026, 2, 2), date(2026, 2, 27)) == [(DAILY, date(2026, 2, 2), date(2026, 2, 27))]

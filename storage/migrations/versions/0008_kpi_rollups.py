@@ -1,4 +1,4 @@
-"""daily KPI rollups; keyword.branded, observation.search_pool, citation.domain_class; content types renamed
+"""daily and monthly KPI rollups; keyword.branded, observation.search_pool, citation.domain_class; content types renamed
 
 Revision ID: 0008
 Revises: 0007
@@ -50,38 +50,47 @@ def upgrade() -> None:
             "(SELECT id FROM tracked_entity WHERE kind = :kind)").bindparams(**{'class': domain_class, 'kind': kind}))
     _rename_content_types(RENAMED)
 
+    for grain in ('day', 'month'):
+        _create_rollups(f'kpi_{grain}')
+
+
+def _create_rollups(prefix: str) -> None:
+    """The five rollup tables of one grain (kpi_day*: a day per row; kpi_month*: a month); WITHOUT ROWID on
+    SQLite, so that rows sit in key order."""
+    clustered = {'sqlite_with_rowid': False}
     op.create_table(
-        'kpi_day', *_key_columns(),
+        prefix, *_key_columns(),
         *_counts('scheduled', 'observed', 'successful', 'failed', 'skipped', 'answered', 'included',
                  'included_answered', 'with_citations', 'citations', 'position_sum', 'top3', 'visible', 'gaps',
                  'pool', 'brand_found', 'brand_found_cited', 'organic_pages', 'organic_ranked',
                  'organic_rank_sum', 'organic_top3', 'organic_top10', 'organic_top10_not_cited'),
         *_counts('visibility_total', 'cost', kind=sa.Float),
-        sa.PrimaryKeyConstraint(*KEY))
+        sa.PrimaryKeyConstraint(*KEY), **clustered)
     op.create_table(
-        'kpi_day_rank', *_key_columns(), sa.Column('source', sa.String(), nullable=False),
+        f'{prefix}_rank', *_key_columns(), sa.Column('source', sa.String(), nullable=False),
         sa.Column('rank', sa.Integer(), nullable=False), *_counts('answers'),
-        sa.PrimaryKeyConstraint(*KEY, 'source', 'rank'))
+        sa.PrimaryKeyConstraint(*KEY, 'source', 'rank'), **clustered)
     op.create_table(
-        'kpi_day_entity', *_key_columns(),
+        f'{prefix}_entity', *_key_columns(),
         sa.Column('entity_id', sa.Integer(), sa.ForeignKey('tracked_entity.id'), nullable=False),
         *_counts('answers_naming', 'mention_count', 'mention_rank_sum', 'first_third', 'middle_third',
-                 'last_third', 'cited_answers', 'citations', 'cited_without_brand'),
-        *_counts('citations_weighted', 'visibility', kind=sa.Float),
-        sa.PrimaryKeyConstraint(*KEY, 'entity_id'))
+                 'last_third', 'cited_answers', 'citations'),
+        *_counts('citations_weighted', 'visibility', kind=sa.Float), *_counts('cited_without_brand'),
+        sa.PrimaryKeyConstraint(*KEY, 'entity_id'), **clustered)
     op.create_table(
-        'kpi_day_content', *_key_columns(), sa.Column('content_type', sa.String(), nullable=False),
+        f'{prefix}_content', *_key_columns(), sa.Column('content_type', sa.String(), nullable=False),
         sa.Column('domain_class', sa.String(), nullable=False), *_counts('citations', 'brand_answers'),
-        sa.PrimaryKeyConstraint(*KEY, 'content_type', 'domain_class'))
+        sa.PrimaryKeyConstraint(*KEY, 'content_type', 'domain_class'), **clustered)
     op.create_table(
-        'kpi_day_domain', *_key_columns(), sa.Column('domain', sa.String(), nullable=False),
+        f'{prefix}_domain', *_key_columns(), sa.Column('domain', sa.String(), nullable=False),
         *_counts('answers', 'answers_without_brand'),
-        sa.PrimaryKeyConstraint(*KEY, 'domain'))
+        sa.PrimaryKeyConstraint(*KEY, 'domain'), **clustered)
 
 
 def downgrade() -> None:
-    for table in ('kpi_day_domain', 'kpi_day_content', 'kpi_day_entity', 'kpi_day_rank', 'kpi_day'):
-        op.drop_table(table)
+    for grain in ('month', 'day'):
+        for table in ('_domain', '_content', '_entity', '_rank', ''):
+            op.drop_table(f'kpi_{grain}{table}')
     _rename_content_types({new: old for old, new in RENAMED.items()})
     with op.batch_alter_table('citation') as batch:
         batch.drop_column('domain_class')
