@@ -61,27 +61,28 @@ def average(total: float, n: float) -> dict[str, Any]:
 
 
 class Scope:
-    """The counts of one set of (engine, keyword) cells, summed (once, on first use).
+    """The counts of some engines' answers, summed (once, on first use): to all their keywords read (the
+    default), or to their branded ones (`branded=True`). `keys` are the (engine, keyword) cells in scope, for
+    what is weighed per keyword (the inclusion rate)."""
 
-    Entities' counts come per engine and branded flag: `entity_total` is meant for scopes holding every
-    keyword read of their engines (an engine, everything), or with `flags=(True,)` every branded one."""
-
-    def __init__(self, rollups: PeriodRollups, keys: Iterable[Key], flags: tuple[bool, ...] = (False, True)
-                 ) -> None:
+    def __init__(self, rollups: PeriodRollups, engines: Iterable[str], branded: bool | None = None) -> None:
         self.rollups = rollups
-        self.keys = [key for key in keys if key in rollups.day]
-        self.engines = {engine_id for engine_id, _ in self.keys}
-        self.flags = flags
+        self.engines = set(engines)
+        self.flags = (False, True) if branded is None else (branded,)
+        self.keys = [key for key in rollups.day if key[0] in self.engines
+                     and rollups.keywords[key[1]].branded in self.flags]
         self._counts: dict[bool, dict[str, float]] = {}
         self._entities: dict[bool, dict[int, dict[str, float]]] = {}
 
     def total(self, name: str, unbranded: bool = False) -> float:
+        """A count summed over the scope (or over its unbranded keywords only)."""
         if unbranded not in self._counts:
-            keys = [k for k in self.keys if not self.rollups.keywords[k[1]].branded] if unbranded else self.keys
+            flags = (False,) if unbranded else self.flags
             counts: dict[str, float] = defaultdict(float)
-            for key in keys:
-                for counter, value in self.rollups.day[key].items():
-                    counts[counter] += value
+            for (engine_id, branded), cells in self.rollups.totals.items():
+                if engine_id in self.engines and branded in flags:
+                    for counter, value in cells.items():
+                        counts[counter] += value
             self._counts[unbranded] = counts
         return self._counts[unbranded].get(name, 0)
 
@@ -98,10 +99,24 @@ class Scope:
 
     def histogram(self, source: str) -> dict[int, int]:
         merged: dict[int, int] = defaultdict(int)
-        for engine_id, keyword_id in self.keys:
-            for position, answers in self.rollups.ranks.get((engine_id, keyword_id, source), {}).items():
-                merged[position] += answers
+        for (engine_id, kind), counts in self.rollups.rank_totals.items():
+            if engine_id in self.engines and kind == source:
+                for position, answers in counts.items():
+                    merged[position] += answers
         return merged
+
+
+def keys_total(rollups: PeriodRollups, keys: Iterable[Key], name: str) -> float:
+    """A per-keyword count (storage.kpi_reads.PER_KEYWORD) summed over some (engine, keyword) cells."""
+    return sum(rollups.day[key].get(name, 0) for key in keys)
+
+
+def keys_histogram(rollups: PeriodRollups, keys: Iterable[Key], source: str) -> dict[int, int]:
+    merged: dict[int, int] = defaultdict(int)
+    for engine_id, keyword_id in keys:
+        for position, answers in rollups.ranks.get((engine_id, keyword_id, source), {}).items():
+            merged[position] += answers
+    return merged
 
 
 def scope_kpis(scope: Scope, min_sample: int = DEFAULT_MIN_SAMPLE) -> dict[str, Any]:
@@ -119,8 +134,9 @@ def scope_kpis(scope: Scope, min_sample: int = DEFAULT_MIN_SAMPLE) -> dict[str, 
         "skipped": int(t("skipped")),
         "coverage": r(successful, t("scheduled")),
         "answer_rate": r(answered, successful),
-        "inclusion_rate": inclusion_rate(scope, "included", "successful", min_sample),
-        "inclusion_rate_given_answer": inclusion_rate(scope, "included_answered", "answered", min_sample),
+        "inclusion_rate": inclusion_rate(scope.rollups, scope.keys, "included", "successful", min_sample),
+        "inclusion_rate_given_answer": inclusion_rate(scope.rollups, scope.keys, "included_answered", "answered",
+                                                      min_sample),
         "citation_rate_given_citations": r(included, t("with_citations")),
         "citation_position": position,
         "visible_share": position["visible_share"],
@@ -141,14 +157,15 @@ def scope_kpis(scope: Scope, min_sample: int = DEFAULT_MIN_SAMPLE) -> dict[str, 
     }
 
 
-def inclusion_rate(scope: Scope, hits_name: str, n_name: str, min_sample: int) -> dict[str, Any]:
+def inclusion_rate(rollups: PeriodRollups, keys: Iterable[Key], hits_name: str, n_name: str, min_sample: int
+                   ) -> dict[str, Any]:
     """Per keyword, hits / n; the KPI is their weighted mean. Interval and n from the pooled counts."""
     per_keyword: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for key in scope.keys:
-        cells = scope.rollups.day[key]
+    for key in keys:
+        cells = rollups.day[key]
         per_keyword[key[1]][0] += cells.get(hits_name, 0)
         per_keyword[key[1]][1] += cells.get(n_name, 0)
-    weights = {k: scope.rollups.keywords[k].weight for k, (_, n) in per_keyword.items() if n}
+    weights = {k: rollups.keywords[k].weight for k, (_, n) in per_keyword.items() if n}
     total_weight = sum(weights.values())
     value = (sum(weights[k] * per_keyword[k][0] / per_keyword[k][1] for k in weights) / total_weight
              if total_weight else None)
@@ -252,11 +269,10 @@ def organic_rank(scope: Scope, r: Callable[..., dict[str, Any]]) -> dict[str, An
 def content_types(scope: Scope, answered: float, r: Callable[..., dict[str, Any]]) -> dict[str, Any]:
     """The mix of all cited URLs by page type (what the engine trusts) and, per type, the share of answers
     citing a brand asset of that type."""
-    engines = {engine_id for engine_id, _ in scope.keys}
     cited: dict[str, float] = defaultdict(float)
     brand: dict[str, float] = defaultdict(float)
     for (engine_id, content_type, _), cells in scope.rollups.content.items():
-        if engine_id in engines:
+        if engine_id in scope.engines:
             cited[content_type] += cells.get("citations", 0)
             brand[content_type] += cells.get("brand_answers", 0)
     total = sum(cited.values())
@@ -267,10 +283,9 @@ def content_types(scope: Scope, answered: float, r: Callable[..., dict[str, Any]
 
 
 def domain_classes(scope: Scope, r: Callable[..., dict[str, Any]]) -> dict[str, Any]:
-    engines = {engine_id for engine_id, _ in scope.keys}
     cited: dict[str, float] = defaultdict(float)
     for (engine_id, _, domain_class), cells in scope.rollups.content.items():
-        if engine_id in engines:
+        if engine_id in scope.engines:
             cited[domain_class] += cells.get("citations", 0)
     total = sum(cited.values())
     return {kind: r(count, total) for kind, count in sorted(cited.items())}
@@ -283,13 +298,13 @@ def compute(rollups: PeriodRollups, engines: Iterable[str] = (), min_sample: int
             detail: bool = True) -> dict[str, Any]:
     """KPIs per engine (those with data, plus `engines`) and overall; with `detail`, per keyword and per tag
     too, branded keywords apart, and citation gaps."""
-    all_keys = list(rollups.day)
-    engine_ids = sorted({engine_id for engine_id, _ in all_keys} | set(engines))
-    per_engine = {e: scope_kpis(Scope(rollups, [k for k in all_keys if k[0] == e]), min_sample) for e in engine_ids}
+    engine_ids = sorted({engine_id for engine_id, _ in rollups.totals} | set(engines))
+    per_engine = {e: scope_kpis(Scope(rollups, [e]), min_sample) for e in engine_ids}
+    overall = scope_kpis(Scope(rollups, engine_ids), min_sample)
     if not detail:
-        return {"engines": per_engine, "overall": scope_kpis(Scope(rollups, all_keys), min_sample)}
+        return {"engines": per_engine, "overall": overall}
     by_keyword: dict[int, list[Key]] = defaultdict(list)
-    for key in all_keys:
+    for key in rollups.day:
         by_keyword[key[1]].append(key)
     read = None in rollups.domains  # the top domains were read (not for a period only compared with)
     keywords = {info.text: keyword_row(rollups, by_keyword[keyword_id], min_sample,
@@ -298,12 +313,12 @@ def compute(rollups: PeriodRollups, engines: Iterable[str] = (), min_sample: int
     tags = sorted({tag for info in rollups.keywords.values() for tag in info.tags})
     return {
         "engines": per_engine,
-        "overall": scope_kpis(Scope(rollups, all_keys), min_sample),
+        "overall": overall,
         "keywords": keywords,
-        "tags": {tag: keyword_row(rollups, [k for k in all_keys if tag in rollups.keywords[k[1]].tags],
+        "tags": {tag: keyword_row(rollups, [k for k in rollups.day if tag in rollups.keywords[k[1]].tags],
                                   min_sample, rollups.tag_domains.get(tag, []) if read else None)
                  for tag in tags},
-        "branded": branded(rollups, all_keys, min_sample),
+        "branded": branded(rollups, engine_ids, min_sample),
         "gaps": gaps(keywords, min_sample),
     }
 
@@ -312,18 +327,16 @@ def keyword_row(rollups: PeriodRollups, keys: list[Key], min_sample: int,
                 domains: list[tuple[str, int, int]] | None) -> dict[str, Any]:
     """One keyword's (or tag's) line: inclusion overall and per engine, best position, organic rank, the
     most cited domains and who is cited instead of the brand."""
-    scope = Scope(rollups, keys)
-    citation_ranks = scope.histogram(CITATION)
-    organic = scope.histogram(ORGANIC)
+    citation_ranks = keys_histogram(rollups, keys, CITATION)
+    organic = keys_histogram(rollups, keys, ORGANIC)
     row: dict[str, Any] = {
-        "successful": int(scope.total("successful")),
-        "inclusion_rate": inclusion_rate(scope, "included", "successful", min_sample),
-        "by_engine": {engine_id: inclusion_rate(Scope(rollups, [key]), "included", "successful", min_sample)
-                      for key in scope.keys for engine_id in [key[0]]},
+        "successful": int(keys_total(rollups, keys, "successful")),
+        "inclusion_rate": inclusion_rate(rollups, keys, "included", "successful", min_sample),
+        "by_engine": {key[0]: inclusion_rate(rollups, [key], "included", "successful", min_sample) for key in keys},
         "best_position": min(citation_ranks) if citation_ranks else None,
         "organic_best_rank": min(organic) if organic else None,
-        "gaps": int(scope.total("gaps")),
-        "cited_instead": cited_instead(scope),
+        "gaps": int(keys_total(rollups, keys, "gaps")),
+        "cited_instead": cited_instead(rollups, keys),
     }
     if domains is not None:
         row["top_domains"] = [{"domain": domain, "answers": answers, "without_brand": without}
@@ -331,27 +344,26 @@ def keyword_row(rollups: PeriodRollups, keys: list[Key], min_sample: int,
     return row
 
 
-def cited_instead(scope: Scope) -> dict[str, int]:
+def cited_instead(rollups: PeriodRollups, keys: Iterable[Key]) -> dict[str, int]:
     """Competitors cited in answers that did not cite the brand, by how many such answers."""
     counts: dict[int, int] = defaultdict(int)
-    for engine_id, keyword_id in scope.keys:
-        for entity in scope.rollups.entities.values():
-            counts[entity.id] += scope.rollups.instead.get((engine_id, keyword_id, entity.id), 0)
-    named = {e.name: counts[e.id] for e in scope.rollups.entities.values() if e.kind != "brand" and counts[e.id]}
+    for engine_id, keyword_id in keys:
+        for entity in rollups.entities.values():
+            counts[entity.id] += rollups.instead.get((engine_id, keyword_id, entity.id), 0)
+    named = {e.name: counts[e.id] for e in rollups.entities.values() if e.kind != "brand" and counts[e.id]}
     return dict(sorted(named.items(), key=lambda item: -item[1]))
 
 
-def branded(rollups: PeriodRollups, keys: list[Key], min_sample: int) -> dict[str, Any]:
+def branded(rollups: PeriodRollups, engines: Iterable[str], min_sample: int) -> dict[str, Any]:
     """Keywords naming the brand, reported apart: how often the answer names and cites the brand."""
-    branded_keys = [k for k in keys if rollups.keywords[k[1]].branded]
-    scope = Scope(rollups, branded_keys, flags=(True,))
+    scope = Scope(rollups, engines, branded=True)
     brand = next(iter(rollups.entities.values()), None)
     answered = scope.total("answered")
     naming = scope.entity_total(brand.id, "answers_naming") if brand else 0
     return {
         "keywords": sorted(info.text for info in rollups.keywords.values() if info.branded),
         "brand_recognition": rate(naming, answered, min_sample),
-        "inclusion_rate": inclusion_rate(scope, "included", "successful", min_sample),
+        "inclusion_rate": inclusion_rate(rollups, scope.keys, "included", "successful", min_sample),
     }
 
 

@@ -18,6 +18,8 @@ from .rollups import DAILY, MONTHLY, counter_columns, month_of, table_of
 
 COUNTS, RANKS, ENTITIES, CONTENT, DOMAINS = range(5)  # the tables of a grain, as in storage.rollups
 BRANDED = "branded"  # a grouping by the keyword's branded flag
+# the counts read per engine and keyword (the rest are read per engine)
+PER_KEYWORD = ("successful", "answered", "included", "included_answered", "gaps")
 
 
 def project_scope(db: Engine, project: str) -> tuple[dict[int, KeywordInfo], dict[int, EntityInfo]]:
@@ -72,11 +74,23 @@ def period_rollups(db: Engine, project: str, since: date, until: date, engines: 
         return result
     reader = _Reader(since, until, list(engines), list(keywords))
     with db.connect() as connection:
-        for key, cells in reader.sums(connection, COUNTS, "engine_id", "keyword_id"):
+        if connection.dialect.name == "postgresql":
+            # short aggregations: compiling them (JIT) costs more than running them, and sorting a week's
+            # domains in 4 MB of work_mem spills to disk
+            connection.exec_driver_sql("SET LOCAL jit = off")
+            connection.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+        # every count per engine (on branded and unbranded keywords); per keyword only those that weigh
+        # keywords (the inclusion rate) or fill a keyword's row
+        for (engine_id, branded, ), cells in reader.sums(connection, COUNTS, "engine_id", BRANDED):
+            result.totals[(engine_id, bool(branded))] = cells
+        for key, cells in reader.sums(connection, COUNTS, "engine_id", "keyword_id", only=PER_KEYWORD):
             result.day[key] = cells
-        for (engine_id, keyword_id, source, rank), cells in reader.sums(connection, RANKS, "engine_id",
-                                                                        "keyword_id", "source", "rank"):
-            result.ranks.setdefault((engine_id, keyword_id, source), {})[rank] = int(cells["answers"])
+        for (engine_id, source, rank), cells in reader.sums(connection, RANKS, "engine_id", "source", "rank"):
+            result.rank_totals.setdefault((engine_id, source), {})[rank] = int(cells["answers"])
+        if detail:
+            for (engine_id, keyword_id, source, rank), cells in reader.sums(connection, RANKS, "engine_id",
+                                                                            "keyword_id", "source", "rank"):
+                result.ranks.setdefault((engine_id, keyword_id, source), {})[rank] = int(cells["answers"])
         # per engine, the entities' counts on branded and on unbranded keywords (those per keyword would be
         # the largest read but one, and a keyword's row only needs who is cited instead of the brand)
         for key, cells in reader.sums(connection, ENTITIES, "engine_id", BRANDED, "entity_id"):
@@ -84,7 +98,7 @@ def period_rollups(db: Engine, project: str, since: date, until: date, engines: 
                 result.entity[(key[0], bool(key[1]), key[2])] = cells
         if detail:
             for (engine_id, keyword_id, entity_id), cells in reader.sums(
-                    connection, ENTITIES, "engine_id", "keyword_id", "entity_id", only="cited_without_brand"):
+                    connection, ENTITIES, "engine_id", "keyword_id", "entity_id", only=("cited_without_brand",)):
                 if entity_id in entities and cells["cited_without_brand"]:
                     result.instead[(engine_id, keyword_id, entity_id)] = int(cells["cited_without_brand"])
         if content:
@@ -102,14 +116,14 @@ class _Reader:
         self.parts = segments(since, until)
         self.engines, self.keyword_ids = engines, keyword_ids
 
-    def sums(self, connection: Connection, kind: int, *group: str, only: str | None = None
+    def sums(self, connection: Connection, kind: int, *group: str, only: tuple[str, ...] = ()
              ) -> Iterator[tuple[tuple[Any, ...], dict[str, float]]]:
-        """Sums of the counters (or the one named `only`) grouped by the columns `group` names (BRANDED: the
+        """Sums of the counters (or those named in `only`) grouped by the columns `group` names (BRANDED: the
         keyword's flag)."""
         merged: dict[tuple[Any, ...], dict[str, float]] = {}
         for tables, first, last in self.parts:
             table = table_of(tables[kind])
-            counters = [only] if only else [c for c in counter_columns(tables[kind]) if c not in group]
+            counters = list(only) or [c for c in counter_columns(tables[kind]) if c not in group]
             columns = [Keyword.branded if g == BRANDED else table.c[g] for g in group]  # type: ignore[misc]
             statement = (select(*columns, *(func.sum(table.c[c]).label(c) for c in counters))
                          .where(table.c.day >= first, table.c.day <= last,

@@ -205,8 +205,12 @@ class PeriodRollups:
 
     keywords: dict[int, KeywordInfo]
     entities: dict[int, EntityInfo]  # brand first
-    day: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)  # (engine, keyword) -> counts
-    # (engine, keyword, "citation" | "organic") -> the brand's best position -> answers
+    # (engine, on branded keywords) -> every count
+    totals: dict[tuple[str, bool], dict[str, float]] = field(default_factory=dict)
+    # (engine, keyword) -> the counts a keyword's weight and row need (storage.kpi_reads.PER_KEYWORD)
+    day: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
+    # (engine, "citation" | "organic") -> the brand's best position -> answers; and the same per keyword
+    rank_totals: dict[tuple[str, str], dict[int, int]] = field(default_factory=dict)
     ranks: dict[tuple[str, int, str], dict[int, int]] = field(default_factory=dict)
     # (engine, on branded keywords, entity) -> counts
     entity: dict[tuple[str, bool, int], dict[str, float]] = field(default_factory=dict)
