@@ -146,28 +146,32 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--keywords", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--measure-only", action="store_true", help="time the databases an earlier run filled")
     # mid-month, so that the year has days around its whole months, read from the daily tables
     parser.add_argument("--last", type=date.fromisoformat, default=date(2026, 12, 5), help="the last day")
     args = parser.parse_args()
     last = args.last
     targets = []
     if args.sqlite:
-        if args.sqlite.exists():
-            parser.error(f"{args.sqlite} exists")
+        if args.sqlite.exists() != args.measure_only:
+            parser.error(f"{args.sqlite} exists" if args.sqlite.exists() else f"{args.sqlite} does not exist")
         targets.append(("SQLite", f"sqlite:///{args.sqlite}"))
-    if args.postgres:
+    if args.postgres and not args.measure_only:
         url = make_url(args.postgres)
         admin = make_engine(url.set(database="postgres").render_as_string(False))
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}"'))
             connection.execute(text(f'CREATE DATABASE "{url.database}"'))
         admin.dispose()
+    if args.postgres:
         targets.append(("PostgreSQL", args.postgres))
     for name, url in targets:
-        print(f"{name}: filling {args.days} days x {args.keywords} keywords x {len(ENGINES)} engines", flush=True)
         db = open_database(url)
-        fill(db, args.days, args.keywords, last)
-        if name == "PostgreSQL":
+        if not args.measure_only:
+            print(f"{name}: filling {args.days} days x {args.keywords} keywords x {len(ENGINES)} engines", flush=True)
+            fill(db, args.days, args.keywords, last)
+        print(f"{name}:", flush=True)
+        if name == "PostgreSQL" and not args.measure_only:
             with db.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.execute(text("VACUUM ANALYZE"))
         measure(db, last, args.repeat)
