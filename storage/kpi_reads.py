@@ -72,7 +72,7 @@ def period_rollups(db: Engine, project: str, since: date, until: date, engines: 
     result = PeriodRollups(keywords, entities)
     if not keywords:
         return result
-    reader = _Reader(since, until, list(engines), list(keywords))
+    reader = _Reader(since, until, list(engines), keywords)
     with db.connect() as connection:
         if connection.dialect.name == "postgresql":
             # short aggregations: compiling them (JIT) costs more than running them, and sorting a week's
@@ -112,35 +112,39 @@ def period_rollups(db: Engine, project: str, since: date, until: date, engines: 
 class _Reader:
     """Grouped sums of one kind of rollup over a period's segments, merged."""
 
-    def __init__(self, since: date, until: date, engines: list[str], keyword_ids: list[int]) -> None:
+    def __init__(self, since: date, until: date, engines: list[str], keywords: dict[int, KeywordInfo]) -> None:
         self.parts = segments(since, until)
-        self.engines, self.keyword_ids = engines, keyword_ids
+        self.engines = engines
+        self.keyword_ids = {flag: [k for k, info in keywords.items() if info.branded == flag] for flag in (False, True)}
 
     def sums(self, connection: Connection, kind: int, *group: str, only: tuple[str, ...] = ()
              ) -> Iterator[tuple[tuple[Any, ...], dict[str, float]]]:
         """Sums of the counters (or those named in `only`) grouped by the columns `group` names (BRANDED: the
-        keyword's flag)."""
+        keyword's flag, read as one query per flag: cheaper than joining the keywords to every row)."""
         merged: dict[tuple[Any, ...], dict[str, float]] = {}
+        by_flag = BRANDED in group
+        columns_grouped = [g for g in group if g != BRANDED]
+        selections = ([(flag, ids) for flag, ids in self.keyword_ids.items() if ids] if by_flag
+                      else [(None, self.keyword_ids[False] + self.keyword_ids[True])])
         for tables, first, last in self.parts:
             table = table_of(tables[kind])
             counters = list(only) or [c for c in counter_columns(tables[kind]) if c not in group]
-            columns = [Keyword.branded if g == BRANDED else table.c[g] for g in group]  # type: ignore[misc]
-            statement = (select(*columns, *(func.sum(table.c[c]).label(c) for c in counters))
-                         .where(table.c.day >= first, table.c.day <= last,
-                                table.c.keyword_id.in_(self.keyword_ids))
-                         .group_by(*columns))
-            if BRANDED in group:
-                statement = statement.join(Keyword, Keyword.id == table.c.keyword_id)
-            if self.engines:
-                statement = statement.where(table.c.engine_id.in_(self.engines))
-            for row in connection.execute(statement).all():
-                key, values = tuple(row[:len(group)]), row[len(group):]
-                cells = merged.get(key)
-                if cells is None:
-                    merged[key] = {c: v or 0 for c, v in zip(counters, values)}
-                else:
-                    for c, v in zip(counters, values):
-                        cells[c] += v or 0
+            columns = [table.c[g] for g in columns_grouped]
+            for flag, keyword_ids in selections:
+                statement = (select(*columns, *(func.sum(table.c[c]).label(c) for c in counters))
+                             .where(table.c.day >= first, table.c.day <= last, table.c.keyword_id.in_(keyword_ids))
+                             .group_by(*columns))
+                if self.engines:
+                    statement = statement.where(table.c.engine_id.in_(self.engines))
+                for row in connection.execute(statement).all():
+                    grouped, values = row[:len(columns)], row[len(columns):]
+                    key = tuple(flag if g == BRANDED else grouped[columns_grouped.index(g)] for g in group)
+                    cells = merged.get(key)
+                    if cells is None:
+                        merged[key] = {c: v or 0 for c, v in zip(counters, values)}
+                    else:
+                        for c, v in zip(counters, values):
+                            cells[c] += v or 0
         return iter(merged.items())
 
 
