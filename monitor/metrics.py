@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -13,6 +14,10 @@ from sqlalchemy import Engine
 
 from monitor import kpis
 from storage import kpi_reads
+
+# periods read at once, each on its own connection: the database driver runs a query without Python's lock,
+# so two reads use two cores
+READERS = 2
 
 
 def period_bounds(since: date, until: date) -> tuple[datetime, datetime]:
@@ -40,9 +45,12 @@ def period_metrics(db: Engine, project: str, since: date, until: date, *, engine
                    ) -> dict[str, Any]:
     """The KPIs of [since, until] with `previous` (the period of the same length before) and `change`."""
     before = previous_period(since, until)
-    current_rows = kpi_reads.period_rollups(db, project, since, until, engines, keyword_ids)
-    # the period before is compared per engine and overall: its keywords and domains are not read
-    previous_rows = kpi_reads.period_rollups(db, project, *before, engines, keyword_ids, detail=False)
+    with ThreadPoolExecutor(READERS) as pool:
+        current_read = pool.submit(kpi_reads.period_rollups, db, project, since, until, engines, keyword_ids)
+        # the period before is compared per engine and overall: its keywords and domains are not read
+        previous_rows = pool.submit(kpi_reads.period_rollups, db, project, *before, engines, keyword_ids,
+                                    detail=False).result()
+        current_rows = current_read.result()
     seen = {engine_id for engine_id, _ in [*current_rows.day, *previous_rows.day]} | set(engines)
     current = kpis.compute(current_rows, seen, min_sample)
     previous = kpis.compute(previous_rows, seen, min_sample, detail=False)
@@ -94,13 +102,15 @@ def weekly_trend(db: Engine, project: str, last_monday: date, weeks: int = 12, *
     """The KPIs per engine and overall of each of `weeks` ISO weeks, oldest first, the last starting on
     `last_monday` (for the report's charts): each week read once, without the period before it, its
     content-type mix or its domains."""
-    trend = []
-    for back in range(weeks - 1, -1, -1):
-        since = last_monday - timedelta(days=7 * back)
+    mondays = [last_monday - timedelta(days=7 * back) for back in range(weeks - 1, -1, -1)]
+
+    def week(since: date) -> dict[str, Any]:
         rows = kpi_reads.period_rollups(db, project, since, since + timedelta(days=6), engines, keyword_ids,
                                         content=False, detail=False)
         result = kpis.compute(rows, engines, min_sample, detail=False)
         result["period"] = {"since": since.isoformat(), "until": (since + timedelta(days=6)).isoformat(),
                             "project": project}
-        trend.append(result)
-    return trend
+        return result
+
+    with ThreadPoolExecutor(READERS) as pool:
+        return list(pool.map(week, mondays))
