@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 from citewatch.urls import TRACKING_PARAMS
 
-from .urls import config_domain_host, host_forms, host_in_domain, host_of, registrable_domain
+from .urls import config_domain_host, host_in_domain, host_of, registrable_domain, suffix_lookup
 
 __all__ = [
     "CONTENT_TYPES",
@@ -96,6 +96,13 @@ _RULE_KEYS = ("type", "domain", "url_contains", "url_regex", "title_contains", "
 _CONDITION_KEYS = _RULE_KEYS[1:]
 
 
+def reject_unknown_keys(item: Mapping[str, object], allowed: Sequence[str], where: str) -> None:
+    """ValueError naming the keys of a config rule that are not among `allowed`."""
+    unknown = sorted(set(item) - set(allowed))
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(allowed)}")
+
+
 def _condition(item: Mapping[str, object], key: str, where: str) -> str | None:
     value = item.get(key)
     if value is None:
@@ -110,12 +117,7 @@ def rules_from_config(items: Iterable[Mapping[str, object]]) -> list[ContentRule
     rules: list[ContentRule] = []
     for index, item in enumerate(items, start=1):
         where = f"content rule #{index}"
-        unknown = sorted(set(item) - set(_RULE_KEYS))
-        if unknown:
-            raise ValueError(
-                f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; "
-                f"allowed: {', '.join(_RULE_KEYS)}"
-            )
+        reject_unknown_keys(item, _RULE_KEYS, where)
         kind = item.get("type")
         if not isinstance(kind, str) or (kind not in CONTENT_TYPES and kind not in LEGACY_CONTENT_TYPES):
             raise ValueError(
@@ -253,18 +255,8 @@ _HOST_TYPES: dict[str, str] = {
 }
 
 
-def _known_host_type(host: str) -> str | None:
-    for form in host_forms(host):
-        labels = form.split(".")
-        for start in range(len(labels)):
-            kind = _HOST_TYPES.get(".".join(labels[start:]))
-            if kind is not None:
-                return kind
-    return None
-
-
 def _host_type(host: str) -> str | None:
-    kind = _known_host_type(host)
+    kind = suffix_lookup(host, _HOST_TYPES)
     if kind is not None:
         return kind
     if host.startswith("scholar.google."):

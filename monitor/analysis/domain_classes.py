@@ -32,8 +32,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .content_types import LEGACY_CONTENT_TYPES
-from .urls import config_domain_host, host_forms, host_of, registrable_domain
+from .content_types import LEGACY_CONTENT_TYPES, reject_unknown_keys
+from .urls import config_domain_host, host_forms, host_of, registrable_domain, suffix_lookup
 
 __all__ = ["DOMAIN_CLASSES", "DomainClassRule", "classify_domain", "domain_rules_from_config"]
 
@@ -144,12 +144,7 @@ def domain_rules_from_config(items: Iterable[Mapping[str, object]]) -> list[Doma
     rules: list[DomainClassRule] = []
     for index, item in enumerate(items, start=1):
         where = f"domain class rule #{index}"
-        unknown = sorted(set(item) - set(_RULE_KEYS))
-        if unknown:
-            raise ValueError(
-                f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; "
-                f"allowed: {', '.join(_RULE_KEYS)}"
-            )
+        reject_unknown_keys(item, _RULE_KEYS, where)
         domain, cls = item.get("domain"), item.get("class")
         if not isinstance(domain, str) or not domain.strip():
             raise ValueError(f"{where}: domain must be a non-empty string, got {domain!r}")
@@ -160,17 +155,6 @@ def domain_rules_from_config(items: Iterable[Mapping[str, object]]) -> list[Doma
         except ValueError as exc:
             raise ValueError(f"{where}: {exc}") from None
     return rules
-
-
-def _suffix_lookup(host: str, table: Mapping[str, str]) -> str | None:
-    """Class of the longest suffix of ``host`` (in either IDNA spelling) found in ``table``."""
-    for form in host_forms(host):
-        labels = form.split(".")
-        for start in range(len(labels)):
-            found = table.get(".".join(labels[start:]))
-            if found is not None:
-                return found
-    return None
 
 
 @lru_cache(maxsize=64)  # called for every citation with the same few rules
@@ -185,7 +169,7 @@ def _rule_table(rules: tuple[DomainClassRule, ...]) -> dict[str, str]:
 
 
 def _builtin_class(host: str) -> str | None:
-    found = _suffix_lookup(host, _HOST_CLASSES)
+    found = suffix_lookup(host, _HOST_CLASSES)
     if found is not None:
         return found
     site = registrable_domain(host) or ""
@@ -224,7 +208,7 @@ def classify_domain(
     if host is None:
         return "other"
     if rules:
-        found = _suffix_lookup(host, _rule_table(tuple(rules)))
+        found = suffix_lookup(host, _rule_table(tuple(rules)))
         if found is not None:
             return found
     found = _builtin_class(host)

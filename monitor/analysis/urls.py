@@ -6,6 +6,7 @@ suffix list comes from the snapshot bundled with tldextract.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 
 import tldextract
@@ -70,6 +71,18 @@ def host_forms(host: str) -> frozenset[str]:
     except UnicodeError:
         pass  # not valid IDNA: compare the spelling we were given
     return frozenset(forms)
+
+
+def suffix_lookup(host: str, table: Mapping[str, str]) -> str | None:
+    """The value `table` holds for the longest suffix of `host` (in either IDNA spelling), if any: a host
+    is classified by looking up its own suffixes, not by scanning every listed domain."""
+    for form in host_forms(host):
+        labels = form.split(".")
+        for start in range(len(labels)):
+            found = table.get(".".join(labels[start:]))
+            if found is not None:
+                return found
+    return None
 
 
 def config_domain_host(domain: str) -> str | None:
