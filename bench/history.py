@@ -810,9 +810,7 @@ def load(url: str, days: int, end: date, keywords: int, samples: int, seed: int,
                             id=world.run_id(d), project_id=ids["project_id"], started_at=run_start,
                             finished_at=run_start + timedelta(hours=2, minutes=10), status=RUN_FINISHED,
                             host="bench", pid=os.getpid(), process_scope=None, planned=planned_per_run))
-                        for engine_id, per_keyword in planned_per_run.items():
-                            for keyword_id, count in per_keyword.items():
-                                accumulator.add_scheduled(day, engine_id, int(keyword_id), count)
+                        accumulator.add_plan(run_start, planned_per_run)
                     for batch in pool.imap(synthesize, tasks):
                         writer.write(connection, batch.rows)
                         _merge_rollups(accumulator, batch.rollups)

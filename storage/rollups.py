@@ -82,18 +82,25 @@ class Accumulator:
             for domain, cells in counts.domains.items():
                 _merge(self.rows[domains][(*key, domain)], cells, sign)
 
+    def add_plan(self, started_at: datetime, planned: dict[str, dict[str, int]]) -> None:
+        """A run's plan (engine id -> keyword id as text -> observations) counts as scheduled on its day."""
+        day = started_at.date()
+        for engine_id, per_keyword in planned.items():
+            for keyword_id, count in per_keyword.items():
+                self.add_scheduled(day, engine_id, int(keyword_id), count)
+
     def add_scheduled(self, day: date, engine_id: str, keyword_id: int, count: int) -> None:
         self.rows[KpiDay][(day, engine_id, keyword_id)]["scheduled"] += count
         self.rows[KpiMonth][(month_of(day), engine_id, keyword_id)]["scheduled"] += count
 
     def write(self, connection: Connection, batch: int = 5000) -> None:
+        # the row's day as SQLAlchemy's Date stores it on SQLite (text), a date for PostgreSQL
+        day = date.isoformat if connection.dialect.name == "sqlite" else lambda value: value
         for model, rows in self.rows.items():
             if not rows:
                 continue
-            sql, names = _adding_upsert(connection, model)
+            sql, names = _adding_upsert(connection.dialect, model)
             counters = counter_columns(model)
-            # the row's day as SQLAlchemy's Date stores it on SQLite (text), a date for PostgreSQL
-            day = date.isoformat if connection.dialect.name == "sqlite" else lambda value: value
             values = [(day(key[0]), *key[1:], *(cells.get(c, 0) for c in counters)) for key, cells in rows.items()]
             if names is not None:  # named parameters (psycopg)
                 values = [dict(zip(names, row)) for row in values]  # type: ignore[misc]
@@ -106,15 +113,11 @@ def _merge(into: dict[str, float], cells: dict[str, float], sign: int) -> None:
         into[name] += sign * value
 
 
-def _adding_upsert(connection: Connection, model: Any) -> tuple[str, list[str] | None]:
+@functools.cache
+def _adding_upsert(dialect: Any, model: Any) -> tuple[str, list[str] | None]:
     """INSERT ... ON CONFLICT DO UPDATE SET counter = counter + excluded.counter as the driver's SQL, and the
     parameter names where the driver takes named ones. Compiled once per dialect and table: ten upserts
     per stored observation cost more in SQLAlchemy's statement handling than in the database."""
-    return _compiled_upsert(connection.dialect, model)
-
-
-@functools.cache
-def _compiled_upsert(dialect: Any, model: Any) -> tuple[str, list[str] | None]:
     table = table_of(model)
     statement = (sqlite_insert if dialect.name == "sqlite" else postgresql_insert)(table)
     columns = [*key_columns(model), *counter_columns(model)]
@@ -148,11 +151,9 @@ def add_observation(connection: Connection, record: ObservationRecord, keyword_i
 
 
 def add_scheduled(connection: Connection, started_at: datetime, planned: dict[str, dict[str, int]]) -> None:
-    """A run's plan (engine id -> keyword id as text -> observations) counts as scheduled on its day."""
+    """A run's plan counts as scheduled on its day."""
     accumulator = Accumulator()
-    for engine_id, per_keyword in planned.items():
-        for keyword_id, count in per_keyword.items():
-            accumulator.add_scheduled(started_at.date(), engine_id, int(keyword_id), count)
+    accumulator.add_plan(started_at, planned)
     accumulator.write(connection)
 
 
@@ -164,20 +165,22 @@ def rebuild(connection: Connection, chunk: int = 2000) -> int:
     databases migrated from before the rollups, and to check them: a rebuild must change nothing."""
     for model in ROLLUPS:
         connection.execute(delete(model))
-    entities = {entity_id: (name, kind, project_id) for entity_id, name, kind, project_id in connection.execute(
-        select(TrackedEntity.id, TrackedEntity.name, TrackedEntity.kind, TrackedEntity.project_id))}
-    brands = {project_id: name for name, kind, project_id in entities.values() if kind == "brand"}
-    names = {name_id: name for name_id, (name, _, _) in entities.items()}
+    names: dict[int, str] = {}
+    brands: dict[int, str] = {}
+    entity_ids: dict[int, dict[str, int]] = defaultdict(dict)  # per project: entity name -> id
+    for entity_id, name, kind, project_id in connection.execute(
+            select(TrackedEntity.id, TrackedEntity.name, TrackedEntity.kind, TrackedEntity.project_id)):
+        names[entity_id] = name
+        entity_ids[project_id][name] = entity_id
+        if kind == "brand":
+            brands[project_id] = name
     accumulator = Accumulator()
-    for run_id, started_at, planned in connection.execute(select(Run.id, Run.started_at, Run.planned)):
-        for engine_id, per_keyword in planned.items():
-            for keyword_id, count in per_keyword.items():
-                accumulator.add_scheduled(started_at.date(), engine_id, int(keyword_id), count)
+    for started_at, planned in connection.execute(select(Run.started_at, Run.planned)):
+        accumulator.add_plan(started_at, planned)
     counted = 0
     for project_id, day, keyword_id, record in stored_records(connection, names, chunk):
-        brand = brands.get(project_id)
-        entity_ids = {name: entity_id for entity_id, (name, _, pid) in entities.items() if pid == project_id}
-        accumulator.add(day, record.engine_id, keyword_id, tally(record, brand), entity_ids)
+        accumulator.add(day, record.engine_id, keyword_id, tally(record, brands.get(project_id)),
+                        entity_ids[project_id])
         counted += 1
     accumulator.write(connection)
     return counted
