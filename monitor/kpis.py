@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from monitor.stats import Z95, wilson_interval
@@ -78,32 +78,31 @@ class Scope:
         """A count summed over the scope (or over its unbranded keywords only)."""
         if unbranded not in self._counts:
             flags = (False,) if unbranded else self.flags
-            counts: dict[str, float] = defaultdict(float)
-            for (engine_id, branded), cells in self.rollups.totals.items():
-                if engine_id in self.engines and branded in flags:
-                    for counter, value in cells.items():
-                        counts[counter] += value
-            self._counts[unbranded] = counts
+            self._counts[unbranded] = add_up(cells for (engine_id, branded), cells in self.rollups.totals.items()
+                                             if engine_id in self.engines and branded in flags)
         return self._counts[unbranded].get(name, 0)
 
     def entity_total(self, entity_id: int, name: str, unbranded: bool = False) -> float:
         if unbranded not in self._entities:
             flags = (False,) if unbranded else self.flags
-            per_entity: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-            for (engine_id, branded, entity), cells in self.rollups.entity.items():
-                if engine_id in self.engines and branded in flags:
-                    for counter, value in cells.items():
-                        per_entity[entity][counter] += value
-            self._entities[unbranded] = per_entity
+            self._entities[unbranded] = {
+                entity: add_up(cells for (engine_id, branded, counted), cells in self.rollups.entity.items()
+                               if counted == entity and engine_id in self.engines and branded in flags)
+                for entity in self.rollups.entities}
         return self._entities[unbranded][entity_id].get(name, 0)
 
-    def histogram(self, source: str) -> dict[int, int]:
-        merged: dict[int, int] = defaultdict(int)
-        for (engine_id, kind), counts in self.rollups.rank_totals.items():
-            if engine_id in self.engines and kind == source:
-                for position, answers in counts.items():
-                    merged[position] += answers
-        return merged
+    def histogram(self, source: str) -> dict[int, float]:
+        return add_up(counts for (engine_id, kind), counts in self.rollups.rank_totals.items()
+                      if engine_id in self.engines and kind == source)
+
+
+def add_up(counts: Iterable[Mapping[Any, float]]) -> dict[Any, float]:
+    """The sum, name by name, of several sets of counts (or position by position, of histograms)."""
+    total: dict[Any, float] = defaultdict(float)
+    for cells in counts:
+        for name, value in cells.items():
+            total[name] += value
+    return total
 
 
 def keys_total(rollups: PeriodRollups, keys: Iterable[Key], name: str) -> float:
@@ -111,12 +110,8 @@ def keys_total(rollups: PeriodRollups, keys: Iterable[Key], name: str) -> float:
     return sum(rollups.day[key].get(name, 0) for key in keys)
 
 
-def keys_histogram(rollups: PeriodRollups, keys: Iterable[Key], source: str) -> dict[int, int]:
-    merged: dict[int, int] = defaultdict(int)
-    for engine_id, keyword_id in keys:
-        for position, answers in rollups.ranks.get((engine_id, keyword_id, source), {}).items():
-            merged[position] += answers
-    return merged
+def keys_histogram(rollups: PeriodRollups, keys: Iterable[Key], source: str) -> dict[int, float]:
+    return add_up(rollups.ranks.get((engine_id, keyword_id, source), {}) for engine_id, keyword_id in keys)
 
 
 def scope_kpis(scope: Scope, min_sample: int = DEFAULT_MIN_SAMPLE) -> dict[str, Any]:
@@ -185,7 +180,7 @@ def citation_position(scope: Scope, included: float, r: Callable[..., dict[str, 
     }
 
 
-def histogram_median(histogram: dict[int, int]) -> float | None:
+def histogram_median(histogram: Mapping[int, float]) -> float | None:
     """The median of the values a histogram (value -> count) holds, as statistics.median gives it."""
     n = sum(histogram.values())
     if not n:
