@@ -21,9 +21,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, Select, insert, select, update
 
 from storage import compression
 from storage.compression import Dictionary
@@ -119,9 +119,19 @@ def dictionary(connection: Connection, dictionary_id: int, digest: str | None = 
     return found
 
 
+# what `unpack` reads of a stored payload, the dictionary's hash joined in by PAYLOAD_DICTIONARY
+STORED = (RawPayload.data, RawPayload.codec, RawPayload.dictionary_id, PayloadDictionary.hash)
+PAYLOAD_DICTIONARY = PayloadDictionary.id == RawPayload.dictionary_id
+
+
+def select_stored(*leading: Any) -> Select[Any]:
+    """`leading` columns of raw_payload and what `unpack` takes, per payload."""
+    return select(*leading, *STORED).outerjoin(PayloadDictionary, PAYLOAD_DICTIONARY)
+
+
 def unpack(connection: Connection, data: bytes, codec: str, dictionary_id: int | None,
            dictionary_hash: str | None = None) -> bytes:
-    """A stored payload's raw bytes, whatever its codec."""
+    """A stored payload's raw bytes, whatever its codec (the columns of STORED)."""
     needed = dictionary(connection, dictionary_id, dictionary_hash) if dictionary_id is not None else None
     return compression.decompress(bytes(data), codec, needed)
 
@@ -193,9 +203,7 @@ def _recent_payloads(connection: Connection, engine_kind: str, limit: int) -> It
 
 def _payloads(connection: Connection, digests: list[str]) -> dict[str, bytes]:
     rows = connection.execute(
-        select(RawPayload.hash, RawPayload.data, RawPayload.codec, RawPayload.dictionary_id, PayloadDictionary.hash)
-        .outerjoin(PayloadDictionary, PayloadDictionary.id == RawPayload.dictionary_id)
-        .where(RawPayload.hash.in_(digests))  # type: ignore[attr-defined]
+        select_stored(RawPayload.hash).where(RawPayload.hash.in_(digests))  # type: ignore[attr-defined]
     ).all()
     found = {digest: unpack(connection, data, codec, dictionary_id, dictionary_hash)
              for digest, data, codec, dictionary_id, dictionary_hash in rows}
@@ -228,9 +236,7 @@ def recompress_payloads(db: Engine, engine_kind: str, dictionary_id: int | None 
                 break
             last_observation = observation_ids[-1]
             rows = connection.execute(
-                select(RawPayload.hash, RawPayload.data, RawPayload.codec, RawPayload.dictionary_id,
-                       PayloadDictionary.hash)
-                .outerjoin(PayloadDictionary, PayloadDictionary.id == RawPayload.dictionary_id)
+                select_stored(RawPayload.hash)
                 .where(RawPayload.hash.in_(  # type: ignore[attr-defined]
                     select(ObservationPart.raw_hash)
                     .where(ObservationPart.observation_id.in_(observation_ids))),  # type: ignore[attr-defined]

@@ -340,11 +340,7 @@ def _store_raw(connection: Connection, raw: bytes, now: datetime, engine_kind: s
 def load_raw(db: Engine, digest: str) -> bytes | None:
     """A stored payload's raw bytes, whatever codec it was stored with; None where it is not stored."""
     with db.connect() as connection:
-        row = connection.execute(
-            select(RawPayload.data, RawPayload.codec, RawPayload.dictionary_id, PayloadDictionary.hash)
-            .outerjoin(PayloadDictionary, PayloadDictionary.id == RawPayload.dictionary_id)
-            .where(RawPayload.hash == digest)
-        ).first()
+        row = connection.execute(payload_store.select_stored().where(RawPayload.hash == digest)).first()
         return payload_store.unpack(connection, *row) if row is not None else None
 
 
@@ -353,10 +349,9 @@ def load_raw_result(db: Engine, observation_id: int, first_hash: str) -> RawResu
     observation with no part rows (none are, once migrated) is its first payload alone."""
     with db.connect() as connection:
         rows = connection.execute(
-            select(ObservationPart.name, ObservationPart.media_type, RawPayload.data, RawPayload.codec,
-                   RawPayload.dictionary_id, PayloadDictionary.hash)
+            select(ObservationPart.name, ObservationPart.media_type, *payload_store.STORED)
             .outerjoin(RawPayload, RawPayload.hash == ObservationPart.raw_hash)
-            .outerjoin(PayloadDictionary, PayloadDictionary.id == RawPayload.dictionary_id)
+            .outerjoin(PayloadDictionary, payload_store.PAYLOAD_DICTIONARY)
             .where(ObservationPart.observation_id == observation_id)
             .order_by(ObservationPart.ordinal)
         ).all()
