@@ -54,8 +54,7 @@ def period_metrics(db: Engine, project: str, since: date, until: date, *, engine
     seen = {engine_id for engine_id, _ in [*current_rows.day, *previous_rows.day]} | set(engines)
     current = kpis.compute(current_rows, seen, min_sample)
     previous = kpis.compute(previous_rows, seen, min_sample, detail=False)
-    current["period"] = {"since": since.isoformat(), "until": until.isoformat(), "project": project}
-    previous["period"] = {"since": before[0].isoformat(), "until": before[1].isoformat(), "project": project}
+    current["period"], previous["period"] = _period(project, since, until), _period(project, *before)
     current["previous"] = previous
     current["change"] = {
         "test": kpis.CHANGE_TEST,
@@ -63,6 +62,10 @@ def period_metrics(db: Engine, project: str, since: date, until: date, *, engine
         "overall": kpis.change(current["overall"], previous["overall"]),
     }
     return current
+
+
+def _period(project: str, since: date, until: date) -> dict[str, str]:
+    return {"since": since.isoformat(), "until": until.isoformat(), "project": project}
 
 
 KEYWORD_COLUMNS = ("keyword", "successful", "inclusion_rate", "low", "high", "low_sample", "by_engine",
@@ -108,8 +111,7 @@ def weekly_trend(db: Engine, project: str, last_monday: date, weeks: int = 12, *
         rows = kpi_reads.period_rollups(db, project, since, since + timedelta(days=6), engines, keyword_ids,
                                         content=False, detail=False)
         result = kpis.compute(rows, engines, min_sample, detail=False)
-        result["period"] = {"since": since.isoformat(), "until": (since + timedelta(days=6)).isoformat(),
-                            "project": project}
+        result["period"] = _period(project, since, since + timedelta(days=6))
         return result
 
     with ThreadPoolExecutor(READERS) as pool:
