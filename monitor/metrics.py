@@ -45,11 +45,13 @@ def period_metrics(db: Engine, project: str, since: date, until: date, *, engine
                    ) -> dict[str, Any]:
     """The KPIs of [since, until] with `previous` (the period of the same length before) and `change`."""
     before = previous_period(since, until)
+    scope = kpi_reads.project_scope(db, project)
     with ThreadPoolExecutor(READERS) as pool:
-        current_read = pool.submit(kpi_reads.period_rollups, db, project, since, until, engines, keyword_ids)
+        current_read = pool.submit(kpi_reads.period_rollups, db, project, since, until, engines, keyword_ids,
+                                   scope=scope)
         # the period before is compared per engine and overall: its keywords and domains are not read
         previous_rows = pool.submit(kpi_reads.period_rollups, db, project, *before, engines, keyword_ids,
-                                    detail=False).result()
+                                    detail=False, scope=scope).result()
         current_rows = current_read.result()
     seen = {engine_id for engine_id, _ in [*current_rows.day, *previous_rows.day]} | set(engines)
     current = kpis.compute(current_rows, seen, min_sample)
@@ -106,10 +108,11 @@ def weekly_trend(db: Engine, project: str, last_monday: date, weeks: int = 12, *
     `last_monday` (for the report's charts): each week read once, without the period before it, its
     content-type mix or its domains."""
     mondays = [last_monday - timedelta(days=7 * back) for back in range(weeks - 1, -1, -1)]
+    scope = kpi_reads.project_scope(db, project)
 
     def week(since: date) -> dict[str, Any]:
         rows = kpi_reads.period_rollups(db, project, since, since + timedelta(days=6), engines, keyword_ids,
-                                        content=False, detail=False)
+                                        content=False, detail=False, scope=scope)
         result = kpis.compute(rows, engines, min_sample, detail=False)
         result["period"] = _period(project, since, since + timedelta(days=6))
         return result

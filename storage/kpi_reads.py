@@ -22,7 +22,10 @@ BRANDED = "branded"  # a grouping by the keyword's branded flag
 PER_KEYWORD = ("successful", "answered", "included", "included_answered", "gaps")
 
 
-def project_scope(db: Engine, project: str) -> tuple[dict[int, KeywordInfo], dict[int, EntityInfo]]:
+ProjectScope = tuple[dict[int, KeywordInfo], dict[int, EntityInfo]]  # active keywords, tracked entities
+
+
+def project_scope(db: Engine, project: str) -> ProjectScope:
     """The project's active keywords and its tracked entities (brand first, then competitors, config order)."""
     with db.connect() as connection:
         project_id = connection.execute(select(Project.id).where(Project.name == project)).scalar_one_or_none()
@@ -62,11 +65,12 @@ def segments(since: date, until: date) -> list[tuple[tuple[Any, ...], date, date
 
 def period_rollups(db: Engine, project: str, since: date, until: date, engines: Collection[str] = (),
                    keyword_ids: Collection[int] | None = None, *, content: bool = True, detail: bool = True,
-                   top_domains: int = 5) -> PeriodRollups:
+                   top_domains: int = 5, scope: ProjectScope | None = None) -> PeriodRollups:
     """The rollups of the days [since, until] for the project's active keywords (or those of `keyword_ids`)
     and the engines named (all when none are). Without `content`, no content-type mix; without `detail`,
-    only what the KPIs per engine and overall need (not the keywords' competitors and domains)."""
-    keywords, entities = project_scope(db, project)
+    only what the KPIs per engine and overall need (not the keywords' competitors and domains). `scope`:
+    the project's keywords and entities where the caller read them already (for several periods)."""
+    keywords, entities = scope or project_scope(db, project)
     if keyword_ids is not None:
         keywords = {k: info for k, info in keywords.items() if k in keyword_ids}
     result = PeriodRollups(keywords, entities)
