@@ -60,13 +60,17 @@ class Tracking:
     def kind_of(self, owner: str | None) -> str | None:
         return next((e.kind for e in self.entities if e.name == owner), None)
 
-    def classify(self, url: str, site: str, title: str | None, owner: str | None) -> tuple[str, str]:
-        """A page's content type and its domain's class. `site` is the URL naming the real site (`url`
-        itself, or a redirect's target, or only the domain a redirect's title names)."""
+    def content_type(self, url: str, site: str, title: str | None) -> str:
+        """A page's content type. `site` is the URL naming the real site (`url` itself, or a redirect's
+        target, or only the domain a redirect's title names)."""
         # a redirect whose title names only a domain says nothing of the page's path (a redirect to a
         # real homepage is taken as host-only too: rare, and it then falls to the host's type)
         path_known = host_of(site) == host_of(url) or not site.endswith("/")
-        content_type = classify_url(site, self.rules, title, path_known)
+        return classify_url(site, self.rules, title, path_known)
+
+    def classify(self, url: str, site: str, title: str | None, owner: str | None) -> tuple[str, str]:
+        """A cited page's content type and its domain's class."""
+        content_type = self.content_type(url, site, title)
         return content_type, classify_domain(site, self.kind_of(owner), self.domain_rules, content_type)
 
 
@@ -120,5 +124,5 @@ def organic_records(answer: Answer, tracking: Tracking) -> list[OrganicRecord]:
         site = source_url(o.url, o.title)
         records.append(OrganicRecord(rank=o.rank, url=o.url, domain=registrable_domain(site),
                                      owner=owner_of(site, tracking.entities), title=o.title, snippet=o.snippet,
-                                     content_type=tracking.classify(o.url, site, o.title, None)[0]))
+                                     content_type=tracking.content_type(o.url, site, o.title)))
     return records
