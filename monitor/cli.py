@@ -115,9 +115,9 @@ def db_upgrade(config: ConfigOption = Path("config.yaml")) -> None:
 def db_compact(config: ConfigOption = Path("config.yaml"),
                kind: Annotated[str | None, typer.Option(help="Only this engine kind.")] = None) -> None:
     """Train a zstd dictionary per engine kind on its stored payloads (a new version; older payloads stay
-    readable) and recompress the kind's payloads with it. Interrupted, it loses nothing; run again, it goes
+    readable) and recompress the kind's payloads and answer texts with it. Interrupted, it loses nothing; run again, it goes
     on where it stopped. The file shrinks after VACUUM (SQLite) or VACUUM FULL (PostgreSQL)."""
-    from storage.payload_store import recompress_payloads, train_payload_dictionaries
+    from storage.payload_store import recompress_answers, recompress_payloads, train_payload_dictionaries
 
     db = _open(_load(config))
     for trained in train_payload_dictionaries(db, kind):
@@ -125,8 +125,10 @@ def db_compact(config: ConfigOption = Path("config.yaml"),
             typer.echo(f"{trained.engine_kind}: {trained.sample_count} distinct payloads, too few to train on")
             continue
         done = recompress_payloads(db, trained.engine_kind, trained.dictionary_id)
+        answers = recompress_answers(db, trained.engine_kind, trained.dictionary_id)
         typer.echo(f"{trained.engine_kind}: dictionary {trained.dictionary_id} from {trained.sample_count} payloads; "
-                   f"{done.payloads} payloads recompressed, {done.bytes_before:,} -> {done.bytes_after:,} bytes")
+                   f"{done.payloads} payloads recompressed, {done.bytes_before:,} -> {done.bytes_after:,} bytes; "
+                   f"{answers.payloads} answers, {answers.bytes_before:,} -> {answers.bytes_after:,} bytes")
 
 
 @db_app.command("rebuild-rollups")

@@ -123,7 +123,11 @@ class Observation(SQLModel, table=True):
     error: str | None = None
     raw_hash: str | None = Field(default=None, foreign_key="raw_payload.hash")  # the first part's
     parser_version: int | None = None
-    answer_text: str | None = None
+    # the answer's text, zstd-compressed (storage.answers) with the engine kind's payload dictionary
+    # `answer_dictionary_id` (None: none); `answer_chars` is its length in characters
+    answer: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    answer_dictionary_id: int | None = Field(default=None, foreign_key="payload_dictionary.id")
+    answer_chars: int | None = None
     has_answer: bool = False
     search_pool: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     model: str | None = None
@@ -155,20 +159,31 @@ class ObservationFeature(SQLModel, table=True):
     name: str = Field(primary_key=True)
 
 
+class Source(SQLModel, table=True):
+    """A page as cited or ranked, and what the analysis made of it: stored once, never changed
+    (storage.sources). Organic results' sources have no normalized URL nor domain class."""
+
+    __tablename__ = "source"
+    id: int | None = Field(default=None, primary_key=True)
+    hash: str = Field(max_length=32, unique=True)  # of every other column
+    url: str
+    normalized_url: str | None = None
+    domain: str | None = None
+    title: str | None = None
+    owner_id: int | None = Field(default=None, foreign_key="tracked_entity.id")
+    content_type: str = "other"
+    domain_class: str | None = None
+
+
 class Citation(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     observation_id: int = Field(foreign_key="observation.id", index=True)
     position: int
-    url: str
-    normalized_url: str
-    domain: str | None = None
-    title: str | None = None
+    source_id: int = Field(foreign_key="source.id")
+    url: str | None = None  # the engine's URL where it redirects to the source's page (else the source's)
     visible: bool = True
     cited: bool = True  # False: retrieved by the engine's search but not cited
     origin: str = "annotation"
-    owner_id: int | None = Field(default=None, foreign_key="tracked_entity.id", index=True)
-    content_type: str = "other"
-    domain_class: str = Field(default="other", sa_column_kwargs={"server_default": "other"})
     spans: list[list[int]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # position-adjusted word count (GEO); None where the engine ties no text to its sources
     visibility: float | None = None
@@ -189,12 +204,8 @@ class OrganicResult(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     observation_id: int = Field(foreign_key="observation.id", index=True)
     rank: int
-    url: str
-    domain: str | None = None
-    owner_id: int | None = Field(default=None, foreign_key="tracked_entity.id")
-    title: str | None = None
+    source_id: int = Field(foreign_key="source.id")
     snippet: str | None = None
-    content_type: str = Field(default="other", sa_column_kwargs={"server_default": "other"})
 
 
 # --- KPI rollups (storage.tally), kept up to date as observations are stored, so a period's KPIs are sums

@@ -101,6 +101,7 @@ class ObservationRecord:
     raw: RawResult | None = None
     parser_version: int | None = None
     answer_text: str | None = None
+    answer_chars: int | None = None  # the answer's length, where its text was not read back (rollups)
     has_answer: bool = False
     # the engine reports the pages its search retrieved (cited or not): the answer has a search pool
     search_pool: bool = False

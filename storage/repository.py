@@ -22,7 +22,7 @@ from sqlmodel import Session, SQLModel
 from citewatch.raw import RawPart, RawResult
 from citewatch.status import RUN_FINISHED, RUN_INTERRUPTED, RUN_RUNNING
 from citewatch.text import storable
-from storage import compression, payload_store, rollups
+from storage import compression, payload_store, rollups, sources
 from storage.db import advisory_lock_key
 from storage.models import (
     Citation,
@@ -37,6 +37,7 @@ from storage.models import (
     Project,
     RawPayload,
     Run,
+    Source,
     TrackedEntity,
 )
 from storage.records import (
@@ -173,7 +174,7 @@ def save_observation(target: Engine | Connection, ids: ProjectIds, record: Obser
             error=record.error,
             raw_hash=part_hashes[0] if part_hashes else None,
             parser_version=record.parser_version,
-            answer_text=record.answer_text,
+            **payload_store.pack_answer(connection, record.engine_kind, record.answer_text),
             has_answer=record.has_answer,
             search_pool=record.search_pool,
             model=record.model,
@@ -202,10 +203,15 @@ def _insert_parsed(connection: Connection, ids: ProjectIds, observation_id: int,
                    ) -> None:
     """What was parsed from one observation: its citations, mentions, organic results and features."""
     owner_id = lambda name: ids.entity_ids.get(name) if name else None  # noqa: E731
+    source_ids = iter(sources.source_ids(connection, [
+        *(sources.citation_source(c.url, c.normalized_url, c.domain, c.title, owner_id(c.owner), c.content_type,
+                                  c.domain_class) for c in record.citations),
+        *(sources.organic_source(o.url, o.domain, o.title, owner_id(o.owner), o.content_type)
+          for o in record.organic),
+    ]))
     citations = [
-        dict(observation_id=observation_id, position=c.position, url=c.url, normalized_url=c.normalized_url,
-             domain=c.domain, title=c.title, visible=c.visible, cited=c.cited, origin=c.origin,
-             owner_id=owner_id(c.owner), content_type=c.content_type, domain_class=c.domain_class,
+        dict(observation_id=observation_id, position=c.position, source_id=next(source_ids),
+             url=sources.redirect_url(c.url, c.normalized_url), visible=c.visible, cited=c.cited, origin=c.origin,
              spans=[list(span) for span in c.spans], visibility=c.visibility)
         for c in record.citations
     ]
@@ -215,8 +221,7 @@ def _insert_parsed(connection: Connection, ids: ProjectIds, observation_id: int,
         for m in record.mentions
     ]
     organic = [
-        dict(observation_id=observation_id, rank=o.rank, url=o.url, domain=o.domain, owner_id=owner_id(o.owner),
-             title=o.title, snippet=o.snippet, content_type=o.content_type)
+        dict(observation_id=observation_id, rank=o.rank, source_id=next(source_ids), snippet=o.snippet)
         for o in record.organic
     ]
     features = [dict(observation_id=observation_id, name=name) for name in dict.fromkeys(record.features)]
@@ -259,7 +264,8 @@ def replace_parsed(db: Engine, ids: ProjectIds, observation_id: int, record: Obs
             connection.execute(delete(table).where(table.observation_id == observation_id))  # type: ignore[attr-defined]
         connection.execute(update(Observation).where(Observation.id == observation_id).values(
             status=record.status, error=record.error, parser_version=record.parser_version,
-            answer_text=record.answer_text, has_answer=record.has_answer, search_pool=record.search_pool,
+            **payload_store.pack_answer(connection, record.engine_kind, record.answer_text),
+            has_answer=record.has_answer, search_pool=record.search_pool,
             model=record.model, search_queries=record.search_queries,
             input_tokens=record.input_tokens, output_tokens=record.output_tokens,
         ))
@@ -407,15 +413,26 @@ def period_facts(db: Engine, project: str, start: datetime, end: datetime) -> Pe
         citations = [
             CitationFact(*row)
             for row in session.execute(
-                select(Citation.observation_id, TrackedEntity.name, Citation.normalized_url, Citation.url,
-                       Citation.title, Citation.position, Citation.visible, Citation.content_type, Citation.cited,
-                       Citation.visibility)
-                .join(TrackedEntity, TrackedEntity.id == Citation.owner_id)
+                select(Citation.observation_id, TrackedEntity.name, Source.normalized_url,
+                       func.coalesce(Citation.url, Source.url), Source.title, Citation.position, Citation.visible,
+                       Source.content_type, Citation.cited, Citation.visibility)
+                .join(Source, Source.id == Citation.source_id)
+                .join(TrackedEntity, TrackedEntity.id == Source.owner_id)
                 .where(Citation.observation_id.in_(in_period))  # type: ignore[attr-defined]
                 .order_by(Citation.observation_id, Citation.position)
             )
         ]
         return PeriodFacts(observations, citations)
+
+
+def answer_texts(db: Engine, observation_ids: Iterable[int]) -> dict[int, str | None]:
+    """The stored answer text of each observation (None where it has none)."""
+    with db.connect() as connection:
+        rows = connection.execute(
+            select(Observation.id, Observation.answer, Observation.answer_dictionary_id)
+            .where(Observation.id.in_(list(observation_ids)))  # type: ignore[union-attr]
+        ).all()
+        return {row.id: payload_store.unpack_answer(connection, row.answer, row.answer_dictionary_id) for row in rows}
 
 
 def project_names(db: Engine) -> list[str]:

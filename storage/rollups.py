@@ -34,6 +34,7 @@ from .models import (
     Observation,
     OrganicResult,
     Run,
+    Source,
     TrackedEntity,
 )
 from .records import CitationRecord, MentionRecord, ObservationRecord, OrganicRecord
@@ -214,7 +215,7 @@ def _records(connection: Connection, names: dict[int, str], where: Any, limit: i
     """(id, project id, run day, keyword id, record) of the observations `where` selects, in id order."""
     observation = table_of(Observation)
     rows = connection.execute(
-        select(observation, Run.started_at, Keyword.project_id)
+        select(*(column for column in observation.c if column.name != "answer"), Run.started_at, Keyword.project_id)
         .join(Run, Run.id == observation.c.run_id).join(Keyword, Keyword.id == observation.c.keyword_id)
         .where(where).order_by(observation.c.id).limit(limit)
     ).mappings().all()
@@ -223,14 +224,18 @@ def _records(connection: Connection, names: dict[int, str], where: Any, limit: i
         yield row["id"], row["project_id"], row["started_at"].date(), row["keyword_id"], ObservationRecord(
             run_id=row["run_id"], keyword="", engine_id=row["engine_id"], engine_kind=row["engine_kind"],
             sample_index=row["sample_index"], observed_at=row["observed_at"], status=row["status"],
-            answer_text=row["answer_text"], has_answer=row["has_answer"], search_pool=row["search_pool"],
+            answer_chars=row["answer_chars"], has_answer=row["has_answer"], search_pool=row["search_pool"],
             cost=row["cost"], citations=citations[row["id"]], mentions=mentions[row["id"]],
             organic=organic[row["id"]])
 
 
-def _rows_of(connection: Connection, model: Any, ids: list[int]) -> Iterator[Any]:
+def _rows_of(connection: Connection, model: Any, ids: list[int], *joined: Any) -> Iterator[Any]:
+    """`model`'s rows of the observations `ids`, with the columns of their source where `joined` names them."""
     table = table_of(model)
-    return iter(connection.execute(select(table).where(table.c.observation_id.in_(ids))).mappings())
+    query = select(table, *joined).where(table.c.observation_id.in_(ids))
+    if joined:
+        query = query.join(Source, Source.id == table.c.source_id)
+    return iter(connection.execute(query).mappings())
 
 
 def _parsed_rows(connection: Connection, ids: list[int], names: dict[int, str]
@@ -238,10 +243,12 @@ def _parsed_rows(connection: Connection, ids: list[int], names: dict[int, str]
                             dict[int, list[OrganicRecord]]]:
     owner = lambda entity_id: names.get(entity_id) if entity_id is not None else None  # noqa: E731
     citations: dict[int, list[CitationRecord]] = defaultdict(list)
-    for c in _rows_of(connection, Citation, ids):
+    page = (Source.url.label("page"), Source.normalized_url, Source.domain, Source.title, Source.owner_id,
+            Source.content_type, Source.domain_class)
+    for c in _rows_of(connection, Citation, ids, *page):
         citations[c["observation_id"]].append(CitationRecord(
-            position=c["position"], url=c["url"], normalized_url=c["normalized_url"], domain=c["domain"],
-            title=c["title"], visible=c["visible"], cited=c["cited"], origin=c["origin"],
+            position=c["position"], url=c["url"] or c["page"], normalized_url=c["normalized_url"],
+            domain=c["domain"], title=c["title"], visible=c["visible"], cited=c["cited"], origin=c["origin"],
             owner=owner(c["owner_id"]), content_type=c["content_type"], visibility=c["visibility"],
             domain_class=c["domain_class"]))
     mentions: dict[int, list[MentionRecord]] = defaultdict(list)
@@ -249,7 +256,7 @@ def _parsed_rows(connection: Connection, ids: list[int], names: dict[int, str]
         mentions[m["observation_id"]].append(MentionRecord(names[m["entity_id"]], m["alias"], m["count"],
                                                            m["first_offset"], m["rank"]))
     organic: dict[int, list[OrganicRecord]] = defaultdict(list)
-    for o in _rows_of(connection, OrganicResult, ids):
+    for o in _rows_of(connection, OrganicResult, ids, Source.url, Source.domain, Source.owner_id, Source.title):
         organic[o["observation_id"]].append(OrganicRecord(o["rank"], o["url"], o["domain"], owner(o["owner_id"]),
                                                           o["title"]))
     return citations, mentions, organic

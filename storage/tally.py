@@ -127,7 +127,7 @@ def _organic(record: ObservationRecord, brand: str | None, included: bool, resul
 def _entities(record: ObservationRecord, sources: list[CitationRecord], brand: str | None, included: bool,
               result: Tally) -> None:
     if record.has_answer:
-        length = len(record.answer_text or "")
+        length = len(record.answer_text) if record.answer_text is not None else record.answer_chars or 0
         for mention in record.mentions:
             cell = result.entities[mention.entity]
             cell["answers_naming"] = 1

@@ -42,7 +42,8 @@ def _recompute(db: Path, since: str, until: str, brand: str, engine: str | None)
     ok = [r for r in rows if r[3] in ("ok", "no_answer")]
     cited = dict(con.execute(
         """
-        SELECT c.observation_id, MIN(c.position) FROM citation c JOIN tracked_entity e ON e.id = c.owner_id
+        SELECT c.observation_id, MIN(c.position) FROM citation c JOIN source s ON s.id = c.source_id
+        JOIN tracked_entity e ON e.id = s.owner_id
         WHERE e.name = ? AND c.cited GROUP BY c.observation_id
         """, (brand,)).fetchall())
     named = {r[0] for r in con.execute(

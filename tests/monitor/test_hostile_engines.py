@@ -25,7 +25,7 @@ from probes import registry
 from probes.simulator.formats import FORMATS
 from storage import compression, repository
 from storage.db import open_database
-from storage.models import Citation, Keyword, Observation, OrganicResult, RawPayload
+from storage.models import Citation, Keyword, Observation, OrganicResult, RawPayload, Source
 from storage.records import EntityRow, KeywordRow, ObservationRecord
 from tests.hostile_server import (
     KEY_VARIABLE,
@@ -72,8 +72,8 @@ async def test_a_key_repeated_in_200_answers_is_stored_nowhere(kind: str, tmp_pa
     answered = next(o for o in stored if o.status == OK)
     # the key was in the answer (a Google page's overview may be absent: then in its result titles), masked
     with Session(open_database(url)) as session:
-        titles = session.execute(select(OrganicResult.title)).scalars().all()
-    assert "industrial ball valve key *** " in str(answered.answer_text) or any(
+        titles = session.execute(select(Source.title).join(OrganicResult)).scalars().all()
+    assert "industrial ball valve key *** " in str(repository.answer_texts(db, [answered.id])[answered.id]) or any(
         "Hengda Valve key *** " in str(title) for title in titles)
     failed = next(o for o in stored if o.status == ERROR)
     assert "Incorrect API key provided: ***" in str(failed.error)  # the 200 error envelope's text, masked
@@ -90,8 +90,8 @@ async def test_text_no_database_holds_as_is_is_stored_on_both_backends(db_url: s
         summary = await run_batch(config, db)
         try:
             with Session(db) as session:
-                texts = list(session.execute(select(Observation.answer_text)).scalars())
-                titles = list(session.execute(select(Citation.title)).scalars())
+                texts = list(repository.answer_texts(db, session.execute(select(Observation.id)).scalars()).values())
+                titles = list(session.execute(select(Source.title).join(Citation)).scalars())
         finally:
             db.dispose()
     assert summary.statuses == {OK: 4}
@@ -103,8 +103,8 @@ def test_an_observation_the_database_refuses_is_stored_as_a_failure(postgres_url
     """A write the database refuses costs that observation only, and no value of it is printed."""
     db = open_database(postgres_url)
     with db.begin() as connection:  # stands in for any value a database may refuse
-        connection.execute(text("ALTER TABLE observation ADD CONSTRAINT no_secret_word "
-                                "CHECK (answer_text NOT LIKE '%refuse-me%')"))
+        connection.execute(text("ALTER TABLE source ADD CONSTRAINT no_secret_word "
+                                "CHECK (title NOT LIKE '%refuse-me%')"))
     db.dispose()
     with HostileServer(KEY, escapes=" refuse-me") as server:
         config = write_hostile_config(tmp_path / "c.yaml", server, postgres_url, ["industrial ball valve"],
@@ -117,7 +117,7 @@ def test_an_observation_the_database_refuses_is_stored_as_a_failure(postgres_url
     assert [o.status for o in stored] == [ERROR] * 3
     assert all(str(o.error).startswith("could not be stored: database ") and "no_secret_word" in str(o.error)
                for o in stored)
-    assert all(o.raw_hash and o.answer_text is None for o in stored)  # the raw payload is kept
+    assert all(o.raw_hash and o.answer is None for o in stored)  # the raw payload is kept
 
 
 def test_a_hostile_batch_on_postgresql_completes_in_bounded_memory(postgres_url: str, tmp_path: Path) -> None:

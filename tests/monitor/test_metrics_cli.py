@@ -112,6 +112,7 @@ def test_metrics_cli_reports_every_kpi_with_filters_and_csv(tmp_path: Path, simu
     compacted = citewatch("db", "compact", "--config", str(path))
     assert compacted.returncode == 0, compacted.stderr
     assert compacted.stdout.startswith("openai: dictionary 1 from ") and "payloads recompressed" in compacted.stdout
+    assert "answers" in compacted.stdout.splitlines()[0]
     reparsed = citewatch("reparse", "--config", str(path), "--all")
     assert reparsed.returncode == 0 and "126" in reparsed.stdout and "missing" not in reparsed.stdout, reparsed
     assert json.loads(citewatch("metrics", "--config", str(path), *week, "--format", "json").stdout) == data

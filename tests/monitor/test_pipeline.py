@@ -22,7 +22,7 @@ from monitor.throttle import backoff_seconds
 from probes.base import ProbeRequest, ProbeSettings
 from probes.simulator import ScriptedResponse, Simulator
 from storage.db import open_database
-from storage.models import Citation, Mention, Observation, RawPayload, Run
+from storage.models import Citation, Mention, Observation, RawPayload, Run, Source
 from tests.conftest import write_config
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
@@ -83,7 +83,7 @@ async def test_failing_probe_is_stored_as_error_and_batch_goes_on(tmp_path: Path
     assert summary.stored == 3 and summary.failed == 1
     (failed,) = [o for o in stored if o.status == "error"]
     assert expected_error in failed.error
-    assert failed.has_answer is False and failed.answer_text is None
+    assert failed.has_answer is False and failed.answer is None
     with Session(db) as session:
         assert session.execute(select(func.count()).select_from(Citation).where(
             Citation.observation_id == failed.id)).scalar() == 0
@@ -367,7 +367,8 @@ async def test_a_new_kind_needs_only_its_module_and_one_registry_entry(
     summary = await run_batch(config, db, fixed_clock(T0))
     assert (summary.stored, summary.failed) == (3, 0)
     with Session(db) as session:
-        owners = session.execute(select(Citation.owner_id).where(Citation.owner_id.is_not(None))).scalars().all()
+        owners = session.execute(select(Source.owner_id).join(Citation)
+                                 .where(Source.owner_id.is_not(None))).scalars().all()
     assert len(owners) == 3 and {o.engine_kind for o in observations(db)} == {"acme"}
     db.dispose()
     payload = tmp_path / "acme.json"

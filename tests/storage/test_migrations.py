@@ -40,12 +40,13 @@ def test_upgrade_from_first_revision_keeps_rows(db_url: str) -> None:
     engine.dispose()
     upgraded = open_database(db_url)
     with upgraded.connect() as connection:
-        row = connection.execute(text("SELECT url, visibility FROM citation")).one()
+        row = connection.execute(text("SELECT COALESCE(c.url, s.url), c.visibility FROM citation c "
+                                      "JOIN source s ON s.id = c.source_id")).one()
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
         name = connection.execute(text("SELECT name FROM project")).scalar_one()
     assert tuple(row) == ("https://hengdavalve.com/", None)
     run_columns = {c["name"] for c in inspect(upgraded).get_columns("run")}
-    assert name == "恒达" and version == head_revision() == "0008"
+    assert name == "恒达" and version == head_revision() == "0009"
     assert {"ok_count", "failed_count", "cost"}.isdisjoint(run_columns) and "planned" in run_columns
     assert {"host", "pid", "process_scope"} <= run_columns
     with upgraded.connect() as connection:  # a run stored before owners were: nobody knows its process
@@ -88,8 +89,8 @@ def test_downgrade_from_0008_renames_content_types_back_and_up_again_recounts(db
     engine.dispose()
     upgraded = open_database(db_url)
     with upgraded.connect() as connection:
-        assert connection.execute(text("SELECT content_type, domain_class FROM citation")).one() == (
-            "blog_post", "own")
+        assert connection.execute(text("SELECT s.content_type, s.domain_class FROM citation c "
+                                       "JOIN source s ON s.id = c.source_id")).one() == ("blog_post", "own")
         assert tuple(connection.execute(text("SELECT scheduled, successful, included FROM kpi_day")).one()) == counted
     upgraded.dispose()
 
@@ -113,3 +114,62 @@ def test_downgrade_from_0006_puts_features_back_in_the_list(db_url: str) -> None
         assert sorted(connection.execute(text("SELECT name FROM observation_feature")).scalars()) == [
             "ads", "ai_overview"]
     upgraded.dispose()
+
+
+def test_0009_moves_pages_to_sources_once_packs_answers_and_downgrades_to_the_same_rows(db_url: str) -> None:
+    engine = make_engine(db_url)
+    command.upgrade(alembic_config(engine), "0008")
+    redirect = "https://vertexaisearch.cloud.google.com/grounding-api-redirect/AUZIYQ" + "x" * 60
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO project (id, name, created_at) VALUES (1, 'p', '2026-11-01 00:00:00')"))
+        connection.execute(text("INSERT INTO tracked_entity (id, project_id, name, kind, aliases, domains, people, "
+                                "titles, active) VALUES (1, 1, '恒达', 'brand', '[]', '[]', '[]', '[]', true)"))
+        connection.execute(text("INSERT INTO keyword (id, project_id, text, tags, weight, active) "
+                                "VALUES (1, 1, '球阀', '[]', 1.0, true)"))
+        connection.execute(text("INSERT INTO run (id, project_id, started_at, status, planned) "
+                                "VALUES (1, 1, '2026-11-01 06:00:00', 'finished', '{}')"))
+        for oid, answer in ((1, "恒达阀门 makes API 6D valves."), (2, None)):
+            connection.execute(text(
+                "INSERT INTO observation (id, run_id, keyword_id, engine_id, engine_kind, sample_index, "
+                "observed_at, status, has_answer, search_queries, cost, answer_text) VALUES (:id, 1, 1, 'g', "
+                "'gemini', :id, '2026-11-01 06:00:01', 'ok', true, '[]', 0, :answer)"), dict(id=oid, answer=answer))
+        citations = [  # the same page twice, a redirect to it, and another page
+            (1, 1, "https://hengdavalve.com/a?utm_source=openai", "https://hengdavalve.com/a", 1, "product", "own"),
+            (2, 1, "https://hengdavalve.com/a?utm_source=openai", "https://hengdavalve.com/a", 1, "product", "own"),
+            (3, 2, redirect, "https://hengdavalve.com/a", 1, "product", "own"),
+            (4, 2, "https://example.org/x", "https://example.org/x", None, "other", "editorial"),
+        ]
+        for cid, oid, url, normalized, owner, content_type, domain_class in citations:
+            connection.execute(text(
+                "INSERT INTO citation (id, observation_id, position, url, normalized_url, domain, title, visible, "
+                "cited, origin, owner_id, content_type, domain_class, spans, visibility) VALUES (:id, :oid, :id, "
+                ":url, :normalized, 'hengdavalve.com', '恒达 A', true, true, 'annotation', :owner, :type, :class, "
+                "'[[0, 4]]', 0.5)"),
+                dict(id=cid, oid=oid, url=url, normalized=normalized, owner=owner, type=content_type,
+                     **{"class": domain_class}))
+        connection.execute(text(
+            "INSERT INTO organic_result (id, observation_id, rank, url, domain, owner_id, title, snippet, "
+            "content_type) VALUES (1, 1, 2, 'https://hengdavalve.com/a', 'hengdavalve.com', 1, 'A', 's', 'product')"))
+    citation_query = ("SELECT id, observation_id, position, url, normalized_url, domain, title, owner_id, "
+                      "content_type, domain_class, spans, visibility FROM citation ORDER BY id")
+    organic_query = "SELECT id, observation_id, rank, url, domain, owner_id, title, snippet, content_type FROM organic_result"
+    with engine.connect() as connection:
+        before = (connection.execute(text(citation_query)).all(), connection.execute(text(organic_query)).all())
+    command.upgrade(alembic_config(engine), "0009")
+    with engine.connect() as connection:
+        sources = connection.execute(text("SELECT url, normalized_url FROM source ORDER BY id")).all()
+        kept_urls = connection.execute(text("SELECT url FROM citation ORDER BY id")).scalars().all()
+        chars = connection.execute(text("SELECT answer_chars FROM observation ORDER BY id")).scalars().all()
+    # one source per page as cited (the redirect's page is the first one's) and one for the organic result
+    assert sources == [("https://hengdavalve.com/a?utm_source=openai", "https://hengdavalve.com/a"),
+                       ("https://hengdavalve.com/a", "https://hengdavalve.com/a"),
+                       ("https://example.org/x", "https://example.org/x"), ("https://hengdavalve.com/a", None)]
+    assert kept_urls == [None, None, redirect, None]
+    assert repository.answer_texts(engine, [1, 2]) == {1: "恒达阀门 makes API 6D valves.", 2: None}
+    assert chars == [len("恒达阀门 makes API 6D valves."), None]
+    command.downgrade(alembic_config(engine), "0008")
+    with engine.connect() as connection:
+        after = (connection.execute(text(citation_query)).all(), connection.execute(text(organic_query)).all())
+        answers = connection.execute(text("SELECT answer_text FROM observation ORDER BY id")).scalars().all()
+    assert after == before and answers == ["恒达阀门 makes API 6D valves.", None]
+    engine.dispose()

@@ -23,6 +23,7 @@ from storage.models import (
     OrganicResult,
     RawPayload,
     Run,
+    Source,
     TrackedEntity,
 )
 from storage.records import (
@@ -96,12 +97,14 @@ def test_observation_round_trip_with_unicode_and_aware_times(db: Engine) -> None
     with Session(db) as session:
         observation = session.get(Observation, obs_id)
         citation = session.execute(select(Citation)).scalar_one()
+        source = session.get(Source, citation.source_id)
         mention = session.execute(select(Mention)).scalar_one()
     assert observation.observed_at == T0 and observation.observed_at.tzinfo is not None
-    assert observation.answer_text == "恒达阀门 makes API 6D valves."
+    assert repository.answer_texts(db, [obs_id]) == {obs_id: "恒达阀门 makes API 6D valves."}
+    assert observation.answer_chars == len("恒达阀门 makes API 6D valves.")
     assert observation.search_queries == ["api 6d ball valve"]
-    assert citation.owner_id == ids.entity_ids["Hengda Valve"] and citation.spans == [[0, 4]]
-    assert citation.title == "API 6D | 恒达"
+    assert source.owner_id == ids.entity_ids["Hengda Valve"] and citation.spans == [[0, 4]]
+    assert source.title == "API 6D | 恒达" and citation.url is None  # the source's URL is the engine's
     assert mention.alias == "恒达阀门"
 
 
@@ -126,15 +129,16 @@ def test_every_text_of_an_observation_is_stored_whatever_characters_it_holds(db:
         observation = session.execute(select(Observation)).scalar_one()
         citation = session.execute(select(Citation)).scalar_one()
         organic = session.execute(select(OrganicResult)).scalar_one()
+        page, ranked = session.get(Source, citation.source_id), session.get(Source, organic.source_id)
         alias = session.execute(select(Mention.alias)).scalar_one()
         feature = session.execute(select(ObservationFeature.name)).scalar_one()
-    assert (observation.answer_text, observation.error, observation.model) == (
+    assert (repository.answer_texts(db, [observation.id])[observation.id], observation.error, observation.model) == (
         f"恒达{shown}阀门", f"partial{shown}", f"gpt{shown}")
     assert (observation.search_queries, feature, organic.snippet) == ([f"q{shown}"], f"f{shown}", f"s{shown}")
-    assert (citation.url, citation.normalized_url, citation.domain, citation.title) == (
+    assert (page.url, page.normalized_url, page.domain, page.title) == (
         f"https://hengdavalve.com/p{shown}", f"https://hengdavalve.com/p{shown}", f"hengdavalve.com{shown}",
         f"API{shown}")
-    assert (organic.url, organic.title, alias) == (f"https://apexflow.com/{shown}", f"Apex{shown}", f"恒达{shown}")
+    assert (ranked.url, ranked.title, alias) == (f"https://apexflow.com/{shown}", f"Apex{shown}", f"恒达{shown}")
 
 def test_raw_payloads_are_compressed_and_deduplicated(db: Engine) -> None:
     ids = repository.sync_project(db, "p", ENTITIES, KEYWORDS, T0)
@@ -177,7 +181,8 @@ def test_features_are_rows_and_organic_results_keep_snippet_and_type(db: Engine)
                                                 organic=[organic]))
     with db.connect() as connection:
         features = connection.execute(text("SELECT name FROM observation_feature ORDER BY name")).scalars().all()
-        row = connection.execute(text("SELECT rank, snippet, content_type FROM organic_result")).one()
+        row = connection.execute(text("SELECT rank, snippet, content_type FROM organic_result o "
+                                      "JOIN source s ON s.id = o.source_id")).one()
     assert features == ["ads", "ai_overview"]
     assert tuple(row) == (2, "Ball valves \u2026", "blog_post")
 
@@ -207,6 +212,49 @@ def test_a_failing_write_leaves_nothing_half_written(db: Engine) -> None:
     with Session(db) as session:
         assert len(session.execute(select(Observation)).scalars().all()) == 1
         assert len(session.execute(select(Citation)).scalars().all()) == 1
+    # the failed writes stored their pages' sources and rolled them back: the next write stores them again
+    other = CitationRecord(1, "https://apexflow.com/new", "https://apexflow.com/new", "apexflow.com", None, True,
+                           True, "annotation", None, "other")
+    with db.connect() as connection:  # one connection, as a run's writer keeps: its cache of source ids too
+        with pytest.raises(KeyError):
+            repository.save_observation(connection, ids, record(run_id, 1, citations=[other],
+                                                                mentions=[MentionRecord("Nobody", "x", 1, 0, 1)]))
+        repository.save_observation(connection, ids, record(run_id, 1, citations=[other]))
+    with Session(db) as session:
+        assert [s.url for s in session.execute(select(Source).order_by(Source.id)).scalars()] == [
+            "https://hengdavalve.com/p?utm_source=openai", "https://apexflow.com/", "https://apexflow.com/new"]
+
+
+def test_a_page_is_stored_once_and_a_new_reading_of_it_makes_a_new_source(db: Engine) -> None:
+    ids = repository.sync_project(db, "p", ENTITIES, KEYWORDS, T0)
+    run_id = repository.start_run(db, ids.project_id, planned(ids, 4), T0)
+    page = CitationRecord(1, "https://apexflow.com/x?utm_source=openai", "https://apexflow.com/x", "apexflow.com",
+                          "X", True, True, "annotation", None, "other")
+    redirect = replace(page, url="https://vertexaisearch.cloud.google.com/grounding-api-redirect/AUZIYQabc")
+    reclassified = replace(page, content_type="comparison", owner="Apex Flow Controls")
+    with db.connect() as connection:
+        for sample, citations in enumerate(([page, page], [page], [redirect], [reclassified])):
+            repository.save_observation(connection, ids, record(run_id, sample, citations=citations, organic=[]))
+    with Session(db) as session:
+        stored = session.execute(select(Citation).order_by(Citation.id)).scalars().all()
+        sources = {s.id: s for s in session.execute(select(Source)).scalars()}
+    assert len(stored) == 5 and len(sources) == 3
+    assert len({c.source_id for c in stored[:3]}) == 1  # the same page, cited three times
+    redirected, changed = sources[stored[3].source_id], sources[stored[4].source_id]
+    assert (redirected.url, stored[3].url) == ("https://apexflow.com/x", redirect.url)  # the page; the redirect kept
+    assert (changed.content_type, changed.owner_id) == ("comparison", ids.entity_ids["Apex Flow Controls"])
+    assert sources[stored[0].source_id].content_type == "other"  # history keeps what it was stored as
+
+
+def test_answers_are_stored_compressed_and_read_back(db: Engine) -> None:
+    ids = repository.sync_project(db, "p", ENTITIES, KEYWORDS, T0)
+    run_id = repository.start_run(db, ids.project_id, planned(ids, 1), T0)
+    answer = "恒达阀门 makes API 6D ball valves for pipelines. " * 40
+    obs_id = repository.save_observation(db, ids, record(run_id, answer_text=answer))
+    with Session(db) as session:
+        stored = session.get(Observation, obs_id)
+    assert stored.answer is not None and len(stored.answer) < len(answer.encode()) / 10
+    assert repository.answer_texts(db, [obs_id]) == {obs_id: answer}
 
 
 def test_only_quiet_running_runs_are_marked_interrupted(db: Engine) -> None:
