@@ -85,8 +85,9 @@ from probes.simulator.scenario import (
     Site,
     domain_of,
 )
-from storage import compression
+from storage import compression, sources
 from storage.records import EntityRow, KeywordRow, ObservationRecord
+from storage.sources import SourceRow
 from storage.tally import tally
 
 # --- the world -----------------------------------------------------------------------------------------
@@ -547,16 +548,20 @@ def sqlite_time(value: datetime) -> str:
 
 
 OBSERVATION_COLUMNS = ("id", "run_id", "keyword_id", "engine_id", "engine_kind", "sample_index", "observed_at",
-                       "status", "error", "raw_hash", "parser_version", "answer_text", "has_answer", "search_pool",
-                       "model", "search_queries", "latency_ms", "input_tokens", "output_tokens", "cost")
+                       "status", "error", "raw_hash", "parser_version", "answer", "answer_dictionary_id",
+                       "answer_chars", "has_answer", "search_pool", "model", "search_queries", "latency_ms",
+                       "input_tokens", "output_tokens", "cost")
 RAW_COLUMNS = ("hash", "size", "data", "created_at", "codec", "dictionary_id")
 PART_COLUMNS = ("observation_id", "ordinal", "name", "media_type", "raw_hash")
-CITATION_COLUMNS = ("observation_id", "position", "url", "normalized_url", "domain", "title", "visible", "cited",
-                    "origin", "owner_id", "content_type", "domain_class", "spans", "visibility")
+SOURCE_COLUMNS = ("id", "hash", *SourceRow._fields)
+# source_id is a source's hash until the writer, which numbers sources in the order save_observation would
+CITATION_COLUMNS = ("observation_id", "position", "source_id", "url", "visible", "cited", "origin", "spans",
+                    "visibility")
 MENTION_COLUMNS = ("observation_id", "entity_id", "alias", "count", "first_offset", "rank")
-ORGANIC_COLUMNS = ("observation_id", "rank", "url", "domain", "owner_id", "title", "snippet", "content_type")
+ORGANIC_COLUMNS = ("observation_id", "rank", "source_id", "snippet")
 FEATURE_COLUMNS = ("observation_id", "name")
-TABLES = (("raw_payload", RAW_COLUMNS), ("observation", OBSERVATION_COLUMNS), ("observation_part", PART_COLUMNS),
+TABLES = (("source", SOURCE_COLUMNS), ("raw_payload", RAW_COLUMNS), ("observation", OBSERVATION_COLUMNS),
+          ("observation_part", PART_COLUMNS),
           ("citation", CITATION_COLUMNS), ("mention", MENTION_COLUMNS), ("organic_result", ORGANIC_COLUMNS),
           ("observation_feature", FEATURE_COLUMNS))
 
@@ -564,6 +569,7 @@ TABLES = (("raw_payload", RAW_COLUMNS), ("observation", OBSERVATION_COLUMNS), ("
 @dataclass
 class Batch:
     rows: dict[str, list[tuple]]
+    sources: list[tuple[str, SourceRow]]  # each source the batch names, in order of first use
     rollups: dict[str, dict[tuple, dict[str, float]]]
     observations: int
     raw_bytes: int
@@ -610,6 +616,7 @@ def synthesize(task: tuple[int, int, int]) -> Batch:
     day = world.first_day + timedelta(days=day_index)
     raw_bytes = 0
     seen: set[str] = set()
+    named: dict[str, SourceRow] = {}
     count = 0
     for ki in range(k0, k1):
         keyword_id = keyword_ids[world.keywords[ki].row.text]
@@ -630,30 +637,38 @@ def synthesize(task: tuple[int, int, int]) -> Batch:
                             rows["raw_payload"].append((digest, len(part.data), packed.data,
                                                         as_time(record.observed_at), packed.codec, packed.dictionary_id))
                         rows["observation_part"].append((oid, ordinal, part.name, part.media_type, digest))
+                answer = (compression.compress(record.answer_text.encode(),
+                                               _W["dictionaries"].get(record.engine_kind))
+                          if record.answer_text is not None else None)
                 rows["observation"].append((
                     oid, record.run_id, keyword_id, record.engine_id, record.engine_kind, record.sample_index,
                     as_time(record.observed_at), record.status, record.error, hashes[0] if hashes else None,
-                    record.parser_version, record.answer_text, as_bool(record.has_answer),
+                    record.parser_version, answer.data if answer else None, answer.dictionary_id if answer else None,
+                    len(record.answer_text) if answer else None, as_bool(record.has_answer),
                     as_bool(record.search_pool), record.model, json.dumps(record.search_queries),
                     record.latency_ms, record.input_tokens, record.output_tokens, record.cost))
+                owner = lambda name: entity_ids.get(name) if name else None  # noqa: E731
                 for c in record.citations:
+                    page = sources.citation_source(c.url, c.normalized_url, c.domain, c.title, owner(c.owner),
+                                                   c.content_type, c.domain_class)
+                    named.setdefault(page.hash, page)
                     rows["citation"].append((
-                        oid, c.position, c.url, c.normalized_url, c.domain, c.title, as_bool(c.visible),
-                        as_bool(c.cited), c.origin, entity_ids.get(c.owner) if c.owner else None, c.content_type,
-                        c.domain_class, json.dumps([list(span) for span in c.spans]), c.visibility))
+                        oid, c.position, page.hash, sources.redirect_url(c.url, c.normalized_url),
+                        as_bool(c.visible), as_bool(c.cited), c.origin, json.dumps([list(span) for span in c.spans]),
+                        c.visibility))
                 for m in record.mentions:
                     rows["mention"].append((oid, entity_ids[m.entity], m.alias, m.count, m.first_offset, m.rank))
                 for o in record.organic:
-                    rows["organic_result"].append((oid, o.rank, o.url, o.domain,
-                                                   entity_ids.get(o.owner) if o.owner else None, o.title,
-                                                   o.snippet, o.content_type))
+                    page = sources.organic_source(o.url, o.domain, o.title, owner(o.owner), o.content_type)
+                    named.setdefault(page.hash, page)
+                    rows["organic_result"].append((oid, o.rank, page.hash, o.snippet))
                 for name in dict.fromkeys(record.features):
                     rows["observation_feature"].append((oid, name))
                 accumulator.add(day, record.engine_id, keyword_id, tally(record, brand), entity_ids)
                 count += 1
     rollups = {model.__tablename__: {key: dict(cells) for key, cells in table.items()}
                for model, table in accumulator.rows.items()}
-    return Batch(rows, rollups, count, raw_bytes)
+    return Batch(rows, list(named.items()), rollups, count, raw_bytes)
 
 
 def training_payloads(task: tuple[int, list[tuple[int, int, int]]]) -> tuple[int, list[bytes]]:
@@ -671,8 +686,25 @@ def training_payloads(task: tuple[int, list[tuple[int, int, int]]]) -> tuple[int
 
 class Writer:
     def __init__(self, db: Any) -> None:
+        from sqlalchemy import select
+
+        from storage.models import Source
         self.db = db
         self.sqlite = db.dialect.name == "sqlite"
+        with db.connect() as connection:  # a resumed load goes on numbering after the sources stored
+            self.source_ids: dict[str, int] = dict(connection.execute(select(Source.hash, Source.id)).all())
+
+    def number_sources(self, batch: Batch) -> None:
+        """Give the batch's new sources the next ids, then put ids in place of its rows' source hashes."""
+        new = []
+        for digest, page in batch.sources:
+            if digest not in self.source_ids:
+                self.source_ids[digest] = len(self.source_ids) + 1
+                new.append((self.source_ids[digest], digest, *page))
+        batch.rows["source"] = new
+        for name, index in (("citation", 2), ("organic_result", 2)):
+            batch.rows[name] = [(*row[:index], self.source_ids[row[index]], *row[index + 1:])
+                                for row in batch.rows[name]]
 
     def write(self, connection: Any, rows: dict[str, list[tuple]]) -> None:
         dbapi = connection.connection.driver_connection
@@ -812,6 +844,7 @@ def load(url: str, days: int, end: date, keywords: int, samples: int, seed: int,
                             host="bench", pid=os.getpid(), process_scope=None, planned=planned_per_run))
                         accumulator.add_plan(run_start, planned_per_run)
                     for batch in pool.imap(synthesize, tasks):
+                        writer.number_sources(batch)
                         writer.write(connection, batch.rows)
                         _merge_rollups(accumulator, batch.rollups)
                         for name, rows in batch.rows.items():
@@ -825,7 +858,8 @@ def load(url: str, days: int, end: date, keywords: int, samples: int, seed: int,
                 if not sqlite:
                     connection.exec_driver_sql(
                         "SELECT setval('observation_id_seq', (SELECT max(id) FROM observation)),"
-                        " setval('run_id_seq', (SELECT max(id) FROM run))")
+                        " setval('run_id_seq', (SELECT max(id) FROM run)),"
+                        " setval('source_id_seq', (SELECT max(id) FROM source))")
                     connection.commit()
                 else:
                     connection.connection.driver_connection.execute("PRAGMA synchronous=NORMAL")
@@ -858,9 +892,11 @@ def load(url: str, days: int, end: date, keywords: int, samples: int, seed: int,
 
 # --- copying a loaded SQLite history into PostgreSQL ----------------------------------------------------
 
-COPY_ORDER = ("project", "tracked_entity", "keyword", "payload_dictionary", "run", "engine_spend", "raw_payload",
+COPY_ORDER = ("project", "tracked_entity", "keyword", "payload_dictionary", "source", "run", "engine_spend",
+              "raw_payload",
               "observation", "observation_part", "observation_feature", "citation", "mention", "organic_result",
-              "kpi_day", "kpi_day_rank", "kpi_day_entity", "kpi_day_content", "kpi_day_domain")
+              "kpi_day", "kpi_day_rank", "kpi_day_entity", "kpi_day_content", "kpi_day_domain",
+              "kpi_month", "kpi_month_rank", "kpi_month_entity", "kpi_month_content", "kpi_month_domain")
 
 
 def copy_sqlite_to_postgresql(source: str, url: str, tables: tuple[str, ...] = COPY_ORDER, batch: int = 20_000
@@ -902,8 +938,8 @@ def copy_sqlite_to_postgresql(source: str, url: str, tables: tuple[str, ...] = C
                 dbapi.commit()
                 elapsed = time.monotonic() - t0
                 print(f"{table}: {count:,} rows in {elapsed:.0f} s ({count / max(elapsed, 1e-9):,.0f} rows/s)", flush=True)
-            for table in ("project", "tracked_entity", "keyword", "payload_dictionary", "run", "observation",
-                          "citation", "mention", "organic_result"):
+            for table in ("project", "tracked_entity", "keyword", "payload_dictionary", "source", "run",
+                          "observation", "citation", "mention", "organic_result"):
                 cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                f"coalesce((SELECT max(id) FROM {table}), 1))")
             dbapi.commit()
