@@ -82,7 +82,8 @@ def source_ids(connection: Connection, rows: Sequence[SourceRow]) -> list[int]:
         if len(cache) + len(found) > _CACHE_LIMIT:
             cache.clear()
         cache.update(found)
-        new = [row for digest, row in missing.items() if digest not in found]
+        # in hash order: two writers storing the same new pages wait for each other, never deadlock
+        new = [row for digest, row in sorted(missing.items()) if digest not in found]
         if new:
             insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
             connection.execute(insert(Source.__table__).on_conflict_do_nothing(index_elements=["hash"]),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -244,6 +246,42 @@ def test_a_page_is_stored_once_and_a_new_reading_of_it_makes_a_new_source(db: En
     assert (redirected.url, stored[3].url) == ("https://apexflow.com/x", redirect.url)  # the page; the redirect kept
     assert (changed.content_type, changed.owner_id) == ("comparison", ids.entity_ids["Apex Flow Controls"])
     assert sources[stored[0].source_id].content_type == "other"  # history keeps what it was stored as
+
+
+def test_writers_storing_the_same_new_pages_at_once_all_succeed(db: Engine) -> None:
+    """Several processes' writers cite the same new pages in different orders: each page is stored once and
+    no write fails (PostgreSQL would abort one of two writers that wait for each other's rows)."""
+    ids = repository.sync_project(db, "p", ENTITIES, KEYWORDS, T0)
+    writers, each = 4, 15
+    run_id = repository.start_run(db, ids.project_id, planned(ids, writers * each), T0)
+    rounds = [[CitationRecord(1, f"https://apexflow.com/{n}/{page}", f"https://apexflow.com/{n}/{page}",
+                              "apexflow.com", None, True, True, "annotation", None, "other") for page in range(40)]
+              for n in range(each)]
+    failures: list[BaseException] = []
+    start = threading.Barrier(writers)
+
+    def write(writer: int) -> None:
+        shuffled = random.Random(writer)
+        try:
+            with db.connect() as connection:
+                for n, pages in enumerate(rounds):  # every round, new pages for every writer at once
+                    start.wait(timeout=30)
+                    order = shuffled.sample(pages, len(pages))
+                    cited = [replace(page, position=position) for position, page in enumerate(order, start=1)]
+                    repository.save_observation(connection, ids, record(run_id, writer * each + n,
+                                                                        citations=cited, organic=[]))
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=write, args=(writer,)) for writer in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with Session(db) as session:
+        assert len(session.execute(select(Source)).scalars().all()) == each * 40
+        assert len(session.execute(select(Citation)).scalars().all()) == writers * each * 40
 
 
 def test_answers_are_stored_compressed_and_read_back(db: Engine) -> None:
