@@ -10,7 +10,8 @@
     │   └── RecordRefused       the database refused one record's values (a constraint, a value it cannot hold)
     ├── ProbeError              one probe got no usable payload: timeout, HTTP error, refused connection
     ├── ParseError              a payload its parser does not understand (garbage, wrong shape)
-    └── BatchFailed             a batch ran, but every probe in it failed
+    ├── BatchFailed             a batch ran, but every probe in it failed
+    └── DaemonRunning           another daemon holds the database (named: host, pid, since)
 
 ProbeError and ParseError never stop a batch: the pipeline stores them as observations with
 status `error` (or `blocked`), so a failed probe is never counted as "not cited".
@@ -85,3 +86,7 @@ class ParseError(CitewatchError):
 
 class BatchFailed(CitewatchError):
     pass
+
+
+class DaemonRunning(CitewatchError):
+    """Another daemon holds the database's daemon lock (storage.daemon_lock)."""

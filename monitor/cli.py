@@ -2,7 +2,7 @@
 
 Exit codes (README, "Exit codes"): 0 done (a batch with some failed probes is done), 1 unexpected
 failure (a bug: the traceback is printed), 2 bad command-line input or config, 3 storage problem,
-4 a batch ran but every probe in it failed, 130 interrupted (Ctrl-C).
+4 a batch ran but every probe in it failed, 5 another daemon holds the database, 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from citewatch.errors import (
     BatchFailed,
     CitewatchError,
     ConfigError,
+    DaemonRunning,
     StorageError,
     UsageError,
 )
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
 
 # Periods (and the one before them) must stay inside what Python's dates can hold.
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
-EXIT_CODES: dict[type[CitewatchError], int] = {UsageError: 2, ConfigError: 2, StorageError: 3, BatchFailed: 4}
+EXIT_CODES: dict[type[CitewatchError], int] = {UsageError: 2, ConfigError: 2, StorageError: 3, BatchFailed: 4,
+                                               DaemonRunning: 5}
 
 # rich_markup_mode=None: usage errors and help come out as click prints them, plain text a script can read
 app = typer.Typer(help="citewatch: AI search visibility monitor.", no_args_is_help=True, add_completion=False,
@@ -173,9 +175,13 @@ def run(config: ConfigOption = Path("config.yaml")) -> None:
 
 @app.command()
 def daemon(config: ConfigOption = Path("config.yaml"),
-           now: Annotated[bool, typer.Option("--now", help="Also run one batch right away.")] = False) -> None:
+           now: Annotated[bool, typer.Option("--now", help="Also run one batch right away.")] = False,
+           standby: Annotated[bool, typer.Option(
+               "--standby", help="Where another daemon holds the database, wait and take over when it stops.")]
+           = False) -> None:
     """Run batches on the config's schedule (cron) until stopped (SIGTERM or Ctrl-C: a batch in flight
-    finishes first)."""
+    finishes first). One daemon per database: a second one exits 5 naming the first, or with --standby
+    waits for it."""
     import logging
 
     from monitor.pipeline import check_runnable
@@ -188,7 +194,7 @@ def daemon(config: ConfigOption = Path("config.yaml"),
         logging.getLogger(noisy).setLevel(logging.WARNING)  # migrations and job bookkeeping at every start
     loaded = _load(config)
     check_runnable(loaded)
-    run_forever(loaded, _open(loaded), say=lambda line: typer.echo(line, err=True), now=now)
+    run_forever(loaded, _open(loaded), say=lambda line: typer.echo(line, err=True), now=now, standby=standby)
 
 
 @app.command()

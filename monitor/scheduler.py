@@ -2,7 +2,8 @@
 
 SIGTERM or SIGINT stops the schedule; a batch in flight finishes first and is stored whole. A second
 signal stops at once: that run stays `running` until a batch started after an hour of its silence
-marks it interrupted. (Locks, grace periods and health come with the full daemon.)
+marks it interrupted. One daemon per database holds `storage.daemon_lock` while it runs; with
+`standby` a second one waits for it. (Grace periods and health come with the rest of issue 11.)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from citewatch.errors import CitewatchError
 from monitor.config import Config
 from monitor.cron import cron_trigger
+from storage.db import shown
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -48,7 +50,25 @@ def next_run(config: Config, now: datetime | None = None) -> datetime | None:
     return trigger.get_next_fire_time(None, now or datetime.now(trigger.timezone))
 
 
-def run_forever(config: Config, db: Engine, say: Callable[[str], None], *, now: bool = False) -> None:
+def run_forever(config: Config, db: Engine, say: Callable[[str], None], *, now: bool = False,
+                standby: bool = False) -> None:
+    """Hold the database's daemon lock (waiting for it with `standby`), then run the schedule."""
+    from storage.daemon_lock import daemon_lock
+
+    def waiting(holder: object) -> None:
+        say(f"citewatch daemon: standing by; {holder} holds database {shown(db)}")
+
+    def stop_waiting(signum: int, _frame: object) -> None:  # a standby holds nothing yet: it leaves at once
+        say(f"citewatch daemon: {signal.Signals(signum).name} received while standing by; stopped")
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop_waiting)
+    signal.signal(signal.SIGINT, stop_waiting)
+    with daemon_lock(db, wait=standby, on_wait=waiting):
+        _schedule(config, db, say, now=now)
+
+
+def _schedule(config: Config, db: Engine, say: Callable[[str], None], *, now: bool) -> None:
     from monitor.pipeline import run_batch
 
     in_flight = threading.Event()
@@ -77,19 +97,19 @@ def run_forever(config: Config, db: Engine, say: Callable[[str], None], *, now: 
 
     scheduler = build_scheduler(config, batch, now=now)
     upcoming = next_run(config)
-    say(f"citewatch daemon: schedule {config.schedule.cron!r} ({config.schedule.timezone}); "
-        f"{'a batch now, then ' if now else ''}next run at "
-        f"{upcoming.isoformat(timespec='minutes') if upcoming else 'never'}")
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     try:
+        signal.signal(signal.SIGTERM, stop)  # before saying it runs: a signal from then on stops it cleanly
+        signal.signal(signal.SIGINT, stop)
+        say(f"citewatch daemon: schedule {config.schedule.cron!r} ({config.schedule.timezone}); "
+            f"{'a batch now, then ' if now else ''}next run at "
+            f"{upcoming.isoformat(timespec='minutes') if upcoming else 'never'}")
         scheduler.start()
     except _Stop as received:
         if in_flight.is_set():
             say(f"citewatch daemon: {received} received; the batch in flight finishes first "
                 "(send it again to stop at once)")
-        # waits for the batch in flight: leaving first would shut the interpreter down under it
-        scheduler.shutdown(wait=True)
+        if scheduler.running:  # waits for the batch in flight: leaving first would shut the interpreter down
+            scheduler.shutdown(wait=True)
         say(f"citewatch daemon: {received} received; stopped cleanly")
 
 

@@ -514,6 +514,41 @@ def test_daemon_starts_quietly_says_the_next_run_and_stops_cleanly_on_sigterm(tm
     assert "alembic" not in first + rest and out == ""
 
 
+def test_one_daemon_per_database_a_second_names_the_first_and_a_standby_takes_over(db_url: str,
+                                                                                   tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1", db_url)
+    config.write_text(config.read_text(encoding="utf-8") + DAEMON_CONFIG_TAIL, encoding="utf-8")
+    command = [str(CONSOLE_SCRIPT), "daemon", "--config", str(config)]
+    started = []
+
+    def start(*extra: str) -> subprocess.Popen[str]:
+        started.append(subprocess.Popen([*command, *extra], cwd=ROOT, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True))
+        return started[-1]
+
+    try:
+        first = start()
+        assert first.stderr is not None and first.stderr.readline().startswith("citewatch daemon: schedule")
+        second = start()
+        _, refused = second.communicate(timeout=60)
+        assert second.returncode == 5, refused
+        assert "another citewatch daemon runs on database" in refused and f"pid {first.pid} on " in refused
+        assert "--standby" in refused and "Traceback" not in refused
+        standby = start("--standby")
+        assert standby.stderr is not None
+        waiting = standby.stderr.readline()
+        assert waiting.startswith("citewatch daemon: standing by; pid ") and f"pid {first.pid} " in waiting
+        first.kill()  # SIGKILL: nothing released by hand; the lock goes with the process
+        first.wait(timeout=30)
+        assert standby.stderr.readline().startswith("citewatch daemon: schedule")  # it took over
+        standby.send_signal(signal.SIGTERM)
+        _, rest = standby.communicate(timeout=30)
+        assert standby.returncode == 0 and rest.strip().endswith("stopped cleanly"), rest
+    finally:
+        for process in started:
+            process.kill()
+
+
 def test_daemon_sigterm_during_a_batch_lets_it_finish_whole(tmp_path: Path) -> None:
     from probes.simulator import demo_scenario
 
