@@ -4,6 +4,7 @@
     ├── ConfigError             config.yaml or the environment is wrong (names the file, key path and line)
     │   └── UnknownEngineKind   an engine kind this version cannot run (names the kinds it can)
     ├── UsageError              bad command-line input: an option's value, a file to read, a folder to write
+    │   └── NothingToResume     `run --resume` where the newest run is not interrupted
     ├── StorageError            the database failed; translated from SQLAlchemy in one place (`storage.db`)
     │   ├── DatabaseUnavailable the database cannot be reached, or the connection was lost
     │   ├── SchemaMismatch      the schema is not the one this version expects (migration pending, or newer)
@@ -44,6 +45,10 @@ class UnknownEngineKind(ConfigError):
 
 
 class UsageError(CitewatchError):
+    pass
+
+
+class NothingToResume(UsageError):
     pass
 
 

@@ -146,7 +146,10 @@ def db_rebuild_rollups(config: ConfigOption = Path("config.yaml")) -> None:
 
 
 @app.command()
-def run(config: ConfigOption = Path("config.yaml")) -> None:
+def run(config: ConfigOption = Path("config.yaml"),
+        resume: Annotated[bool, typer.Option(
+            "--resume", help="Finish the newest run, where it was interrupted: only the probes it had not "
+                             "stored (exits 2 where it was not interrupted).")] = False) -> None:
     """Run one batch now: every keyword on every engine, `samples` times each. Exits 4 when every probe
     failed."""
     from monitor.pipeline import check_runnable, run_batch
@@ -157,12 +160,13 @@ def run(config: ConfigOption = Path("config.yaml")) -> None:
     # SIGTERM (a service manager, `kill`) stops a run as Ctrl-C does: the run is marked interrupted
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        summary = asyncio.run(run_batch(loaded, db, progress=sys.stderr.isatty()))
+        summary = asyncio.run(run_batch(loaded, db, progress=sys.stderr.isatty(), resume=resume))
     except KeyboardInterrupt:
         typer.echo("interrupted: the run is marked interrupted; what it stored is kept", err=True)
         raise
     statuses = ", ".join(f"{count} {status}" for status, count in sorted(summary.statuses.items()))
-    typer.echo(f"run {summary.run_id}: {summary.stored}/{summary.planned} observations stored ({statuses}); "
+    typer.echo(f"run {summary.run_id}{' resumed' if resume else ''}: {summary.stored}/{summary.planned} "
+               f"observations stored ({statuses}); "
                f"{summary.failed} failed, {summary.skipped} skipped by budget; cost {summary.cost:.4f}")
     for engine_id, headline, reasons in summary.failures():
         typer.echo(f"  {engine_id}: {headline}; most common reasons:", err=True)

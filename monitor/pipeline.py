@@ -33,6 +33,7 @@ from sqlalchemy import Engine
 
 from citewatch.errors import (
     ConfigError,
+    NothingToResume,
     ParseError,
     ProbeError,
     StorageError,
@@ -41,7 +42,7 @@ from citewatch.errors import (
 from citewatch.opaque import elide_opaque
 from citewatch.raw import RawResult
 from citewatch.secrets import Secrets
-from citewatch.status import ERROR, FAILED, SKIPPED, SUCCESSFUL
+from citewatch.status import ERROR, FAILED, RUN_INTERRUPTED, SKIPPED, SUCCESSFUL
 from monitor import owner
 from monitor.analysis.mentions import find_mentions
 from monitor.budget import DailyBudget
@@ -315,17 +316,38 @@ def engines_of(tasks: list[ProbeTask]) -> dict[str, EngineConfig]:
     return {task.engine.id: task.engine for task in tasks}
 
 
-def start_batch(config: Config, db: Engine, clock: Clock, tasks: list[ProbeTask]) -> Batch:
-    """Sync the config to storage, close runs a killed process left open, and open the batch's run."""
+def start_batch(config: Config, db: Engine, clock: Clock, tasks: list[ProbeTask], resume: bool = False) -> Batch:
+    """Sync the config to storage, close runs a killed process left open, and open the batch's run (with
+    `resume`, take up the interrupted one instead)."""
     tracking = Tracking.from_config(config)
     ids = sync_config(config, db, clock, tracking)
     repository.mark_stale_runs(db, ids.project_id, clock() - STALE_RUN, owner.is_gone)
+    if resume:
+        return _resumed_batch(config, db, ids, tasks, tracking)
     planned: dict[str, Counter[str]] = {}
     for task in tasks:
         planned.setdefault(task.engine.id, Counter())[str(ids.keyword_ids[task.keyword.text])] += 1
     run_id = repository.start_run(db, ids.project_id, {e: dict(c) for e, c in planned.items()}, clock(),
                                   owner.this_process())
     return Batch(config.project_name, ids, run_id, tasks, tracking, RunSummary(run_id, len(tasks)),
+                 configured_secrets(config))
+
+
+def _resumed_batch(config: Config, db: Engine, ids: ProjectIds, tasks: list[ProbeTask], tracking: Tracking
+                   ) -> Batch:
+    """The newest run, interrupted, reopened with the tasks it planned and did not store: nothing is probed
+    or scheduled twice (its plan was counted when it started)."""
+    found = repository.run_to_resume(db, ids.project_id)
+    if found is None or found[1] != RUN_INTERRUPTED:
+        raise NothingToResume("nothing to resume: " + (f"the newest run, {found[0]}, is {found[1]}" if found
+                                                       else "no run is stored for this project"))
+    run_id, _, planned = found
+    stored = repository.stored_samples(db, run_id)
+    left = [task for task in tasks if task.sample_index < planned.get(task.engine.id, {}).get(
+                str(ids.keyword_ids[task.keyword.text]), 0)
+            and (task.engine.id, ids.keyword_ids[task.keyword.text], task.sample_index) not in stored]
+    repository.reopen_run(db, run_id, owner.this_process())
+    return Batch(config.project_name, ids, run_id, left, tracking, RunSummary(run_id, len(left)),
                  configured_secrets(config))
 
 
@@ -373,8 +395,10 @@ async def probe_one(task: ProbeTask, batch: Batch, lane: Lane, budget: DailyBudg
 
 
 async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, progress: bool = False,
-                    sleep: Sleep = asyncio.sleep, probes: ProbeFactory = make_probe) -> RunSummary:
-    """Run one batch now and store every observation; returns what happened.
+                    sleep: Sleep = asyncio.sleep, probes: ProbeFactory = make_probe,
+                    resume: bool = False) -> RunSummary:
+    """Run one batch now and store every observation; returns what happened. With `resume`, finish the
+    newest run instead, where it was interrupted: only what it had not stored (NothingToResume otherwise).
 
     Once the run is stored, it ends `finished` or, whatever stops it (the database failing under it,
     Ctrl-C, a bug), `interrupted`; the error is raised after that (StorageError for the database)."""
@@ -383,7 +407,7 @@ async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, 
     # built before anything is stored: an engine whose probe cannot be made stops the batch here
     lanes = open_lanes(engines_of(tasks), probes)
     try:
-        batch = start_batch(config, db, clock, tasks)
+        batch = start_batch(config, db, clock, tasks, resume)
         writer = ObservationWriter(db, batch.ids, on_stored=batch.summary.count)
         try:
             await _probe_and_store(batch, lanes, writer, db, clock, sleep, progress)

@@ -130,6 +130,30 @@ def mark_run_interrupted(db: Engine, run_id: int) -> None:
         session.execute(update(Run).where(Run.id == run_id).values(status=RUN_INTERRUPTED))
 
 
+def run_to_resume(db: Engine, project_id: int) -> tuple[int, str, dict[str, dict[str, int]]] | None:
+    """The project's newest run, with its status and plan, where it is `interrupted` (None otherwise)."""
+    with Session(db) as session:
+        newest = session.execute(select(Run.id, Run.status, Run.planned).where(Run.project_id == project_id)
+                                 .order_by(Run.started_at.desc(), Run.id.desc()).limit(1)).first()  # type: ignore[union-attr]
+    return (newest.id, newest.status, newest.planned) if newest is not None else None
+
+
+def stored_samples(db: Engine, run_id: int) -> set[tuple[str, int, int]]:
+    """(engine id, keyword id, sample index) of every observation the run has stored."""
+    with Session(db) as session:
+        return {tuple(row) for row in session.execute(  # type: ignore[misc]
+            select(Observation.engine_id, Observation.keyword_id, Observation.sample_index)
+            .where(Observation.run_id == run_id))}
+
+
+def reopen_run(db: Engine, run_id: int, owner: RunOwner) -> None:
+    """An interrupted run taken up again by `owner`: running once more, its plan (and the scheduled
+    counts the rollups hold for it) unchanged."""
+    with Session(db) as session, session.begin():
+        session.execute(update(Run).where(Run.id == run_id).values(
+            status=RUN_RUNNING, finished_at=None, host=owner.host, pid=owner.pid, process_scope=owner.scope))
+
+
 def start_run(db: Engine, project_id: int, planned: dict[str, dict[str, int]], now: datetime,
               owner: RunOwner = RunOwner(None, None)) -> int:
     with Session(db) as session, session.begin():

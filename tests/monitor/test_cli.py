@@ -438,6 +438,42 @@ def test_a_run_whose_process_was_killed_is_marked_interrupted_by_the_next_on_thi
     assert statuses == {left.id: "interrupted", left.id + 1: "finished"}  # at once, not after an hour
 
 
+def test_a_killed_run_resumes_with_only_what_it_had_not_stored_and_counts_nothing_twice(tmp_path: Path) -> None:
+    from probes.simulator import demo_scenario
+
+    with Simulator(demo_scenario(), latency=0.3) as slow:
+        config = write_config(tmp_path / "c.yaml", slow.base_url, "sqlite:///t.db", samples=10)
+        assert "nothing to resume: no run is stored" in cli("run", "--config", str(config), "--resume").stderr
+        killed = subprocess.Popen([str(CONSOLE_SCRIPT), "run", "--config", str(config)], cwd=ROOT,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        db = make_engine(f"sqlite:///{tmp_path / 't.db'}")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            with Session(db) as session:
+                if len(session.execute(select(Observation.id)).all()) >= 6:
+                    break
+        killed.kill()  # SIGKILL mid-run
+        killed.wait(30)
+        with Session(db) as session:
+            stored_before = len(session.execute(select(Observation.id)).all())
+            (run_id,) = session.execute(select(Run.id)).scalars().all()
+        requests_before = len(slow.requests)
+        resumed = cli("run", "--config", str(config), "--resume")
+        assert resumed.returncode == 0, resumed.stderr
+        assert resumed.stdout.startswith(f"run {run_id} resumed: {30 - stored_before}/{30 - stored_before} ")
+        assert len(slow.requests) - requests_before == 30 - stored_before  # only what was not stored
+    with Session(db) as session:
+        samples = session.execute(select(Observation.keyword_id, Observation.sample_index)).all()
+        assert session.execute(select(Run.status)).scalars().all() == ["finished"]
+        scheduled = session.execute(text("SELECT sum(scheduled), sum(observed) FROM kpi_day")).one()
+    db.dispose()
+    assert len(samples) == len(set(samples)) == 30  # every sample once
+    assert tuple(scheduled) == (30, 30)  # the plan counted once, each observation once
+    again = cli("run", "--config", str(config), "--resume")
+    assert again.returncode == 2 and f"nothing to resume: the newest run, {run_id}, is finished" in again.stderr
+
+
 def test_reparse_names_the_known_engines_for_an_unknown_one(tmp_path: Path) -> None:
     config = write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1", "sqlite:///r.db")
     result = cli("reparse", "--config", str(config), "--engine", "nosuch")
