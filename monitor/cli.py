@@ -198,7 +198,13 @@ def daemon(config: ConfigOption = Path("config.yaml"),
         logging.getLogger(noisy).setLevel(logging.WARNING)  # migrations and job bookkeeping at every start
     loaded = _load(config)
     check_runnable(loaded)
-    run_forever(loaded, _open(loaded), say=lambda line: typer.echo(line, err=True), now=now, standby=standby)
+    def reload() -> Config:
+        again = _load(config)
+        check_runnable(again)
+        return again
+
+    run_forever(loaded, _open(loaded), say=lambda line: typer.echo(line, err=True), now=now, standby=standby,
+                reload=reload)
 
 
 @app.command()

@@ -3,7 +3,8 @@
 SIGTERM or SIGINT stops the schedule; a batch in flight finishes first and is stored whole. A second
 signal stops at once: that run stays `running` until a batch started after an hour of its silence
 marks it interrupted. One daemon per database holds `storage.daemon_lock` while it runs; with
-`standby` a second one waits for it. (Grace periods and health come with the rest of issue 11.)
+`standby` a second one waits for it. SIGHUP reloads the config. (Grace periods and health come with the rest
+of issue 11.)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from citewatch.errors import CitewatchError
+from citewatch.errors import CitewatchError, ConfigError
 from monitor.config import Config
 from monitor.cron import cron_trigger
 from storage.db import shown
@@ -51,8 +52,9 @@ def next_run(config: Config, now: datetime | None = None) -> datetime | None:
 
 
 def run_forever(config: Config, db: Engine, say: Callable[[str], None], *, now: bool = False,
-                standby: bool = False) -> None:
-    """Hold the database's daemon lock (waiting for it with `standby`), then run the schedule."""
+                standby: bool = False, reload: Callable[[], Config] | None = None) -> None:
+    """Hold the database's daemon lock (waiting for it with `standby`), then run the schedule. SIGHUP calls
+    `reload` for a new config: a good one is used from the next batch on, a bad one logged and refused."""
     from storage.daemon_lock import daemon_lock
 
     def waiting(holder: object) -> None:
@@ -65,15 +67,18 @@ def run_forever(config: Config, db: Engine, say: Callable[[str], None], *, now: 
     signal.signal(signal.SIGTERM, stop_waiting)
     signal.signal(signal.SIGINT, stop_waiting)
     with daemon_lock(db, wait=standby, on_wait=waiting):
-        _schedule(config, db, say, now=now)
+        _schedule(config, db, say, now=now, reload=reload)
 
 
-def _schedule(config: Config, db: Engine, say: Callable[[str], None], *, now: bool) -> None:
+def _schedule(config: Config, db: Engine, say: Callable[[str], None], *, now: bool,
+              reload: Callable[[], Config] | None) -> None:
     from monitor.pipeline import run_batch
 
     in_flight = threading.Event()
+    current = [config]  # what the next batch runs: replaced by SIGHUP where the new config is good
 
     def batch() -> None:
+        config = current[0]
         in_flight.set()
         try:
             summary = asyncio.run(run_batch(config, db))
@@ -95,11 +100,32 @@ def _schedule(config: Config, db: Engine, say: Callable[[str], None], *, now: bo
         signal.signal(signal.SIGINT, _stop_now)
         raise _Stop(signal.Signals(signum).name)
 
+    def reload_config() -> None:
+        try:
+            new = reload()  # type: ignore[misc]
+            if str(new.storage.url) != str(current[0].storage.url):
+                raise ConfigError("storage.url cannot change while the daemon runs: restart it to move")
+        except CitewatchError as exc:
+            one_line = str(exc).replace("\n  - ", "; ").replace("\n", "; ")  # a log line per event
+            log.error("SIGHUP: the new config is refused, the old one is kept: %s", one_line)
+            return
+        current[0] = new
+        scheduler.reschedule_job("batch", trigger=cron_trigger(new.schedule.cron, new.schedule.timezone))
+        upcoming = next_run(new)
+        log.info("SIGHUP: config reloaded; schedule %r (%s), next run at %s", new.schedule.cron,
+                 new.schedule.timezone, upcoming.isoformat(timespec="minutes") if upcoming else "never")
+
+    def hang_up(_signum: int, _frame: object) -> None:
+        # not in the handler: it interrupts the scheduler's own thread, which may hold its job store
+        threading.Thread(target=reload_config, name="citewatch-reload", daemon=True).start()
+
     scheduler = build_scheduler(config, batch, now=now)
     upcoming = next_run(config)
     try:
         signal.signal(signal.SIGTERM, stop)  # before saying it runs: a signal from then on stops it cleanly
         signal.signal(signal.SIGINT, stop)
+        if reload is not None:
+            signal.signal(signal.SIGHUP, hang_up)
         say(f"citewatch daemon: schedule {config.schedule.cron!r} ({config.schedule.timezone}); "
             f"{'a batch now, then ' if now else ''}next run at "
             f"{upcoming.isoformat(timespec='minutes') if upcoming else 'never'}")

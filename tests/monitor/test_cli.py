@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import queue
 import signal
 import subprocess
 import sys
@@ -583,6 +584,43 @@ def test_one_daemon_per_database_a_second_names_the_first_and_a_standby_takes_ov
     finally:
         for process in started:
             process.kill()
+
+
+def test_sighup_reloads_a_good_config_and_keeps_the_old_one_when_the_new_is_bad(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1", "sqlite:///d.db")
+    good = config.read_text(encoding="utf-8")
+    config.write_text(good + DAEMON_CONFIG_TAIL, encoding="utf-8")
+    daemon = subprocess.Popen([str(CONSOLE_SCRIPT), "daemon", "--config", str(config)], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in daemon.stderr], daemon=True).start()  # type: ignore[union-attr]
+
+    def next_line_with(text: str) -> str:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=1)
+            except queue.Empty:
+                continue
+            if text in line:
+                return line
+        raise AssertionError(f"no line with {text!r}")
+
+    try:
+        next_line_with("citewatch daemon: schedule '0 6 * * *'")
+        config.write_text(good + "schedule:\n  cron: '30 7 * * 1'\n  timezone: Europe/Berlin\n", encoding="utf-8")
+        daemon.send_signal(signal.SIGHUP)
+        reloaded = next_line_with("SIGHUP: config reloaded")
+        assert "schedule '30 7 * * 1' (Europe/Berlin), next run at 20" in reloaded
+        config.write_text(good + "schedule:\n  cron: 'every monday'\n", encoding="utf-8")
+        daemon.send_signal(signal.SIGHUP)
+        refused = next_line_with("SIGHUP: the new config is refused, the old one is kept")
+        assert str(config) in refused and "schedule: invalid schedule: expected 5 cron fields" in refused
+        daemon.send_signal(signal.SIGTERM)
+        next_line_with("stopped cleanly")
+        assert daemon.wait(timeout=30) == 0
+    finally:
+        daemon.kill()
 
 
 def test_daemon_sigterm_during_a_batch_lets_it_finish_whole(tmp_path: Path) -> None:
