@@ -208,6 +208,22 @@ def daemon(config: ConfigOption = Path("config.yaml"),
 
 
 @app.command()
+def status(config: ConfigOption = Path("config.yaml"),
+           format_: Annotated[str, typer.Option("--format", help="text or json.")] = "text") -> None:
+    """The newest run per engine (planned, stored, failures, last success), the next scheduled run, the
+    daemon holding the database, and its size. Reads the database only."""
+    from monitor import status as operations
+
+    if format_ not in ("text", "json"):
+        raise UsageError(f"--format {format_!r}: use text or json")
+    loaded = _load(config)
+    db = _open(loaded, read_only=True)
+    gathered = operations.gather(loaded, db)
+    typer.echo(json.dumps(gathered, ensure_ascii=False, indent=2) if format_ == "json"
+               else operations.render(gathered))
+
+
+@app.command()
 def reparse(
     config: ConfigOption = Path("config.yaml"),
     engine: Annotated[str | None, typer.Option(help="Only this engine id.")] = None,

@@ -65,6 +65,21 @@ def daemon_lock(engine: Engine, *, wait: bool = False, poll: float = 2.0,
         yield holder
 
 
+def current_holder(engine: Engine) -> Holder | None:
+    """Who holds the database's daemon lock now (None: nobody), without taking it."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            return _session_holder(connection)
+    database = Path(str(engine.url.database))
+    lock_path = database.with_name(database.name + LOCK_FILE_SUFFIX)
+    if not lock_path.exists():
+        return None
+    with open(lock_path) as lock_file:
+        if _try_flock(lock_file):
+            return None  # nobody held it (closing the file lets go at once)
+        return _file_holder(lock_file)
+
+
 @contextlib.contextmanager
 def _sqlite(engine: Engine, wait: bool, poll: float, on_wait: Callable[[Holder], None]) -> Iterator[Holder]:
     database = Path(str(engine.url.database))
@@ -107,7 +122,8 @@ def _postgresql(engine: Engine, wait: bool, poll: float, on_wait: Callable[[Hold
             connection.commit()  # the lock belongs to the session: no transaction stays open while it is held
             return taken
 
-        _until_taken(try_lock, lambda: _session_holder(connection), engine, wait, poll, on_wait)
+        _until_taken(try_lock, lambda: _session_holder(connection) or Holder(None, None, None), engine, wait,
+                     poll, on_wait)
         me = this_holder()
         connection.execute(text("SELECT set_config('application_name', :name, false)"), {"name": _name(me)})
         connection.commit()
@@ -124,8 +140,8 @@ def _name(holder: Holder) -> str:
     return f"{_APPLICATION} {holder.pid} {since} {holder.host or ''}"[:63]
 
 
-def _session_holder(connection: Connection) -> Holder:
-    """The holder of the lock, from the application_name of the session holding it."""
+def _session_holder(connection: Connection) -> Holder | None:
+    """The holder of the lock, from the application_name of the session holding it (None: no session)."""
     name = connection.execute(text(
         "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
         "WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
@@ -133,7 +149,9 @@ def _session_holder(connection: Connection) -> Holder:
         "AND l.classid::bigint = :high AND l.objid::bigint = :low AND l.objsubid = 1"),
         {"high": (_KEY >> 32) & 0xFFFFFFFF, "low": _KEY & 0xFFFFFFFF}).scalar_one_or_none()
     connection.commit()
-    found = _NAMED.match(name or "")
+    if name is None:
+        return None
+    found = _NAMED.match(name)
     if found is None:
         return Holder(None, None, None)
     since = datetime.strptime(found[2], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)

@@ -221,3 +221,26 @@ class PeriodRollups:
     # keyword id (None: all keywords) -> [(domain, answers citing it, of which not citing the brand)]
     domains: dict[int | None, list[tuple[str, int, int]]] = field(default_factory=dict)
     tag_domains: dict[str, list[tuple[str, int, int]]] = field(default_factory=dict)  # the same per tag
+
+
+@dataclass(frozen=True)
+class EngineRunStatus:
+    """One engine's share of a run: planned, stored by status, and its newest successful observation."""
+
+    engine_id: str
+    planned: int
+    statuses: dict[str, int]
+    last_success: datetime | None
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """The newest run of a project, per engine (`citewatch status`)."""
+
+    run_id: int
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    host: str | None
+    pid: int | None
+    engines: list[EngineRunStatus]

@@ -9,6 +9,7 @@ Reads: plain rows for metrics and reports.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
@@ -20,7 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel
 
 from citewatch.raw import RawPart, RawResult
-from citewatch.status import RUN_FINISHED, RUN_INTERRUPTED, RUN_RUNNING
+from citewatch.status import RUN_FINISHED, RUN_INTERRUPTED, RUN_RUNNING, SUCCESSFUL
 from citewatch.text import storable
 from storage import compression, payload_store, rollups, sources
 from storage.db import advisory_lock_key
@@ -42,6 +43,7 @@ from storage.models import (
 )
 from storage.records import (
     CitationFact,
+    EngineRunStatus,
     EntityRow,
     KeywordRow,
     ObservationFact,
@@ -49,6 +51,7 @@ from storage.records import (
     PeriodFacts,
     ProjectIds,
     RunOwner,
+    RunStatus,
     StoredPayload,
 )
 
@@ -457,6 +460,42 @@ def answer_texts(db: Engine, observation_ids: Iterable[int]) -> dict[int, str | 
             .where(Observation.id.in_(list(observation_ids)))  # type: ignore[union-attr]
         ).all()
         return {row.id: payload_store.unpack_answer(connection, row.answer, row.answer_dictionary_id) for row in rows}
+
+
+def newest_run_status(db: Engine, project: str) -> RunStatus | None:
+    """The project's newest run with, per engine, what it planned and stored, and when the engine last
+    answered successfully in any run (None: the project has no run)."""
+    with Session(db) as session:
+        pid = _project_id(session, project)
+        run = session.execute(select(Run).where(Run.project_id == pid)
+                              .order_by(Run.started_at.desc(), Run.id.desc()).limit(1)  # type: ignore[union-attr]
+                              ).scalar_one_or_none() if pid is not None else None
+        if run is None:
+            return None
+        counts: dict[str, dict[str, int]] = {}
+        for engine_id, status, count in session.execute(
+                select(Observation.engine_id, Observation.status, func.count())
+                .where(Observation.run_id == run.id).group_by(Observation.engine_id, Observation.status)):
+            counts.setdefault(engine_id, {})[status] = count
+        engines = sorted(set(run.planned) | set(counts))
+        last_success = {engine_id: session.execute(  # per engine: the (engine, time) index, read backwards
+            select(func.max(Observation.observed_at))
+            .join(Run, Run.id == Observation.run_id)
+            .where(Observation.engine_id == engine_id, Run.project_id == pid,
+                   Observation.status.in_(SUCCESSFUL))).scalar_one() for engine_id in engines}  # type: ignore[attr-defined]
+        return RunStatus(run.id, run.status, run.started_at, run.finished_at, run.host, run.pid, [  # type: ignore[arg-type]
+            EngineRunStatus(engine_id, sum(run.planned.get(engine_id, {}).values()), counts.get(engine_id, {}),
+                            last_success[engine_id])
+            for engine_id in engines])
+
+
+def database_size(db: Engine) -> int:
+    """Bytes the database takes on disk (SQLite: the file and its write-ahead log)."""
+    if db.dialect.name == "postgresql":
+        with db.connect() as connection:
+            return int(connection.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
+    database = str(db.url.database)
+    return sum(os.path.getsize(path) for path in (database, database + "-wal") if os.path.exists(path))
 
 
 def project_names(db: Engine) -> list[str]:

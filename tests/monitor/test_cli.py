@@ -623,6 +623,34 @@ def test_sighup_reloads_a_good_config_and_keeps_the_old_one_when_the_new_is_bad(
         daemon.kill()
 
 
+def test_status_shows_the_newest_run_per_engine_the_next_run_and_the_daemon(tmp_path: Path) -> None:
+    from probes.simulator import demo_scenario
+
+    with Simulator(demo_scenario()) as sim:
+        config = write_config(tmp_path / "c.yaml", sim.base_url, "sqlite:///s.db", samples=2)
+        config.write_text(config.read_text(encoding="utf-8") + DAEMON_CONFIG_TAIL, encoding="utf-8")
+        assert cli("run", "--config", str(config)).returncode == 0
+    daemon = subprocess.Popen([str(CONSOLE_SCRIPT), "daemon", "--config", str(config)], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert daemon.stderr is not None and daemon.stderr.readline().startswith("citewatch daemon: schedule")
+        shown = cli("status", "--config", str(config), "--format", "json")
+        text_form = cli("status", "--config", str(config)).stdout
+    finally:
+        daemon.kill()
+        daemon.wait(30)
+    assert shown.returncode == 0, shown.stderr
+    status = json.loads(shown.stdout)
+    (engine,) = status["last_run"]["engines"]
+    assert status["last_run"]["status"] == "finished" and status["last_run"]["id"] == 1
+    assert (engine["engine"], engine["planned"], engine["stored"], engine["failed"]) == ("chatgpt", 6, 6, 0)
+    assert engine["last_success"] is not None and status["database"]["bytes"] > 0
+    assert status["daemon"]["pid"] == daemon.pid and status["schedule"]["next_run"].endswith("+08:00")
+    assert f"daemon: pid {daemon.pid} on " in text_form and "  chatgpt: 6/6 stored (" in text_form
+    after = cli("status", "--config", str(config)).stdout  # the daemon killed: its lock went with it
+    assert "daemon: none holds this database" in after
+
+
 def test_daemon_sigterm_during_a_batch_lets_it_finish_whole(tmp_path: Path) -> None:
     from probes.simulator import demo_scenario
 

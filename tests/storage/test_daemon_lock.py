@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from citewatch.errors import DaemonRunning
-from storage.daemon_lock import Holder, daemon_lock
+from storage.daemon_lock import Holder, current_holder, daemon_lock
 from storage.db import open_database
 
 
@@ -49,5 +49,17 @@ def test_a_standby_waits_for_the_holder_and_takes_over(db: Engine, db_url: str) 
             assert [(h.pid, h.since) for h in seen] == [(first.pid, first.since)]  # said once, who holds it
         assert took.wait(10)  # let go: the standby holds it now
         waiting.join(10)
+    finally:
+        other.dispose()
+
+
+def test_who_holds_the_lock_is_read_without_taking_it(db: Engine, db_url: str) -> None:
+    other = open_database(db_url)
+    try:
+        assert current_holder(other) is None
+        with daemon_lock(db) as holder:
+            assert current_holder(other) == holder
+            assert current_holder(other) == holder  # reading it twice took nothing
+        assert current_holder(other) is None
     finally:
         other.dispose()
