@@ -2,7 +2,8 @@
 
 Exit codes (README, "Exit codes"): 0 done (a batch with some failed probes is done), 1 unexpected
 failure (a bug: the traceback is printed), 2 bad command-line input or config, 3 storage problem,
-4 a batch ran but every probe in it failed, 5 another daemon holds the database, 130 interrupted (Ctrl-C).
+4 a batch ran but every probe in it failed, 5 another daemon holds the database, 6 `doctor` found a
+problem, 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
 EXIT_CODES: dict[type[CitewatchError], int] = {UsageError: 2, ConfigError: 2, StorageError: 3, BatchFailed: 4,
                                                DaemonRunning: 5}
+DOCTOR_FOUND_PROBLEMS = 6
 
 # rich_markup_mode=None: usage errors and help come out as click prints them, plain text a script can read
 app = typer.Typer(help="citewatch: AI search visibility monitor.", no_args_is_help=True, add_completion=False,
@@ -221,6 +223,27 @@ def status(config: ConfigOption = Path("config.yaml"),
     gathered = operations.gather(loaded, db)
     typer.echo(json.dumps(gathered, ensure_ascii=False, indent=2) if format_ == "json"
                else operations.render(gathered))
+
+
+@app.command()
+def doctor(config: ConfigOption = Path("config.yaml"),
+           probe: Annotated[bool, typer.Option(
+               "--probe", help="Also send each enabled engine one real request (it costs what a probe costs).")]
+           = False) -> None:
+    """Check what an unattended daemon needs: the config, the API key variables, the database (reachable,
+    migrated), the browser (it launches), each engine's freshness and, with --probe, each engine answering.
+    Exits 6 when any check finds a problem."""
+    from datetime import UTC, datetime
+
+    from monitor.doctor import diagnose
+
+    findings = diagnose(_load(config), datetime.now(UTC), probe=probe)
+    for finding in findings:
+        typer.echo(f"{'ok     ' if finding.ok else 'PROBLEM'} {finding.check}: {finding.detail}")
+    problems = sum(not finding.ok for finding in findings)
+    if problems:
+        typer.echo(f"{problems} problem(s) found", err=True)
+        raise typer.Exit(DOCTOR_FOUND_PROBLEMS)
 
 
 @app.command()
