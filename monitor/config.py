@@ -246,6 +246,12 @@ class MetricsConfig(_Strict):
     min_sample: int = Field(default=10, ge=1)
 
 
+class HealthConfig(_Strict):
+    # the environment variable holding a URL the daemon POSTs a summary to after every run (a healthchecks
+    # endpoint, a webhook): such URLs carry a token, so the config names the variable, never the URL
+    heartbeat_url_env: str | None = None
+
+
 class ReportConfig(_Strict):
     language: Literal["en", "zh"] = "en"
 
@@ -263,6 +269,7 @@ class Config(_Strict):
     # a factory, not an instance: validating the default cron loads APScheduler, which only configs need
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
     # the file it was read from, for messages about it (set by load_config)
     _source: Path | None = PrivateAttr(default=None)
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from citewatch.errors import CitewatchError
 from monitor.config import Config, missing_api_keys
+from monitor.heartbeat import heartbeat_url
 from monitor.pipeline import browser_options, make_probe, probe_request
 from monitor.scheduler import next_run
 from storage import repository
@@ -36,6 +37,10 @@ def diagnose(config: Config, now: datetime, *, probe: bool = False) -> list[Find
                                         f"{len(config.keywords)} keywords, {len(config.engines)} engines")]
     missing = missing_api_keys(config)
     findings.append(Finding("api keys", not missing, "; ".join(missing) or "every key variable named is set"))
+    if config.health.heartbeat_url_env:
+        variable = config.health.heartbeat_url_env
+        findings.append(Finding("heartbeat", heartbeat_url(config) is not None,
+                                f"{variable} is {'set' if heartbeat_url(config) else 'not set: no heartbeat is sent'}"))
     findings.extend(_database(config, now))
     findings.extend(_browsers(config))
     if probe:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from citewatch.errors import CitewatchError, ConfigError
+from monitor import heartbeat
 from monitor.config import Config
 from monitor.cron import cron_trigger
 from storage.db import shown
@@ -80,16 +81,24 @@ def _schedule(config: Config, db: Engine, say: Callable[[str], None], *, now: bo
     def batch() -> None:
         config = current[0]
         in_flight.set()
+        beat: dict[str, object]
         try:
             summary = asyncio.run(run_batch(config, db))
             log.info("run %s: %s/%s stored, %s failed, %s skipped", summary.run_id, summary.stored,
                      summary.planned, summary.failed, summary.skipped)
             for engine_id, headline, reasons in summary.failures():
                 log.warning("run %s: engine %s: %s: %s", summary.run_id, engine_id, headline, "; ".join(reasons))
+            beat = {"status": "failed" if summary.all_failed else "ok", "run": summary.run_id,
+                    "planned": summary.planned, "stored": summary.stored, "failed": summary.failed,
+                    "skipped": summary.skipped}
         except CitewatchError as exc:  # the database failed under the batch: said, and tried again next time
             log.error("%s", exc)
+            beat = {"status": "failed", "error": type(exc).__name__}
         finally:
             in_flight.clear()
+        url = heartbeat.heartbeat_url(config)
+        if url is not None:
+            heartbeat.send(url, {"service": "citewatch", "project": config.project_name, **beat})
         # from the trigger, not the job: the scheduler's job store is locked while it shuts down
         upcoming = next_run(config)
         if upcoming is not None:

@@ -5,8 +5,10 @@ installed console script."""
 from __future__ import annotations
 
 import asyncio
+import http.server
 import itertools
 import json
+import os
 import queue
 import signal
 import subprocess
@@ -649,6 +651,54 @@ def test_status_shows_the_newest_run_per_engine_the_next_run_and_the_daemon(tmp_
     assert f"daemon: pid {daemon.pid} on " in text_form and "  chatgpt: 6/6 stored (" in text_form
     after = cli("status", "--config", str(config)).stdout  # the daemon killed: its lock went with it
     assert "daemon: none holds this database" in after
+
+
+class _Heartbeats(http.server.BaseHTTPRequestHandler):
+    bodies: queue.Queue[tuple[str, dict]] = queue.Queue()
+    status = 200
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.bodies.put((self.path, body))
+        self.send_response(self.status)
+        self.end_headers()
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def test_the_daemon_posts_a_heartbeat_after_every_run_and_goes_on_when_it_fails(tmp_path: Path) -> None:
+    from probes.simulator import demo_scenario
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Heartbeats)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    secret_url = f"http://127.0.0.1:{server.server_address[1]}/ping/0f1e2d3c-secret-token"
+    try:
+        with Simulator(demo_scenario()) as sim:
+            config = write_config(tmp_path / "c.yaml", sim.base_url, "sqlite:///d.db", samples=1)
+            config.write_text(config.read_text(encoding="utf-8") + DAEMON_CONFIG_TAIL
+                              + "health: {heartbeat_url_env: CITEWATCH_HEARTBEAT}\n", encoding="utf-8")
+            for status in (200, 500):
+                _Heartbeats.status = status
+                daemon = subprocess.Popen([str(CONSOLE_SCRIPT), "daemon", "--config", str(config), "--now"],
+                                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                          env=dict(os.environ, CITEWATCH_HEARTBEAT=secret_url))
+                try:
+                    path, body = _Heartbeats.bodies.get(timeout=60)
+                    time.sleep(0.5)
+                    daemon.send_signal(signal.SIGTERM)
+                    _, err = daemon.communicate(timeout=30)
+                finally:
+                    daemon.kill()
+                assert daemon.returncode == 0, err
+                assert path == "/ping/0f1e2d3c-secret-token"
+                assert (body["service"], body["project"], body["status"]) == ("citewatch", "Hengda Valve", "ok")
+                assert (body["planned"], body["stored"], body["failed"]) == (3, 3, 0)
+                assert "secret-token" not in err
+                if status == 500:
+                    assert "heartbeat to 127.0.0.1 failed: HTTP 500 (the daemon goes on)" in err
+    finally:
+        server.shutdown()
 
 
 def test_daemon_sigterm_during_a_batch_lets_it_finish_whole(tmp_path: Path) -> None:

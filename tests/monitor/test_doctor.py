@@ -58,8 +58,11 @@ def test_a_missing_key_and_a_stale_engine_are_problems(tmp_path: Path, monkeypat
     path.write_text(path.read_text(encoding="utf-8").replace("    retries: 0\n",
                                                              "    retries: 0\n    api_key_env: CITEWATCH_TEST_KEY\n"),
                     encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8") + "health: {heartbeat_url_env: CITEWATCH_TEST_KEY}\n",
+                    encoding="utf-8")
     keyless = {f.check: f for f in diagnose(load_config(path), datetime.now(UTC))}
     assert not keyless["api keys"].ok and "CITEWATCH_TEST_KEY" in keyless["api keys"].detail
+    assert not keyless["heartbeat"].ok and "CITEWATCH_TEST_KEY is not set" in keyless["heartbeat"].detail
 
 
 def test_doctor_launches_the_browser_of_a_browser_engine(tmp_path: Path) -> None:
