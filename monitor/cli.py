@@ -184,29 +184,33 @@ def daemon(config: ConfigOption = Path("config.yaml"),
            now: Annotated[bool, typer.Option("--now", help="Also run one batch right away.")] = False,
            standby: Annotated[bool, typer.Option(
                "--standby", help="Where another daemon holds the database, wait and take over when it stops.")]
-           = False) -> None:
+           = False,
+           log_format: Annotated[str, typer.Option(
+               "--log-format", help="text, or json: one JSON object per line, with run_id and engine_id fields.")]
+           = "text") -> None:
     """Run batches on the config's schedule (cron) until stopped (SIGTERM or Ctrl-C: a batch in flight
     finishes first). One daemon per database: a second one exits 5 naming the first, or with --standby
     waits for it."""
     import logging
 
+    from monitor import logs
     from monitor.pipeline import check_runnable
     from monitor.scheduler import run_forever
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for chatty in ("httpx", "httpx2", "httpcore", "httpcore2", "openai"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)  # they log full request URLs
-    for noisy in ("alembic", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)  # migrations and job bookkeeping at every start
+    if log_format not in ("text", "json"):
+        raise UsageError(f"--log-format {log_format!r}: use text or json")
+    logs.configure(json_lines=log_format == "json")
     loaded = _load(config)
     check_runnable(loaded)
+
     def reload() -> Config:
         again = _load(config)
         check_runnable(again)
         return again
 
-    run_forever(loaded, _open(loaded), say=lambda line: typer.echo(line, err=True), now=now, standby=standby,
-                reload=reload)
+    say = (logging.getLogger("citewatch.daemon").info if log_format == "json"  # every line a JSON object
+           else lambda line: typer.echo(line, err=True))
+    run_forever(loaded, _open(loaded), say=say, now=now, standby=standby, reload=reload)
 
 
 @app.command()

@@ -85,9 +85,10 @@ def _schedule(config: Config, db: Engine, say: Callable[[str], None], *, now: bo
         try:
             summary = asyncio.run(run_batch(config, db))
             log.info("run %s: %s/%s stored, %s failed, %s skipped", summary.run_id, summary.stored,
-                     summary.planned, summary.failed, summary.skipped)
+                     summary.planned, summary.failed, summary.skipped, extra={"run_id": summary.run_id})
             for engine_id, headline, reasons in summary.failures():
-                log.warning("run %s: engine %s: %s: %s", summary.run_id, engine_id, headline, "; ".join(reasons))
+                log.warning("run %s: engine %s: %s: %s", summary.run_id, engine_id, headline, "; ".join(reasons),
+                            extra={"run_id": summary.run_id, "engine_id": engine_id})
             beat = {"status": "failed" if summary.all_failed else "ok", "run": summary.run_id,
                     "planned": summary.planned, "stored": summary.stored, "failed": summary.failed,
                     "skipped": summary.skipped}

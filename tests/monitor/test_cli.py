@@ -701,6 +701,32 @@ def test_the_daemon_posts_a_heartbeat_after_every_run_and_goes_on_when_it_fails(
         server.shutdown()
 
 
+def test_daemon_json_logs_are_one_object_a_line_with_run_and_engine_ids(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.yaml", "http://127.0.0.1:9/v1", "sqlite:///d.db", samples=1)
+    config.write_text(config.read_text(encoding="utf-8") + DAEMON_CONFIG_TAIL, encoding="utf-8")
+    daemon = subprocess.Popen([str(CONSOLE_SCRIPT), "daemon", "--config", str(config), "--now",
+                               "--log-format", "json"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    events = []
+    try:
+        assert daemon.stderr is not None
+        for line in daemon.stderr:
+            events.append(json.loads(line))  # every line: a JSON object
+            if events[-1].get("engine_id"):
+                break
+        daemon.send_signal(signal.SIGTERM)
+        _, rest = daemon.communicate(timeout=30)
+    finally:
+        daemon.kill()
+    events += [json.loads(line) for line in rest.splitlines()]
+    assert daemon.returncode == 0
+    assert events[0]["message"].startswith("citewatch daemon: schedule") and events[0]["level"] == "info"
+    failing = next(e for e in events if e.get("engine_id"))
+    assert (failing["engine_id"], failing["level"], failing["logger"]) == ("chatgpt", "warning", "citewatch.scheduler")
+    assert isinstance(failing["run_id"], int) and failing["time"].endswith("+00:00")
+    assert events[-1]["message"].endswith("stopped cleanly")
+
+
 def test_daemon_sigterm_during_a_batch_lets_it_finish_whole(tmp_path: Path) -> None:
     from probes.simulator import demo_scenario
 
