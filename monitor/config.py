@@ -213,6 +213,8 @@ class ContentRuleConfig(_Strict):
 class ScheduleConfig(_Strict):
     cron: str = "0 6 * * *"
     timezone: str = "UTC"
+    # after SIGTERM, how long probes in flight get to finish and be stored before the daemon leaves anyway
+    stop_grace: float = Field(default=60.0, ge=0, le=3600)
 
     @model_validator(mode="after")
     def _valid_cron(self) -> ScheduleConfig:

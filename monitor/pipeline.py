@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -103,6 +104,7 @@ class RunSummary:
     failures_by_engine: Counter[str] = field(default_factory=Counter)
     # per engine, how often each failure reason was stored
     failure_reasons: dict[str, Counter[str]] = field(default_factory=dict)
+    stopped: bool = False  # asked to stop: probes were left unstarted, the run is interrupted
 
     @property
     def skipped(self) -> int:
@@ -305,6 +307,7 @@ class Batch:
     tracking: Tracking
     summary: RunSummary
     secrets: Secrets = NO_SECRETS
+    stopping: threading.Event = field(default_factory=threading.Event)  # set: no probe starts any more
 
     @property
     def engines(self) -> dict[str, EngineConfig]:
@@ -369,7 +372,7 @@ def open_lanes(engines: dict[str, EngineConfig], factory: ProbeFactory) -> dict[
 
 
 async def probe_one(task: ProbeTask, batch: Batch, lane: Lane, budget: DailyBudget, clock: Clock,
-                    sleep: Sleep) -> ObservationRecord:
+                    sleep: Sleep) -> ObservationRecord | None:
     """One probe's observation. Whatever goes wrong in the probe, the parser or the analysis becomes a
     failed observation with its reason (`apply_payload` catches the last two); only cancellation
     passes through."""
@@ -378,6 +381,8 @@ async def probe_one(task: ProbeTask, batch: Batch, lane: Lane, budget: DailyBudg
     error: ProbeError | None = None
     latency_ms: int | None = None
     async with lane.slots:
+        if batch.stopping.is_set():
+            return None  # never started: nothing is stored, so a resumed run probes it
         reservation = await budget.reserve(engine, clock())
         if isinstance(reservation, str):
             return skipped_record(task, batch.run_id, reservation, clock)
@@ -396,22 +401,28 @@ async def probe_one(task: ProbeTask, batch: Batch, lane: Lane, budget: DailyBudg
 
 async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, progress: bool = False,
                     sleep: Sleep = asyncio.sleep, probes: ProbeFactory = make_probe,
-                    resume: bool = False) -> RunSummary:
+                    resume: bool = False, stopping: threading.Event | None = None) -> RunSummary:
     """Run one batch now and store every observation; returns what happened. With `resume`, finish the
     newest run instead, where it was interrupted: only what it had not stored (NothingToResume otherwise).
 
     Once the run is stored, it ends `finished` or, whatever stops it (the database failing under it,
-    Ctrl-C, a bug), `interrupted`; the error is raised after that (StorageError for the database)."""
+    Ctrl-C, a bug), `interrupted`; the error is raised after that (StorageError for the database). Once
+    `stopping` is set, no probe starts: those in flight are stored, the run ends `interrupted` (and
+    `summary.stopped` says so), and `run --resume` probes the rest."""
     check_runnable(config)
     tasks = plan(config)
     # built before anything is stored: an engine whose probe cannot be made stops the batch here
     lanes = open_lanes(engines_of(tasks), probes)
     try:
         batch = start_batch(config, db, clock, tasks, resume)
+        batch.stopping = stopping or batch.stopping
         writer = ObservationWriter(db, batch.ids, on_stored=batch.summary.count)
         try:
             await _probe_and_store(batch, lanes, writer, db, clock, sleep, progress)
-            repository.finish_run(db, batch.run_id, clock())
+            if batch.summary.stopped:
+                repository.mark_run_interrupted(db, batch.run_id)
+            else:
+                repository.finish_run(db, batch.run_id, clock())
         except BaseException as exc:
             if isinstance(_cause(exc), STOPPED_FROM_OUTSIDE):  # not when a write failed: nothing after it
                 _store_what_is_left(writer)
@@ -435,7 +446,10 @@ async def _probe_and_store(batch: Batch, lanes: dict[str, Lane], writer: Observa
     async def probe_all(advance: Callable[[], None]) -> None:
         async def one(task: ProbeTask) -> None:
             record = await probe_one(task, batch, lanes[task.engine.id], budget, clock, sleep)
-            writer.put(record)
+            if record is None:
+                batch.summary.stopped = True
+            else:
+                writer.put(record)
             advance()
 
         async with asyncio.TaskGroup() as group:

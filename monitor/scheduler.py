@@ -1,8 +1,9 @@
 """APScheduler wiring only: run a batch on the config's cron schedule until stopped.
 
-SIGTERM or SIGINT stops the schedule; a batch in flight finishes first and is stored whole. A second
-signal stops at once: that run stays `running` until a batch started after an hour of its silence
-marks it interrupted. One daemon per database holds `storage.daemon_lock` while it runs; with
+SIGTERM or SIGINT stops the schedule: a batch in flight starts no more probes, those in flight get
+`schedule.stop_grace` seconds to be stored, and the run is marked interrupted (`citewatch run --resume`
+probes the rest). A second signal stops at once: that run stays `running` until the next start on this
+host marks it interrupted. One daemon per database holds `storage.daemon_lock` while it runs; with
 `standby` a second one waits for it. SIGHUP reloads the config. (Grace periods and health come with the rest
 of issue 11.)
 """
@@ -14,6 +15,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -76,6 +78,7 @@ def _schedule(config: Config, db: Engine, say: Callable[[str], None], *, now: bo
     from monitor.pipeline import run_batch
 
     in_flight = threading.Event()
+    stopping = threading.Event()  # set by SIGTERM: the batch in flight starts no more probes
     current = [config]  # what the next batch runs: replaced by SIGHUP where the new config is good
 
     def batch() -> None:
@@ -83,9 +86,11 @@ def _schedule(config: Config, db: Engine, say: Callable[[str], None], *, now: bo
         in_flight.set()
         beat: dict[str, object]
         try:
-            summary = asyncio.run(run_batch(config, db))
-            log.info("run %s: %s/%s stored, %s failed, %s skipped", summary.run_id, summary.stored,
-                     summary.planned, summary.failed, summary.skipped, extra={"run_id": summary.run_id})
+            summary = asyncio.run(run_batch(config, db, stopping=stopping))
+            log.info("run %s: %s/%s stored, %s failed, %s skipped%s", summary.run_id, summary.stored,
+                     summary.planned, summary.failed, summary.skipped,
+                     "; stopped and marked interrupted: `citewatch run --resume` probes the rest"
+                     if summary.stopped else "", extra={"run_id": summary.run_id})
             for engine_id, headline, reasons in summary.failures():
                 log.warning("run %s: engine %s: %s: %s", summary.run_id, engine_id, headline, "; ".join(reasons),
                             extra={"run_id": summary.run_id, "engine_id": engine_id})
@@ -141,10 +146,19 @@ def _schedule(config: Config, db: Engine, say: Callable[[str], None], *, now: bo
             f"{upcoming.isoformat(timespec='minutes') if upcoming else 'never'}")
         scheduler.start()
     except _Stop as received:
+        stopping.set()
+        grace = current[0].schedule.stop_grace
         if in_flight.is_set():
-            say(f"citewatch daemon: {received} received; the batch in flight finishes first "
-                "(send it again to stop at once)")
-        if scheduler.running:  # waits for the batch in flight: leaving first would shut the interpreter down
+            say(f"citewatch daemon: {received} received; no new probes, those in flight get {grace:g} s to "
+                "finish and be stored (send it again to stop at once)")
+            deadline = time.monotonic() + grace
+            while in_flight.is_set() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if in_flight.is_set():
+                say(f"citewatch daemon: {received}: the grace period is over; stopping now (the next start "
+                    "marks the run interrupted)")
+                os._exit(0)
+        if scheduler.running:
             scheduler.shutdown(wait=True)
         say(f"citewatch daemon: {received} received; stopped cleanly")
 

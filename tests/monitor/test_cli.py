@@ -727,27 +727,37 @@ def test_daemon_json_logs_are_one_object_a_line_with_run_and_engine_ids(tmp_path
     assert events[-1]["message"].endswith("stopped cleanly")
 
 
-def test_daemon_sigterm_during_a_batch_lets_it_finish_whole(tmp_path: Path) -> None:
+def test_daemon_sigterm_during_a_batch_stores_what_is_in_flight_and_resume_probes_the_rest(tmp_path: Path
+                                                                                            ) -> None:
     from probes.simulator import demo_scenario
 
     with Simulator(demo_scenario(), latency=0.2) as slow:
         config = write_config(tmp_path / "c.yaml", slow.base_url, "sqlite:///d.db", samples=4)
-        config.write_text(config.read_text(encoding="utf-8") + DAEMON_CONFIG_TAIL, encoding="utf-8")
+        config.write_text(config.read_text(encoding="utf-8").replace("    retries: 0\n",
+                                                                     "    retries: 0\n    concurrency: 1\n")
+                          + DAEMON_CONFIG_TAIL, encoding="utf-8")
         daemon = subprocess.Popen([str(CONSOLE_SCRIPT), "daemon", "--config", str(config), "--now"], cwd=ROOT,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             deadline = time.monotonic() + 30
-            while not slow.requests and time.monotonic() < deadline:
+            while len(slow.requests) < 2 and time.monotonic() < deadline:
                 time.sleep(0.05)
             daemon.send_signal(signal.SIGTERM)
             _, err = daemon.communicate(timeout=60)
         finally:
             daemon.kill()
-    assert daemon.returncode == 0, err
-    assert "a batch now, then next run at" in err
-    assert "SIGTERM received; the batch in flight finishes first" in err
-    assert err.rstrip().endswith("SIGTERM received; stopped cleanly") and "Traceback" not in err
-    db = make_engine(f"sqlite:///{tmp_path / 'd.db'}")
+        requests_at_stop = len(slow.requests)
+        assert daemon.returncode == 0, err
+        assert "SIGTERM received; no new probes, those in flight get 60 s" in err
+        assert "stopped and marked interrupted: `citewatch run --resume` probes the rest" in err
+        assert err.rstrip().endswith("SIGTERM received; stopped cleanly") and "Traceback" not in err
+        db = make_engine(f"sqlite:///{tmp_path / 'd.db'}")
+        with Session(db) as session:
+            assert session.execute(select(Run.status)).scalar_one() == "interrupted"
+            stored = len(session.execute(select(Observation)).scalars().all())
+        assert stored == requests_at_stop < 12  # the one in flight was stored; none started after
+        resumed = cli("run", "--config", str(config), "--resume")
+        assert resumed.returncode == 0 and f"{12 - stored}/{12 - stored} observations stored" in resumed.stdout
     with Session(db) as session:
         assert session.execute(select(Run.status)).scalar_one() == "finished"
         assert len(session.execute(select(Observation)).scalars().all()) == 12
