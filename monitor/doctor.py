@@ -16,7 +16,7 @@ from citewatch.errors import CitewatchError
 from monitor.config import Config, missing_api_keys
 from monitor.heartbeat import heartbeat_url
 from monitor.pipeline import browser_options, make_probe, probe_request
-from monitor.scheduler import next_run
+from monitor.scheduler import schedule_period
 from storage import repository
 from storage.db import check_schema, make_engine, shown
 
@@ -69,7 +69,7 @@ def _freshness(config: Config, db, now: datetime) -> list[Finding]:  # type: ign
     run = repository.newest_run_status(db, config.project_name)
     if run is None:
         return [Finding("freshness", True, "no run yet")]
-    allowed = 2 * _period(config, now) + STALE_GRACE
+    allowed = 2 * schedule_period(config, now) + STALE_GRACE
     last = {engine.engine_id: engine.last_success for engine in run.engines}
     findings = []
     for engine in (e for e in config.engines if e.enabled):
@@ -83,13 +83,6 @@ def _freshness(config: Config, db, now: datetime) -> list[Finding]:  # type: ign
                                 f"last successful answer {success.isoformat(timespec='minutes')}, "
                                 f"{_hours(age)} ago (the schedule allows {_hours(allowed)})"))
     return findings
-
-
-def _period(config: Config, now: datetime) -> timedelta:
-    """The time between two scheduled runs (the next two after `now`)."""
-    first = next_run(config, now)
-    second = next_run(config, first + timedelta(seconds=1)) if first is not None else None
-    return (second - first) if first is not None and second is not None else timedelta(days=1)
 
 
 def _hours(span: timedelta) -> str:

@@ -28,7 +28,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -319,13 +319,15 @@ def engines_of(tasks: list[ProbeTask]) -> dict[str, EngineConfig]:
     return {task.engine.id: task.engine for task in tasks}
 
 
-def start_batch(config: Config, db: Engine, clock: Clock, tasks: list[ProbeTask], resume: bool = False) -> Batch:
+def start_batch(config: Config, db: Engine, clock: Clock, tasks: list[ProbeTask], resume: bool = False,
+                resume_within: timedelta | None = None) -> Batch:
     """Sync the config to storage, close runs a killed process left open, and open the batch's run (with
-    `resume`, take up the interrupted one instead)."""
+    `resume`, take up the interrupted one instead; with `resume_within`, where the newest run is
+    interrupted and started no longer ago than that)."""
     tracking = Tracking.from_config(config)
     ids = sync_config(config, db, clock, tracking)
     repository.mark_stale_runs(db, ids.project_id, clock() - STALE_RUN, owner.is_gone)
-    if resume:
+    if resume or (resume_within is not None and _interrupted_since(db, ids.project_id, clock() - resume_within)):
         return _resumed_batch(config, db, ids, tasks, tracking)
     planned: dict[str, Counter[str]] = {}
     for task in tasks:
@@ -336,6 +338,11 @@ def start_batch(config: Config, db: Engine, clock: Clock, tasks: list[ProbeTask]
                  configured_secrets(config))
 
 
+def _interrupted_since(db: Engine, project_id: int, since: datetime) -> bool:
+    newest = repository.run_to_resume(db, project_id)
+    return newest is not None and newest[1] == RUN_INTERRUPTED and newest[3] >= since
+
+
 def _resumed_batch(config: Config, db: Engine, ids: ProjectIds, tasks: list[ProbeTask], tracking: Tracking
                    ) -> Batch:
     """The newest run, interrupted, reopened with the tasks it planned and did not store: nothing is probed
@@ -344,7 +351,7 @@ def _resumed_batch(config: Config, db: Engine, ids: ProjectIds, tasks: list[Prob
     if found is None or found[1] != RUN_INTERRUPTED:
         raise NothingToResume("nothing to resume: " + (f"the newest run, {found[0]}, is {found[1]}" if found
                                                        else "no run is stored for this project"))
-    run_id, _, planned = found
+    run_id, _, planned, _ = found
     stored = repository.stored_samples(db, run_id)
     left = [task for task in tasks if task.sample_index < planned.get(task.engine.id, {}).get(
                 str(ids.keyword_ids[task.keyword.text]), 0)
@@ -401,20 +408,22 @@ async def probe_one(task: ProbeTask, batch: Batch, lane: Lane, budget: DailyBudg
 
 async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, progress: bool = False,
                     sleep: Sleep = asyncio.sleep, probes: ProbeFactory = make_probe,
-                    resume: bool = False, stopping: threading.Event | None = None) -> RunSummary:
+                    resume: bool = False, resume_within: timedelta | None = None,
+                    stopping: threading.Event | None = None) -> RunSummary:
     """Run one batch now and store every observation; returns what happened. With `resume`, finish the
     newest run instead, where it was interrupted: only what it had not stored (NothingToResume otherwise).
 
     Once the run is stored, it ends `finished` or, whatever stops it (the database failing under it,
     Ctrl-C, a bug), `interrupted`; the error is raised after that (StorageError for the database). Once
     `stopping` is set, no probe starts: those in flight are stored, the run ends `interrupted` (and
-    `summary.stopped` says so), and `run --resume` probes the rest."""
+    `summary.stopped` says so), and `run --resume` probes the rest. With `resume_within` (the daemon: its
+    schedule's period), an interrupted newest run that recent is finished instead of starting a new one."""
     check_runnable(config)
     tasks = plan(config)
     # built before anything is stored: an engine whose probe cannot be made stops the batch here
     lanes = open_lanes(engines_of(tasks), probes)
     try:
-        batch = start_batch(config, db, clock, tasks, resume)
+        batch = start_batch(config, db, clock, tasks, resume, resume_within)
         batch.stopping = stopping or batch.stopping
         writer = ObservationWriter(db, batch.ids, on_stored=batch.summary.count)
         try:

@@ -17,7 +17,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -54,6 +54,13 @@ def next_run(config: Config, now: datetime | None = None) -> datetime | None:
     return trigger.get_next_fire_time(None, now or datetime.now(trigger.timezone))
 
 
+def schedule_period(config: Config, now: datetime) -> timedelta:
+    """The time between the next two scheduled runs after `now` (a day where the schedule says nothing)."""
+    first = next_run(config, now)
+    second = next_run(config, first + timedelta(seconds=1)) if first is not None else None
+    return (second - first) if first is not None and second is not None else timedelta(days=1)
+
+
 def run_forever(config: Config, db: Engine, say: Callable[[str], None], *, now: bool = False,
                 standby: bool = False, reload: Callable[[], Config] | None = None) -> None:
     """Hold the database's daemon lock (waiting for it with `standby`), then run the schedule. SIGHUP calls
@@ -86,7 +93,9 @@ def _schedule(config: Config, db: Engine, say: Callable[[str], None], *, now: bo
         in_flight.set()
         beat: dict[str, object]
         try:
-            summary = asyncio.run(run_batch(config, db, stopping=stopping))
+            # a run interrupted within the schedule's period (a crash, a stop) is finished, not begun again
+            summary = asyncio.run(run_batch(config, db, stopping=stopping,
+                                            resume_within=schedule_period(config, datetime.now(UTC))))
             log.info("run %s: %s/%s stored, %s failed, %s skipped%s", summary.run_id, summary.stored,
                      summary.planned, summary.failed, summary.skipped,
                      "; stopped and marked interrupted: `citewatch run --resume` probes the rest"

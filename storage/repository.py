@@ -133,12 +133,13 @@ def mark_run_interrupted(db: Engine, run_id: int) -> None:
         session.execute(update(Run).where(Run.id == run_id).values(status=RUN_INTERRUPTED))
 
 
-def run_to_resume(db: Engine, project_id: int) -> tuple[int, str, dict[str, dict[str, int]]] | None:
-    """The project's newest run, with its status and plan, where it is `interrupted` (None otherwise)."""
+def run_to_resume(db: Engine, project_id: int) -> tuple[int, str, dict[str, dict[str, int]], datetime] | None:
+    """The project's newest run: its id, status, plan and start (None: the project has no run)."""
     with Session(db) as session:
-        newest = session.execute(select(Run.id, Run.status, Run.planned).where(Run.project_id == project_id)
+        newest = session.execute(select(Run.id, Run.status, Run.planned, Run.started_at)
+                                 .where(Run.project_id == project_id)
                                  .order_by(Run.started_at.desc(), Run.id.desc()).limit(1)).first()  # type: ignore[union-attr]
-    return (newest.id, newest.status, newest.planned) if newest is not None else None
+    return (newest.id, newest.status, newest.planned, newest.started_at) if newest is not None else None
 
 
 def stored_samples(db: Engine, run_id: int) -> set[tuple[str, int, int]]:

@@ -60,6 +60,40 @@ async def test_batch_stores_every_sample_with_citations_mentions_and_raw(tmp_pat
     db.dispose()
 
 
+async def test_a_stopped_run_is_finished_by_the_next_batch_within_the_period_and_not_after(
+        tmp_path: Path, simulator: Simulator, db_url: str) -> None:
+    """The daemon's next batch (resume_within: its schedule's period) finishes a run stopped within that
+    period, probing only what it had not stored; an older interrupted run is left, and a new one begun."""
+    import threading
+
+    config = load_config(write_config(tmp_path / "c.yaml", simulator.base_url, db_url, samples=2))
+    db = open_database(config.storage.url)
+    requests = simulator.requests
+
+    class StopAfter(threading.Event):  # set once `count` more probes were sent: a SIGTERM mid-batch
+        def __init__(self, count: int) -> None:
+            super().__init__()
+            self.at = len(requests) + count
+
+        def is_set(self) -> bool:
+            return len(requests) >= self.at
+
+    day = timedelta(days=1)
+    first = await run_batch(config, db, fixed_clock(T0), stopping=StopAfter(2))
+    assert first.stopped and 0 < first.stored < 6
+    sent = len(requests)
+    resumed = await run_batch(config, db, fixed_clock(T0 + timedelta(hours=20)), resume_within=day)
+    assert resumed.run_id == first.run_id and resumed.planned == 6 - first.stored == len(requests) - sent
+    third = await run_batch(config, db, fixed_clock(T0 + 3 * day), stopping=StopAfter(2))
+    fourth = await run_batch(config, db, fixed_clock(T0 + 5 * day), resume_within=day)
+    assert third.stopped and fourth.run_id not in (first.run_id, third.run_id) and fourth.planned == 6
+    with Session(db) as session:
+        statuses = session.execute(select(Run.status).order_by(Run.id)).scalars().all()
+    assert statuses == ["finished", "interrupted", "finished"]  # the old interrupted run left as it was
+    assert len(observations(db)) == 6 + third.stored + 6
+    db.dispose()
+
+
 @pytest.mark.parametrize(
     ("scripted", "expected_error"),
     [
