@@ -77,24 +77,43 @@ def run_forever(config: Config, db: Engine, say: Callable[[str], None], *, now: 
     signal.signal(signal.SIGTERM, stop_waiting)
     signal.signal(signal.SIGINT, stop_waiting)
     with daemon_lock(db, wait=standby, on_wait=waiting):
-        _schedule(config, db, say, now=now, reload=reload)
+        _Daemon(config, db, say, reload).run(now=now)
 
 
-def _schedule(config: Config, db: Engine, say: Callable[[str], None], *, now: bool,
-              reload: Callable[[], Config] | None) -> None:
-    from monitor.pipeline import run_batch
+class _Daemon:
+    """The schedule of one daemon: its batches, the config they run (SIGHUP replaces it) and how it stops."""
 
-    in_flight = threading.Event()
-    stopping = threading.Event()  # set by SIGTERM: the batch in flight starts no more probes
-    current = [config]  # what the next batch runs: replaced by SIGHUP where the new config is good
+    def __init__(self, config: Config, db: Engine, say: Callable[[str], None],
+                 reload: Callable[[], Config] | None) -> None:
+        self.config, self.db, self.say, self.reload = config, db, say, reload
+        self.in_flight = threading.Event()
+        self.stopping = threading.Event()  # set by SIGTERM: the batch in flight starts no more probes
+        self.scheduler: BlockingScheduler | None = None
 
-    def batch() -> None:
-        config = current[0]
-        in_flight.set()
+    def run(self, *, now: bool) -> None:
+        self.scheduler = build_scheduler(self.config, self.batch, now=now)
+        upcoming = next_run(self.config)
+        try:
+            signal.signal(signal.SIGTERM, self.stop)  # before saying it runs: from then on a signal stops it cleanly
+            signal.signal(signal.SIGINT, self.stop)
+            if self.reload is not None:
+                signal.signal(signal.SIGHUP, self.hang_up)
+            self.say(f"citewatch daemon: schedule {self.config.schedule.cron!r} ({self.config.schedule.timezone}); "
+                     f"{'a batch now, then ' if now else ''}next run at "
+                     f"{upcoming.isoformat(timespec='minutes') if upcoming else 'never'}")
+            self.scheduler.start()
+        except _Stop as received:
+            self.stopped_by(str(received))
+
+    def batch(self) -> None:
+        from monitor.pipeline import run_batch
+
+        config = self.config
+        self.in_flight.set()
         beat: dict[str, object]
         try:
             # a run interrupted within the schedule's period (a crash, a stop) is finished, not begun again
-            summary = asyncio.run(run_batch(config, db, stopping=stopping,
+            summary = asyncio.run(run_batch(config, self.db, stopping=self.stopping,
                                             resume_within=schedule_period(config, datetime.now(UTC))))
             log.info("run %s: %s/%s stored, %s failed, %s skipped%s", summary.run_id, summary.stored,
                      summary.planned, summary.failed, summary.skipped,
@@ -110,7 +129,7 @@ def _schedule(config: Config, db: Engine, say: Callable[[str], None], *, now: bo
             log.error("%s", exc)
             beat = {"status": "failed", "error": type(exc).__name__}
         finally:
-            in_flight.clear()
+            self.in_flight.clear()
         url = heartbeat.heartbeat_url(config)
         if url is not None:
             heartbeat.send(url, {"service": "citewatch", "project": config.project_name, **beat})
@@ -119,57 +138,48 @@ def _schedule(config: Config, db: Engine, say: Callable[[str], None], *, now: bo
         if upcoming is not None:
             log.info("next run at %s", upcoming.isoformat(timespec="minutes"))
 
-    def stop(signum: int, _frame: object) -> None:
+    def stop(self, signum: int, _frame: object) -> None:
         signal.signal(signal.SIGTERM, _stop_now)
         signal.signal(signal.SIGINT, _stop_now)
         raise _Stop(signal.Signals(signum).name)
 
-    def reload_config() -> None:
+    def stopped_by(self, received: str) -> None:
+        """No new probes; those in flight get the grace period to be stored; then leave."""
+        self.stopping.set()
+        grace = self.config.schedule.stop_grace
+        if self.in_flight.is_set():
+            self.say(f"citewatch daemon: {received} received; no new probes, those in flight get {grace:g} s to "
+                     "finish and be stored (send it again to stop at once)")
+            deadline = time.monotonic() + grace
+            while self.in_flight.is_set() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if self.in_flight.is_set():
+                self.say(f"citewatch daemon: {received}: the grace period is over; stopping now (the next start "
+                         "marks the run interrupted)")
+                os._exit(0)
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        self.say(f"citewatch daemon: {received} received; stopped cleanly")
+
+    def hang_up(self, _signum: int, _frame: object) -> None:
+        # not in the handler: it interrupts the scheduler's own thread, which may hold its job store
+        threading.Thread(target=self.reload_config, name="citewatch-reload", daemon=True).start()
+
+    def reload_config(self) -> None:
         try:
-            new = reload()  # type: ignore[misc]
-            if str(new.storage.url) != str(current[0].storage.url):
+            new = self.reload()  # type: ignore[misc]
+            if str(new.storage.url) != str(self.config.storage.url):
                 raise ConfigError("storage.url cannot change while the daemon runs: restart it to move")
         except CitewatchError as exc:
             one_line = str(exc).replace("\n  - ", "; ").replace("\n", "; ")  # a log line per event
             log.error("SIGHUP: the new config is refused, the old one is kept: %s", one_line)
             return
-        current[0] = new
-        scheduler.reschedule_job("batch", trigger=cron_trigger(new.schedule.cron, new.schedule.timezone))
+        self.config = new  # the next batch runs it
+        assert self.scheduler is not None
+        self.scheduler.reschedule_job("batch", trigger=cron_trigger(new.schedule.cron, new.schedule.timezone))
         upcoming = next_run(new)
         log.info("SIGHUP: config reloaded; schedule %r (%s), next run at %s", new.schedule.cron,
                  new.schedule.timezone, upcoming.isoformat(timespec="minutes") if upcoming else "never")
-
-    def hang_up(_signum: int, _frame: object) -> None:
-        # not in the handler: it interrupts the scheduler's own thread, which may hold its job store
-        threading.Thread(target=reload_config, name="citewatch-reload", daemon=True).start()
-
-    scheduler = build_scheduler(config, batch, now=now)
-    upcoming = next_run(config)
-    try:
-        signal.signal(signal.SIGTERM, stop)  # before saying it runs: a signal from then on stops it cleanly
-        signal.signal(signal.SIGINT, stop)
-        if reload is not None:
-            signal.signal(signal.SIGHUP, hang_up)
-        say(f"citewatch daemon: schedule {config.schedule.cron!r} ({config.schedule.timezone}); "
-            f"{'a batch now, then ' if now else ''}next run at "
-            f"{upcoming.isoformat(timespec='minutes') if upcoming else 'never'}")
-        scheduler.start()
-    except _Stop as received:
-        stopping.set()
-        grace = current[0].schedule.stop_grace
-        if in_flight.is_set():
-            say(f"citewatch daemon: {received} received; no new probes, those in flight get {grace:g} s to "
-                "finish and be stored (send it again to stop at once)")
-            deadline = time.monotonic() + grace
-            while in_flight.is_set() and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if in_flight.is_set():
-                say(f"citewatch daemon: {received}: the grace period is over; stopping now (the next start "
-                    "marks the run interrupted)")
-                os._exit(0)
-        if scheduler.running:
-            scheduler.shutdown(wait=True)
-        say(f"citewatch daemon: {received} received; stopped cleanly")
 
 
 def _stop_now(signum: int, _frame: object) -> None:
