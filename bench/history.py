@@ -648,10 +648,11 @@ def synthesize(task: tuple[int, int, int]) -> Batch:
                     as_bool(record.search_pool), record.model, json.dumps(record.search_queries),
                     record.latency_ms, record.input_tokens, record.output_tokens, record.cost))
                 owner = lambda name: entity_ids.get(name) if name else None  # noqa: E731
+                pages = {}
                 for c in record.citations:
                     page = sources.citation_source(c.url, c.normalized_url, c.domain, c.title, owner(c.owner),
                                                    c.content_type, c.domain_class)
-                    named.setdefault(page.hash, page)
+                    pages[page.hash] = page
                     rows["citation"].append((
                         oid, c.position, page.hash, sources.redirect_url(c.url, c.normalized_url),
                         as_bool(c.visible), as_bool(c.cited), c.origin, json.dumps([list(span) for span in c.spans]),
@@ -660,8 +661,10 @@ def synthesize(task: tuple[int, int, int]) -> Batch:
                     rows["mention"].append((oid, entity_ids[m.entity], m.alias, m.count, m.first_offset, m.rank))
                 for o in record.organic:
                     page = sources.organic_source(o.url, o.domain, o.title, owner(o.owner), o.content_type)
-                    named.setdefault(page.hash, page)
+                    pages[page.hash] = page
                     rows["organic_result"].append((oid, o.rank, page.hash, o.snippet))
+                for digest in sorted(pages):  # save_observation stores an observation's new pages in hash order
+                    named.setdefault(digest, pages[digest])
                 for name in dict.fromkeys(record.features):
                     rows["observation_feature"].append((oid, name))
                 accumulator.add(day, record.engine_id, keyword_id, tally(record, brand), entity_ids)
