@@ -20,11 +20,14 @@ or on its successor httpx2 (same API): `bounded_transport(module, ...)` builds t
 from __future__ import annotations
 
 import asyncio
+import ssl
 import zlib
 from collections.abc import AsyncIterator
 from functools import cache
 from types import ModuleType
 from typing import Any
+
+import certifi
 
 # Only these are asked for; a server sending another encoding (br, zstd, stacked ones) is refused rather
 # than passed on undecoded or decoded without a bound.
@@ -48,11 +51,19 @@ class ResponseUndecodable(ResponseRefused):
     pass
 
 
+@cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """One TLS context (certifi's CAs, as httpx makes it) for every client of the process. httpx builds one
+    per client otherwise, loading the CA bundle each time: a daemon making clients every run grew by about
+    a quarter of a megabyte per client (bench/daemon_soak.py)."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def bounded_transport(http: ModuleType, deadline: float, max_bytes: int, **transport_options: Any) -> Any:
     """A transport of `http` (the httpx module, or httpx2) whose requests are bounded as described above.
     `transport_options` go to the real `http.AsyncHTTPTransport` (connection limits ...)."""
     errors = _errors_of(http)
-    inner = http.AsyncHTTPTransport(**transport_options)
+    inner = http.AsyncHTTPTransport(**{"verify": shared_ssl_context(), **transport_options})
 
     class BoundedTransport(http.AsyncBaseTransport):  # type: ignore[misc, name-defined]
         async def handle_async_request(self, request: Any) -> Any:
