@@ -5,7 +5,9 @@ analysis made of them (owner, page type, domain class) were most of the bytes of
 
 A source row never changes. Its `hash` covers every column, so a config change that classifies a page
 differently (a new brand domain, a content-type rule) makes a new row and leaves the rows that history
-points at as they were stored: the KPIs already rolled up stay true to the citations they counted.
+points at as they were stored: the KPIs already rolled up stay true to the citations they counted. The
+hash is part of the stored data (migration 0009 computed it for the history before it): never change how
+it is made, or new rows stop sharing sources with the old ones.
 
 Where the engine's URL points at another host than the page it stands for (Gemini's per-answer
 vertexaisearch redirects, google.com/url?q=...), the source is the page, and the engine's URL stays on the
