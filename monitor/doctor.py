@@ -38,9 +38,9 @@ def diagnose(config: Config, now: datetime, *, probe: bool = False) -> list[Find
     missing = missing_api_keys(config)
     findings.append(Finding("api keys", not missing, "; ".join(missing) or "every key variable named is set"))
     if config.health.heartbeat_url_env:
-        variable = config.health.heartbeat_url_env
-        findings.append(Finding("heartbeat", heartbeat_url(config) is not None,
-                                f"{variable} is {'set' if heartbeat_url(config) else 'not set: no heartbeat is sent'}"))
+        is_set = heartbeat_url(config) is not None
+        findings.append(Finding("heartbeat", is_set, f"{config.health.heartbeat_url_env} is "
+                                                      f"{'set' if is_set else 'not set: no heartbeat is sent'}"))
     findings.extend(_database(config, now))
     findings.extend(_browsers(config))
     if probe:

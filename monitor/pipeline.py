@@ -327,8 +327,11 @@ def start_batch(config: Config, db: Engine, clock: Clock, tasks: list[ProbeTask]
     tracking = Tracking.from_config(config)
     ids = sync_config(config, db, clock, tracking)
     repository.mark_stale_runs(db, ids.project_id, clock() - STALE_RUN, owner.is_gone)
-    if resume or (resume_within is not None and _interrupted_since(db, ids.project_id, clock() - resume_within)):
-        return _resumed_batch(config, db, ids, tasks, tracking)
+    if resume or resume_within is not None:
+        newest = repository.run_to_resume(db, ids.project_id)
+        if resume or (newest is not None and newest[1] == RUN_INTERRUPTED
+                      and newest[3] >= clock() - resume_within):  # type: ignore[operator]
+            return _resumed_batch(config, db, ids, tasks, tracking, newest)
     planned: dict[str, Counter[str]] = {}
     for task in tasks:
         planned.setdefault(task.engine.id, Counter())[str(ids.keyword_ids[task.keyword.text])] += 1
@@ -338,16 +341,11 @@ def start_batch(config: Config, db: Engine, clock: Clock, tasks: list[ProbeTask]
                  configured_secrets(config))
 
 
-def _interrupted_since(db: Engine, project_id: int, since: datetime) -> bool:
-    newest = repository.run_to_resume(db, project_id)
-    return newest is not None and newest[1] == RUN_INTERRUPTED and newest[3] >= since
-
-
-def _resumed_batch(config: Config, db: Engine, ids: ProjectIds, tasks: list[ProbeTask], tracking: Tracking
-                   ) -> Batch:
-    """The newest run, interrupted, reopened with the tasks it planned and did not store: nothing is probed
-    or scheduled twice (its plan was counted when it started)."""
-    found = repository.run_to_resume(db, ids.project_id)
+def _resumed_batch(config: Config, db: Engine, ids: ProjectIds, tasks: list[ProbeTask], tracking: Tracking,
+                   found: tuple[int, str, dict[str, dict[str, int]], datetime] | None) -> Batch:
+    """The newest run (`found`, as repository.run_to_resume reads it), interrupted, reopened with the tasks
+    it planned and did not store: nothing is probed or scheduled twice (its plan was counted when it
+    started)."""
     if found is None or found[1] != RUN_INTERRUPTED:
         raise NothingToResume("nothing to resume: " + (f"the newest run, {found[0]}, is {found[1]}" if found
                                                        else "no run is stored for this project"))

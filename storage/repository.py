@@ -15,7 +15,7 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, Select, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel
@@ -136,10 +136,13 @@ def mark_run_interrupted(db: Engine, run_id: int) -> None:
 def run_to_resume(db: Engine, project_id: int) -> tuple[int, str, dict[str, dict[str, int]], datetime] | None:
     """The project's newest run: its id, status, plan and start (None: the project has no run)."""
     with Session(db) as session:
-        newest = session.execute(select(Run.id, Run.status, Run.planned, Run.started_at)
-                                 .where(Run.project_id == project_id)
-                                 .order_by(Run.started_at.desc(), Run.id.desc()).limit(1)).first()  # type: ignore[union-attr]
-    return (newest.id, newest.status, newest.planned, newest.started_at) if newest is not None else None
+        newest = session.execute(_newest_run(project_id)).scalar_one_or_none()
+        return (newest.id, newest.status, newest.planned, newest.started_at) if newest is not None else None
+
+
+def _newest_run(project_id: int | None) -> Select[tuple[Run]]:
+    return (select(Run).where(Run.project_id == project_id)
+            .order_by(Run.started_at.desc(), Run.id.desc()).limit(1))  # type: ignore[union-attr]
 
 
 def stored_samples(db: Engine, run_id: int) -> set[tuple[str, int, int]]:
@@ -468,9 +471,7 @@ def newest_run_status(db: Engine, project: str) -> RunStatus | None:
     answered successfully in any run (None: the project has no run)."""
     with Session(db) as session:
         pid = _project_id(session, project)
-        run = session.execute(select(Run).where(Run.project_id == pid)
-                              .order_by(Run.started_at.desc(), Run.id.desc()).limit(1)  # type: ignore[union-attr]
-                              ).scalar_one_or_none() if pid is not None else None
+        run = session.execute(_newest_run(pid)).scalar_one_or_none() if pid is not None else None
         if run is None:
             return None
         counts: dict[str, dict[str, int]] = {}
