@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from monitor.config import Config
+from urllib.parse import urlsplit
+
+from monitor.config import Config, channel_url, channel_variables
 from probes import registry
 
 
@@ -24,7 +26,23 @@ def engine_lines(config: Config) -> list[str]:
 
 
 def config_notes(config: Config) -> list[str]:
-    return [*_keyless(config), *_unsent_locales(config)]
+    return [*_keyless(config), *_unsent_locales(config), *_alert_channels(config)]
+
+
+def _alert_channels(config: Config) -> list[str]:
+    """Channels that would leak a token into a shared config file, or cannot be sent to yet."""
+    notes = []
+    if config.alerts.channels and not config.alerts.rules:
+        notes.append("alerts.channels are set but alerts.rules is empty: no alert is ever sent")
+    for index, channel in enumerate(config.alerts.channels):
+        names = channel_variables(channel)
+        if not names and urlsplit(channel).hostname not in ("127.0.0.1", "localhost", "::1"):
+            notes.append(f"alerts.channels[{index}] is written out in the config: if its URL carries a token "
+                         "(most services' do), put the URL in an environment variable and write ${NAME}")
+        elif names and channel_url(channel) is None:
+            notes.append(f"alerts.channels[{index}] names {', '.join(names)}, not set here: alerts to it fail "
+                         "until it is")
+    return notes
 
 
 def _keyless(config: Config) -> list[str]:

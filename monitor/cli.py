@@ -3,7 +3,7 @@
 Exit codes (README, "Exit codes"): 0 done (a batch with some failed probes is done), 1 unexpected
 failure (a bug: the traceback is printed), 2 bad command-line input or config, 3 storage problem,
 4 a batch ran but every probe in it failed, 5 another daemon holds the database, 6 `doctor` found a
-problem, 130 interrupted (Ctrl-C).
+problem, 7 `alerts test` could not reach a channel, 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import asyncio
 import json
 import signal
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -31,6 +32,7 @@ from citewatch.errors import (
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from monitor.alerts.service import AlertOutcome
     from monitor.config import Config
 
 # Periods (and the one before them) must stay inside what Python's dates can hold.
@@ -38,12 +40,15 @@ FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
 EXIT_CODES: dict[type[CitewatchError], int] = {UsageError: 2, ConfigError: 2, StorageError: 3, BatchFailed: 4,
                                                DaemonRunning: 5}
 DOCTOR_FOUND_PROBLEMS = 6
+CHANNEL_FAILED = 7
 
 # rich_markup_mode=None: usage errors and help come out as click prints them, plain text a script can read
 app = typer.Typer(help="citewatch: AI search visibility monitor.", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False, rich_markup_mode=None)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(db_app, name="db")
+alerts_app = typer.Typer(help="Alert events, and a test message to every channel.", rich_markup_mode=None)
+app.add_typer(alerts_app, name="alerts")
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Path to config.yaml.")]
 
@@ -119,8 +124,8 @@ def db_upgrade(config: ConfigOption = Path("config.yaml")) -> None:
 def db_compact(config: ConfigOption = Path("config.yaml"),
                kind: Annotated[str | None, typer.Option(help="Only this engine kind.")] = None) -> None:
     """Train a zstd dictionary per engine kind on its stored payloads (a new version; older payloads stay
-    readable) and recompress the kind's payloads and answer texts with it. Interrupted, it loses nothing; run again, it goes
-    on where it stopped. The file shrinks after VACUUM (SQLite) or VACUUM FULL (PostgreSQL)."""
+    readable) and recompress the kind's payloads and answer texts with it. Interrupted, it loses nothing;
+    run again, it goes on where it stopped. The file shrinks after VACUUM (SQLite) or VACUUM FULL (PostgreSQL)."""
     from storage.payload_store import recompress_answers, recompress_payloads, train_payload_dictionaries
 
     db = _open(_load(config))
@@ -174,6 +179,8 @@ def run(config: ConfigOption = Path("config.yaml"),
         typer.echo(f"  {engine_id}: {headline}; most common reasons:", err=True)
         for reason in reasons:
             typer.echo(f"    {reason}", err=True)
+    if summary.alerts is not None:
+        _print_alerts(summary.alerts)
     if summary.all_failed:
         raise BatchFailed(f"every probe of run {summary.run_id} failed: nothing was observed "
                           "(the reasons are above, and stored on each observation)")
@@ -248,6 +255,54 @@ def doctor(config: ConfigOption = Path("config.yaml"),
     if problems:
         typer.echo(f"{problems} problem(s) found", err=True)
         raise typer.Exit(DOCTOR_FOUND_PROBLEMS)
+
+
+def _print_alerts(outcome: AlertOutcome) -> None:
+    kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(
+        Counter(("recovered " if e.recovered else "") + e.key.kind for e in outcome.entries).items()))
+    typer.echo(f"alerts: {kinds or 'nothing new'}" + (f"; {outcome.closed} recovered" if outcome.closed else ""))
+    for channel, error in sorted(outcome.deliveries.items()):
+        typer.echo(f"  {channel}: {'sent' if error is None else 'NOT SENT: ' + error}", err=error is not None)
+
+
+@alerts_app.callback(invoke_without_command=True)
+def alerts(ctx: typer.Context, config: ConfigOption = Path("config.yaml"),
+           open_only: Annotated[bool, typer.Option("--open", help="Only events still open (not recovered).")]
+           = False,
+           limit: Annotated[int, typer.Option(help="How many of the newest events.", min=1)] = 50,
+           format_: Annotated[str, typer.Option("--format", help="text or json.")] = "text") -> None:
+    """The alert events stored, newest first: what each rule found, when, whether it is still open, and
+    whether its digest reached every channel."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from monitor.alerts import listing
+
+    if format_ not in ("text", "json"):
+        raise UsageError(f"--format {format_!r}: use text or json")
+    loaded = _load(config)
+    events = listing.gather(_open_project(loaded), loaded.project_name, limit=limit, open_only=open_only)
+    typer.echo(json.dumps(events, ensure_ascii=False, indent=2) if format_ == "json" else listing.render(events))
+
+
+@alerts_app.command("test")
+def alerts_test(config: ConfigOption = Path("config.yaml")) -> None:
+    """Send a test message to every channel in `alerts.channels` and say which failed (exits 7 if any)."""
+    from monitor.alerts.deliver import channel_label, send
+    from monitor.alerts.digest import test_message
+
+    loaded = _load(config)
+    if not loaded.alerts.channels:
+        raise UsageError(f"{loaded.source}: alerts.channels is empty: nothing to test")
+    title, body = test_message(loaded.project_name, loaded.alerts.lang)
+    failed = 0
+    for channel in loaded.alerts.channels:
+        error = send(channel, title, body, attempts=1)
+        failed += error is not None
+        typer.echo(f"{'ok    ' if error is None else 'FAILED'} {channel_label(channel)}"
+                   f"{'' if error is None else ': ' + error}")
+    if failed:
+        typer.echo(f"{failed} of {len(loaded.alerts.channels)} channel(s) failed", err=True)
+        raise typer.Exit(CHANNEL_FAILED)
 
 
 @app.command()

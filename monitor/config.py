@@ -258,6 +258,80 @@ class ReportConfig(_Strict):
     language: Literal["en", "zh"] = "en"
 
 
+AlertKind = Literal["citation_lost", "citation_gained", "competitor_gained", "share_of_voice_drop",
+                    "inclusion_drop", "engine_failing"]
+# which options each rule kind reads (monitor.alerts.rules says what they mean)
+_RULE_OPTIONS: dict[str, set[str]] = {
+    "citation_lost": {"confirm_runs"}, "citation_gained": {"confirm_runs"}, "competitor_gained": {"confirm_runs"},
+    "share_of_voice_drop": {"min_drop", "window_days"}, "inclusion_drop": {"min_drop", "window_days"},
+    "engine_failing": {"min_coverage"},
+}
+_CHANNEL_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class AlertRuleConfig(_Strict):
+    kind: AlertKind
+    # successful runs a citation must be absent from before it counts as lost (present in, for gained)
+    confirm_runs: int = Field(default=2, ge=1, le=20)
+    # percentage points a rate must fall by (and beyond sampling noise) for the drop rules
+    min_drop: float | None = Field(default=None, gt=0, le=100)
+    # the drop rules compare the last `window_days` with the same length before
+    window_days: int = Field(default=7, ge=1, le=90)
+    # engine_failing: the share of a run's probes of one engine that must succeed
+    min_coverage: float = Field(default=0.5, gt=0, le=1)
+    engines: list[str] = []  # only these engine ids (default: every engine)
+
+    @model_validator(mode="after")
+    def _options_of_kind(self) -> AlertRuleConfig:
+        given = self.model_fields_set - {"kind", "engines"}
+        if foreign := sorted(given - _RULE_OPTIONS[self.kind]):
+            raise ValueError(f"{', '.join(foreign)} does not apply to {self.kind} "
+                             f"(it takes: {', '.join(sorted(_RULE_OPTIONS[self.kind]))})")
+        return self
+
+    @property
+    def drop_points(self) -> float:
+        return self.min_drop if self.min_drop is not None else (10.0 if self.kind == "inclusion_drop" else 5.0)
+
+
+class AlertsConfig(_Strict):
+    # Apprise URLs (slack://, mailto://, msteams://, discord://, tgram://, wecombot://, dingtalk://, feishu://,
+    # json://, ...). A URL carrying a token names an environment variable for it: slack://${SLACK_TOKENS}
+    channels: list[str] = []
+    rules: list[AlertRuleConfig] = []
+    lang: Literal["en", "zh"] = "en"
+    # tries per channel before a digest waits for the next run to be sent again
+    attempts: int = Field(default=3, ge=1, le=10)
+
+    @field_validator("lang", mode="before")
+    @classmethod
+    def _zh_cn(cls, value: object) -> object:
+        return "zh" if isinstance(value, str) and value.lower() in ("zh-cn", "zh_cn", "zh-hans") else value
+
+    @field_validator("channels")
+    @classmethod
+    def _channel_urls(cls, channels: list[str]) -> list[str]:
+        for index, channel in enumerate(channels):
+            if "://" not in channel:
+                raise ValueError(f"channels[{index}] is not an Apprise URL (scheme://...)")
+            if "$" in _CHANNEL_VARIABLE.sub("", channel):
+                raise ValueError(f"channels[{index}]: write an environment variable as ${{NAME}}")
+        return channels
+
+
+def channel_variables(channel: str) -> list[str]:
+    """The environment variables a channel URL names."""
+    return _CHANNEL_VARIABLE.findall(channel)
+
+
+def channel_url(channel: str) -> str | None:
+    """The channel's URL with its variables filled from the environment; None when one is unset."""
+    missing = [name for name in channel_variables(channel) if not os.environ.get(name)]
+    if missing:
+        return None
+    return _CHANNEL_VARIABLE.sub(lambda match: os.environ[match.group(1)], channel)
+
+
 class Config(_Strict):
     project: str | None = None
     brand: EntityConfig
@@ -272,6 +346,7 @@ class Config(_Strict):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     # the file it was read from, for messages about it (set by load_config)
     _source: Path | None = PrivateAttr(default=None)
 
@@ -299,6 +374,11 @@ class Config(_Strict):
                 if engine_id not in engine_ids:
                     raise PydanticCustomError("unknown_engine", "names engine {engine}, which is not in engines",
                                               {"at": ("keywords", index, "engines"), "engine": repr(engine_id)})
+        for index, rule in enumerate(self.alerts.rules):
+            for engine_id in rule.engines:
+                if engine_id not in engine_ids:
+                    raise PydanticCustomError("unknown_engine", "names engine {engine}, which is not in engines",
+                                              {"at": ("alerts", "rules", index, "engines"), "engine": repr(engine_id)})
         return self
 
 

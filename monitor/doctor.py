@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from citewatch.errors import CitewatchError
-from monitor.config import Config, missing_api_keys
+from monitor.config import Config, channel_url, channel_variables, missing_api_keys
 from monitor.heartbeat import heartbeat_url
 from monitor.pipeline import browser_options, make_probe, probe_request
 from monitor.scheduler import schedule_period
@@ -41,10 +41,29 @@ def diagnose(config: Config, now: datetime, *, probe: bool = False) -> list[Find
         is_set = heartbeat_url(config) is not None
         findings.append(Finding("heartbeat", is_set, f"{config.health.heartbeat_url_env} is "
                                                       f"{'set' if is_set else 'not set: no heartbeat is sent'}"))
+    findings.extend(_alert_channels(config))
     findings.extend(_database(config, now))
     findings.extend(_browsers(config))
     if probe:
         findings.extend(asyncio.run(_engines_answer(config)))
+    return findings
+
+
+def _alert_channels(config: Config) -> list[Finding]:
+    """Each alert channel's variables set and its URL one Apprise can send to (nothing is sent: that is
+    `citewatch alerts test`)."""
+    import apprise
+
+    from monitor.alerts.deliver import channel_label
+
+    findings = []
+    for channel in config.alerts.channels:
+        url = channel_url(channel)
+        if url is None:
+            detail = f"{', '.join(channel_variables(channel))} not set"
+        else:
+            detail = "Apprise can send to it" if apprise.Apprise().add(url) else "Apprise does not recognise the URL"
+        findings.append(Finding(f"alert channel {channel_label(channel)}", detail == "Apprise can send to it", detail))
     return findings
 
 

@@ -66,6 +66,20 @@ def period_metrics(db: Engine, project: str, since: date, until: date, *, engine
     return current
 
 
+def engine_changes(db: Engine, project: str, since: date, until: date, *, engines: Collection[str] = (),
+                   min_sample: int = kpis.DEFAULT_MIN_SAMPLE) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(now, before, change) of the KPIs per engine and overall only (no keywords, domains or content mix):
+    what the alert rules compare, read quickly after every run."""
+    scope = kpi_reads.project_scope(db, project)
+    rows = [kpi_reads.period_rollups(db, project, *period, engines, None, content=False, detail=False, scope=scope)
+            for period in ((since, until), previous_period(since, until))]
+    seen = {engine_id for read in rows for engine_id, _ in read.day} | set(engines)
+    now, before = (kpis.compute(read, seen, min_sample, detail=False) for read in rows)
+    change = {"engines": {e: kpis.change(now["engines"][e], before["engines"][e]) for e in sorted(seen)},
+              "overall": kpis.change(now["overall"], before["overall"])}
+    return now, before, change
+
+
 def _period(project: str, since: date, until: date) -> dict[str, str]:
     return {"since": since.isoformat(), "until": until.isoformat(), "project": project}
 

@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from citewatch.errors import (
+    CitewatchError,
     ConfigError,
     NothingToResume,
     ParseError,
@@ -45,6 +46,8 @@ from citewatch.raw import RawResult
 from citewatch.secrets import Secrets
 from citewatch.status import ERROR, FAILED, RUN_INTERRUPTED, SKIPPED, SUCCESSFUL
 from monitor import owner
+from monitor.alerts.service import AlertOutcome
+from monitor.alerts.service import after_run as alerts_after_run
 from monitor.analysis.mentions import find_mentions
 from monitor.budget import DailyBudget
 from monitor.clock import Clock, system_clock
@@ -105,6 +108,7 @@ class RunSummary:
     # per engine, how often each failure reason was stored
     failure_reasons: dict[str, Counter[str]] = field(default_factory=dict)
     stopped: bool = False  # asked to stop: probes were left unstarted, the run is interrupted
+    alerts: AlertOutcome | None = None  # what the alert rules found at its end
 
     @property
     def skipped(self) -> int:
@@ -430,6 +434,7 @@ async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, 
                 repository.mark_run_interrupted(db, batch.run_id)
             else:
                 repository.finish_run(db, batch.run_id, clock())
+                batch.summary.alerts = await asyncio.to_thread(_alert, config, db, batch, clock())
         except BaseException as exc:
             if isinstance(_cause(exc), STOPPED_FROM_OUTSIDE):  # not when a write failed: nothing after it
                 _store_what_is_left(writer)
@@ -437,6 +442,18 @@ async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, 
     finally:
         await _close(lanes)
     return batch.summary
+
+
+def _alert(config: Config, db: Engine, batch: Batch, now: datetime) -> AlertOutcome | None:
+    """The alert rules on the finished run; a failure there is logged, never the run's failure."""
+    if not config.alerts.rules and not config.alerts.channels:
+        return None
+    try:
+        return alerts_after_run(config, db, batch.ids, batch.run_id, now)
+    except Exception as exc:  # noqa: BLE001 (the run is stored; alerts must not take it down)
+        log.error("run %s: alerts could not be evaluated: %s: %s", batch.run_id, type(exc).__name__, exc,
+                  exc_info=not isinstance(exc, CitewatchError), extra={"run_id": batch.run_id})
+        return None
 
 
 def _store_what_is_left(writer: ObservationWriter) -> None:

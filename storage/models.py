@@ -341,3 +341,51 @@ class KpiMonthContent(_ContentCounts, table=True):
 class KpiMonthDomain(_DomainCounts, table=True):
     __tablename__ = "kpi_month_domain"
     __table_args__ = _CLUSTERED
+
+
+# --- alerts (monitor.alerts): what the rules found, the digests announcing it, and each channel's delivery
+
+
+class AlertEvent(SQLModel, table=True):
+    """A rule's finding. A state (a lost citation, a drop, a failing engine) stays open until the run that
+    sees it recovered closes it, and is not announced again while open; a change (a citation gained) is
+    closed by the run that found it."""
+
+    __tablename__ = "alert_event"
+    __table_args__ = (Index("ix_alert_event_open", "project_id", "kind", "closed_run_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id")
+    run_id: int = Field(foreign_key="run.id")  # the run whose evaluation found it
+    kind: str
+    keyword_id: int | None = Field(default=None, foreign_key="keyword.id")
+    engine_id: str | None = None
+    subject: str = ""  # the URL, the competitor, or nothing: with kind, keyword and engine, the event's key
+    details: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    opened_at: datetime
+    closed_run_id: int | None = Field(default=None, foreign_key="run.id")
+    closed_at: datetime | None = None
+    digest_id: int | None = Field(default=None, foreign_key="alert_digest.id")
+
+
+class AlertDigest(SQLModel, table=True):
+    """One message per run announcing its events, kept until every channel has it."""
+
+    __tablename__ = "alert_digest"
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id")
+    run_id: int = Field(foreign_key="run.id")
+    created_at: datetime
+    lang: str
+    title: str
+    body: str
+
+
+class AlertDelivery(SQLModel, table=True):
+    """A digest on one channel (named without its secrets: `monitor.alerts.deliver.channel_label`)."""
+
+    __tablename__ = "alert_delivery"
+    digest_id: int = Field(foreign_key="alert_digest.id", primary_key=True)
+    channel: str = Field(primary_key=True)
+    attempts: int = 0
+    delivered_at: datetime | None = None
+    last_error: str | None = None

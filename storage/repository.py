@@ -500,6 +500,12 @@ def database_size(db: Engine) -> int:
     return sum(os.path.getsize(path) for path in (database, database + "-wal") if os.path.exists(path))
 
 
+def project_id(db: Engine, name: str) -> int | None:
+    """The id of the project of that name (None: nothing stored for it yet)."""
+    with Session(db) as session:
+        return _project_id(session, name)
+
+
 def project_names(db: Engine) -> list[str]:
     """Every project the database holds, by name."""
     with Session(db) as session:

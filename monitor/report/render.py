@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from monitor.markdown_text import md_cell, md_code, show_invisible
 from monitor.output import prepare_folder, write_text
 from monitor.report.build import change, per_engine_rows
 from monitor.report.i18n import LABELS
@@ -37,31 +37,13 @@ def number(value: float | None, digits: int = 1) -> str:
 
 # Characters that would hide or disguise text: C0/C1 controls (NUL ...), bidirectional overrides and
 # isolates (a right-to-left override makes "moc.live" look like "evil.com"), invisible spaces and separators.
-_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028-\u202e"
-                        "\u2060\u2066-\u2069\ufeff]")
-
-
 def visible(value: Any) -> Any:
-    """Text with every character that would hide or disguise it shown as its code point (⟨U+202E⟩).
-    Applied to every value a template writes (Jinja's `finalize`), before escaping."""
-    if not isinstance(value, str) or not _INVISIBLE.search(value):
+    """Text with every character that would hide or disguise it shown as its code point. Applied to every
+    value a template writes (Jinja's `finalize`), before escaping."""
+    if not isinstance(value, str):
         return value
-    shown = _INVISIBLE.sub(lambda match: f"⟨U+{ord(match.group()):04X}⟩", value)
-    return type(value)(shown) if isinstance(value, Markup) else shown
-
-
-def md_code(value: object) -> str:
-    """Markdown code span content (a URL): a backtick would end the span, and a pipe splits a table cell
-    even inside one unless escaped."""
-    return " ".join(str(value if value is not None else "").split()).replace("`", "%60").replace("|", "\\|")
-
-
-def md_cell(value: object) -> str:
-    """Markdown table cell: untrusted text cannot break the table or inject links and HTML."""
-    text = " ".join(str(value if value is not None else "").split())
-    for char in "\\|[]<>*_`#":
-        text = text.replace(char, "\\" + char)
-    return text
+    shown = show_invisible(value)
+    return value if shown == value else type(value)(shown) if isinstance(value, Markup) else shown
 
 
 def _environment() -> Environment:

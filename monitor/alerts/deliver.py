@@ -1,0 +1,61 @@
+"""Sending a digest to one channel through Apprise: tried a few times, and a failure said without the
+channel's secrets (a token in a Slack or Telegram URL, filled from an environment variable)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import time
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from citewatch.secrets import Secrets
+from monitor.config import channel_url, channel_variables
+
+log = logging.getLogger("citewatch.alerts")
+# seconds between tries of one channel within a run; what is still undelivered after them waits for a later run
+RETRY_WAITS = (2.0, 10.0)
+_URL_PIECES = re.compile(r"[/:@?&=#,]+")
+
+
+def channel_label(channel: str) -> str:
+    """How a channel is named in logs, the database and `citewatch alerts`: its scheme and host as written
+    in the config (a variable's name, never its value) and a short digest of the whole entry."""
+    parts = urlsplit(channel)
+    host = parts.netloc.rpartition("@")[2] or "?"
+    return f"{parts.scheme}://{host}#{hashlib.sha256(channel.encode()).hexdigest()[:8]}"
+
+
+def send(channel: str, title: str, body: str, attempts: int, sleep: Callable[[float], None] = time.sleep
+         ) -> str | None:
+    """Send to one config channel; None once sent, else why the last try failed (secrets masked)."""
+    import apprise  # here: loading its plugins takes a while, and most runs send nothing
+
+    url = channel_url(channel)
+    if url is None:
+        return f"environment variable {', '.join(channel_variables(channel))} is not set"
+    secrets = _secrets_of(channel, url)
+    notifier = apprise.Apprise()
+    if not notifier.add(url):
+        return "Apprise does not recognise this URL"
+    error = "failed"
+    for attempt in range(attempts):
+        with apprise.LogCapture(level=logging.WARNING) as captured:
+            sent = notifier.notify(title=title, body=body, body_format=apprise.NotifyFormat.MARKDOWN)
+        if sent:
+            return None
+        said = [line.strip() for line in captured.getvalue().splitlines() if line.strip()]
+        error = secrets.mask(said[-1] if said else "Apprise reported a failure")[:300]
+        if attempt + 1 < attempts:
+            sleep(RETRY_WAITS[min(attempt, len(RETRY_WAITS) - 1)])
+    return error
+
+
+def _secrets_of(channel: str, url: str) -> Secrets:
+    """The values the environment filled into the channel, and their pieces (a token is often one path
+    segment of the URL Apprise reports)."""
+    values = [os.environ[name] for name in channel_variables(channel)]
+    pieces = [piece for value in values for piece in _URL_PIECES.split(value)]
+    return Secrets([*values, *pieces, url])
