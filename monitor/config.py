@@ -210,21 +210,48 @@ class ContentRuleConfig(_Strict):
         return self
 
 
+class ScheduleGroupConfig(_Strict):
+    """Engines run together on their own cron (Google daily, assistants three times a week)."""
+
+    name: str = Field(min_length=1)
+    engines: list[str] = Field(min_length=1)
+    cron: str
+    timezone: str | None = None  # default: the schedule's
+
+    @model_validator(mode="after")
+    def _valid_cron(self) -> ScheduleGroupConfig:
+        _check_cron(self.cron, self.timezone)
+        return self
+
+
 class ScheduleConfig(_Strict):
+    # engines in no group run on this cron; a time zone name, or none for the server's
     cron: str = "0 6 * * *"
-    timezone: str = "UTC"
+    timezone: str | None = None
+    groups: list[ScheduleGroupConfig] = []
+    # each run starts up to this many seconds late, at random: many daemons do not hit an API at once
+    jitter: int = Field(default=0, ge=0, le=3600)
+    # after downtime, the runs missed are merged into one, run at start if the newest was missed by less
+    misfire_grace: int = Field(default=3600, ge=1)
     # after SIGTERM, how long probes in flight get to finish and be stored before the daemon leaves anyway
     stop_grace: float = Field(default=60.0, ge=0, le=3600)
 
     @model_validator(mode="after")
     def _valid_cron(self) -> ScheduleConfig:
-        from monitor.cron import cron_trigger
-
-        try:
-            cron_trigger(self.cron, self.timezone)
-        except Exception as exc:  # noqa: BLE001 (apscheduler raises ValueError or a zoneinfo error)
-            raise ValueError(f"invalid schedule: {exc}") from None
+        _check_cron(self.cron, self.timezone)
+        _require_unique([(("groups", i, "name"), group.name) for i, group in enumerate(self.groups)])
+        _require_unique([(("groups", i, "engines", j), engine_id)
+                         for i, group in enumerate(self.groups) for j, engine_id in enumerate(group.engines)])
         return self
+
+
+def _check_cron(cron: str, timezone: str | None) -> None:
+    from monitor.cron import cron_trigger
+
+    try:
+        cron_trigger(cron, timezone)
+    except Exception as exc:  # noqa: BLE001 (apscheduler raises ValueError or a zoneinfo error)
+        raise ValueError(f"invalid schedule: {exc}") from None
 
 
 class DomainClassRuleConfig(_Strict):
@@ -374,6 +401,12 @@ class Config(_Strict):
                 if engine_id not in engine_ids:
                     raise PydanticCustomError("unknown_engine", "names engine {engine}, which is not in engines",
                                               {"at": ("keywords", index, "engines"), "engine": repr(engine_id)})
+        for index, group in enumerate(self.schedule.groups):
+            for engine_id in group.engines:
+                if engine_id not in engine_ids:
+                    raise PydanticCustomError("unknown_engine", "names engine {engine}, which is not in engines",
+                                              {"at": ("schedule", "groups", index, "engines"),
+                                               "engine": repr(engine_id)})
         for index, rule in enumerate(self.alerts.rules):
             for engine_id in rule.engines:
                 if engine_id not in engine_ids:

@@ -34,8 +34,9 @@ def _weekday_field(field: str) -> str:
     return ",".join(dict.fromkeys(names))
 
 
-def cron_trigger(expression: str, timezone: str) -> CronTrigger:
-    """Raises ValueError for anything that is not a valid five-field cron expression or time zone."""
+def cron_trigger(expression: str, timezone: str | None, jitter: int | None = None) -> CronTrigger:
+    """Raises ValueError for anything that is not a valid five-field cron expression or time zone (None:
+    the server's). `jitter`: each firing up to that many seconds late, at random."""
     fields = expression.split()
     if len(fields) != 5:
         raise ValueError(f"expected 5 cron fields (minute hour day month weekday), got {len(fields)}")
@@ -44,4 +45,4 @@ def cron_trigger(expression: str, timezone: str) -> CronTrigger:
         # cron runs when either matches; APScheduler would need both: refuse rather than surprise
         raise ValueError("restrict either the day of month or the weekday, not both")
     return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=_weekday_field(weekday),
-                       timezone=timezone)
+                       timezone=timezone, jitter=jitter or None)

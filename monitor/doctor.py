@@ -84,21 +84,21 @@ def _database(config: Config, now: datetime) -> list[Finding]:
 
 
 def _freshness(config: Config, db, now: datetime) -> list[Finding]:  # type: ignore[no-untyped-def]
-    """Per enabled engine: its last successful answer, against two periods of the schedule."""
-    run = repository.newest_run_status(db, config.project_name)
+    """Per enabled engine: its last successful answer, against two periods of its schedule."""
+    enabled = [e.id for e in config.engines if e.enabled]
+    run = repository.newest_run_status(db, config.project_name, enabled)
     if run is None:
         return [Finding("freshness", True, "no run yet")]
-    allowed = 2 * schedule_period(config, now) + STALE_GRACE
     last = {engine.engine_id: engine.last_success for engine in run.engines}
     findings = []
-    for engine in (e for e in config.engines if e.enabled):
-        success = last.get(engine.id)
+    for engine_id in enabled:
+        success = last.get(engine_id)
         if success is None:
-            findings.append(Finding(f"freshness {engine.id}", False, "no successful answer in the newest run's "
-                                    "engines, or never"))
+            findings.append(Finding(f"freshness {engine_id}", False, "no successful answer yet"))
             continue
+        allowed = 2 * schedule_period(config, now, engine_id) + STALE_GRACE
         age = now - success
-        findings.append(Finding(f"freshness {engine.id}", age <= allowed,
+        findings.append(Finding(f"freshness {engine_id}", age <= allowed,
                                 f"last successful answer {success.isoformat(timespec='minutes')}, "
                                 f"{_hours(age)} ago (the schedule allows {_hours(allowed)})"))
     return findings

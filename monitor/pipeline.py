@@ -26,7 +26,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -144,12 +144,15 @@ class RunSummary:
         ]
 
 
-def plan(config: Config) -> list[ProbeTask]:
-    """Every (keyword, engine, sample) of one batch, keyword overrides applied."""
+def plan(config: Config, engines: Collection[str] | None = None) -> list[ProbeTask]:
+    """Every (keyword, engine, sample) of one batch, keyword overrides applied; only the `engines` named
+    where some are (a schedule group's)."""
     tasks = []
     for keyword in config.keywords:
         for engine in config.engines:
             if not engine.enabled or (keyword.engines is not None and engine.id not in keyword.engines):
+                continue
+            if engines is not None and engine.id not in engines:
                 continue
             samples = keyword.samples or engine.samples
             tasks.extend(ProbeTask(keyword, engine, index) for index in range(samples))
@@ -332,7 +335,8 @@ def start_batch(config: Config, db: Engine, clock: Clock, tasks: list[ProbeTask]
     ids = sync_config(config, db, clock, tracking)
     repository.mark_stale_runs(db, ids.project_id, clock() - STALE_RUN, owner.is_gone)
     if resume or resume_within is not None:
-        newest = repository.run_to_resume(db, ids.project_id)
+        # the daemon resumes its schedule group's newest run (another group's may have run since)
+        newest = repository.run_to_resume(db, ids.project_id, None if resume else engines_of(tasks))
         if resume or (newest is not None and newest[1] == RUN_INTERRUPTED
                       and newest[3] >= clock() - resume_within):  # type: ignore[operator]
             return _resumed_batch(config, db, ids, tasks, tracking, newest)
@@ -411,7 +415,7 @@ async def probe_one(task: ProbeTask, batch: Batch, lane: Lane, budget: DailyBudg
 async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, progress: bool = False,
                     sleep: Sleep = asyncio.sleep, probes: ProbeFactory = make_probe,
                     resume: bool = False, resume_within: timedelta | None = None,
-                    stopping: threading.Event | None = None) -> RunSummary:
+                    stopping: threading.Event | None = None, engines: Collection[str] | None = None) -> RunSummary:
     """Run one batch now and store every observation; returns what happened. With `resume`, finish the
     newest run instead, where it was interrupted: only what it had not stored (NothingToResume otherwise).
 
@@ -419,9 +423,10 @@ async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, 
     Ctrl-C, a bug), `interrupted`; the error is raised after that (StorageError for the database). Once
     `stopping` is set, no probe starts: those in flight are stored, the run ends `interrupted` (and
     `summary.stopped` says so), and `run --resume` probes the rest. With `resume_within` (the daemon: its
-    schedule's period), an interrupted newest run that recent is finished instead of starting a new one."""
+    schedule's period), an interrupted newest run that recent and of the same engines is finished instead
+    of starting a new one. `engines`: only those (a schedule group's)."""
     check_runnable(config)
-    tasks = plan(config)
+    tasks = plan(config, engines)
     # built before anything is stored: an engine whose probe cannot be made stops the batch here
     lanes = open_lanes(engines_of(tasks), probes)
     try:

@@ -1,11 +1,14 @@
-"""APScheduler wiring only: run a batch on the config's cron schedule until stopped.
+"""APScheduler wiring only: run batches on the config's schedules until stopped.
+
+`schedule.cron` runs every enabled engine, or with `schedule.groups` each group of engines runs on its own
+cron (and `schedule.cron` the engines in none), with optional jitter; batches never overlap, and runs
+missed while the daemon was down are merged into one.
 
 SIGTERM or SIGINT stops the schedule: a batch in flight starts no more probes, those in flight get
 `schedule.stop_grace` seconds to be stored, and the run is marked interrupted (`citewatch run --resume`
 probes the rest). A second signal stops at once: that run stays `running` until the next start on this
 host marks it interrupted. One daemon per database holds `storage.daemon_lock` while it runs; with
-`standby` a second one waits for it. SIGHUP reloads the config. (Grace periods and health come with the rest
-of issue 11.)
+`standby` a second one waits for it. SIGHUP reloads the config.
 """
 
 from __future__ import annotations
@@ -17,10 +20,16 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from apscheduler.executors.base import BaseExecutor
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from tzlocal import get_localzone
 
 from citewatch.errors import CitewatchError, ConfigError
 from monitor import heartbeat
@@ -38,26 +47,86 @@ class _Stop(Exception):
     """Raised in the main thread by SIGTERM or SIGINT to leave the scheduler's loop."""
 
 
-def build_scheduler(config: Config, job: Callable[[], object], *, now: bool = False) -> BlockingScheduler:
-    """A scheduler with one job: `job` on the config's cron (and at once with `now`), never two at once,
-    missed runs merged."""
-    scheduler = BlockingScheduler(timezone=config.schedule.timezone)
-    trigger = cron_trigger(config.schedule.cron, config.schedule.timezone)
-    first = {"next_run_time": datetime.now(trigger.timezone)} if now else {}
-    scheduler.add_job(job, trigger, id="batch", max_instances=1, coalesce=True, misfire_grace_time=3600, **first)
+@dataclass(frozen=True)
+class Schedule:
+    """One cron and the engines its batches probe (None: every enabled engine)."""
+
+    name: str
+    cron: str
+    timezone: str | None  # None: the server's
+    engines: tuple[str, ...] | None
+
+    @property
+    def zone(self) -> str:
+        return self.timezone or str(get_localzone())
+
+    def trigger(self, jitter: int | None = None) -> CronTrigger:
+        return cron_trigger(self.cron, self.timezone, jitter)
+
+
+def schedules(config: Config) -> list[Schedule]:
+    """The config's schedule groups, and `schedule.cron` for the enabled engines in none of them."""
+    settings = config.schedule
+    groups = [Schedule(g.name, g.cron, g.timezone or settings.timezone, tuple(g.engines)) for g in settings.groups]
+    grouped = {engine_id for group in settings.groups for engine_id in group.engines}
+    rest = tuple(e.id for e in config.engines if e.enabled and e.id not in grouped)
+    if not groups:
+        return [Schedule("default", settings.cron, settings.timezone, None)]
+    return ([Schedule("default", settings.cron, settings.timezone, rest)] if rest else []) + groups
+
+
+def build_scheduler(config: Config, job: Callable[[Schedule], object], *, now: bool = False,
+                    scheduler: BaseScheduler | None = None, executor: BaseExecutor | None = None) -> BaseScheduler:
+    """A scheduler with a job per schedule: `job(schedule)` on its cron (and at once with `now`). Batches
+    never overlap (one worker: a group firing while another runs waits for it), and the runs missed while
+    the daemon was down are merged into one, run at start if the newest was missed by less than
+    `schedule.misfire_grace` seconds. (`scheduler` and `executor`: a test's, driven by a fake clock.)"""
+    scheduler = scheduler or BlockingScheduler()
+    scheduler.configure(timezone=get_localzone(), executors={"default": executor or ThreadPoolExecutor(1)})
+    add_jobs(scheduler, config, job, now=now)
     return scheduler
 
 
+def add_jobs(scheduler: BaseScheduler, config: Config, job: Callable[[Schedule], object], *, now: bool = False
+             ) -> None:
+    for schedule in schedules(config):
+        trigger = schedule.trigger(config.schedule.jitter)
+        first = {"next_run_time": datetime.now(trigger.timezone)} if now else {}
+        scheduler.add_job(job, trigger, args=[schedule], id=f"batch:{schedule.name}", max_instances=1,
+                          coalesce=True, misfire_grace_time=config.schedule.misfire_grace, **first)
+
+
+def describe(config: Config) -> str:
+    """The schedules as one line: "schedule '0 6 * * *' (UTC); google: '0 5 * * *' (Asia/Shanghai)"."""
+    return "; ".join(f"{'schedule' if s.name == 'default' else s.name} {s.cron!r} ({s.zone})"
+                     + (f" for {', '.join(s.engines)}" if s.engines and s.name != "default" else "")
+                     for s in schedules(config))
+
+
 def next_run(config: Config, now: datetime | None = None) -> datetime | None:
-    """When the schedule fires next after `now` (the server's time by default)."""
-    trigger = cron_trigger(config.schedule.cron, config.schedule.timezone)
-    return trigger.get_next_fire_time(None, now or datetime.now(trigger.timezone))
+    """When a schedule fires next after `now` (the server's time by default)."""
+    upcoming = [fire for fire in next_runs(config, now).values() if fire is not None]
+    return min(upcoming) if upcoming else None
 
 
-def schedule_period(config: Config, now: datetime) -> timedelta:
-    """The time between the next two scheduled runs after `now` (a day where the schedule says nothing)."""
-    first = next_run(config, now)
-    second = next_run(config, first + timedelta(seconds=1)) if first is not None else None
+def next_runs(config: Config, now: datetime | None = None) -> dict[str, datetime | None]:
+    """Per schedule, when it fires next after `now` (without jitter)."""
+    found = {}
+    for schedule in schedules(config):
+        trigger = schedule.trigger()
+        found[schedule.name] = trigger.get_next_fire_time(None, now or datetime.now(trigger.timezone))
+    return found
+
+
+def schedule_period(config: Config, now: datetime, engine_id: str | None = None) -> timedelta:
+    """The time between the next two runs after `now` of the schedule of `engine_id` (the first schedule
+    where none is named; a day where the schedule says nothing)."""
+    found = schedules(config)
+    schedule = next((s for s in found if s.engines is None or engine_id in s.engines), found[0]) \
+        if engine_id is not None else found[0]
+    trigger = schedule.trigger()
+    first = trigger.get_next_fire_time(None, now)
+    second = trigger.get_next_fire_time(None, first + timedelta(seconds=1)) if first is not None else None
     return (second - first) if first is not None and second is not None else timedelta(days=1)
 
 
@@ -77,10 +146,10 @@ def run_forever(config: Config, db: Engine, say: Callable[[str], None], *, now: 
     signal.signal(signal.SIGTERM, stop_waiting)
     signal.signal(signal.SIGINT, stop_waiting)
     with daemon_lock(db, wait=standby, on_wait=waiting):
-        _Daemon(config, db, say, reload).run(now=now)
+        Daemon(config, db, say, reload).run(now=now)
 
 
-class _Daemon:
+class Daemon:
     """The schedule of one daemon: its batches, the config they run (SIGHUP replaces it) and how it stops."""
 
     def __init__(self, config: Config, db: Engine, say: Callable[[str], None],
@@ -88,7 +157,7 @@ class _Daemon:
         self.config, self.db, self.say, self.reload = config, db, say, reload
         self.in_flight = threading.Event()
         self.stopping = threading.Event()  # set by SIGTERM: the batch in flight starts no more probes
-        self.scheduler: BlockingScheduler | None = None
+        self.scheduler: BaseScheduler | None = None
 
     def run(self, *, now: bool) -> None:
         self.scheduler = build_scheduler(self.config, self.batch, now=now)
@@ -98,24 +167,25 @@ class _Daemon:
             signal.signal(signal.SIGINT, self.stop)
             if self.reload is not None:
                 signal.signal(signal.SIGHUP, self.hang_up)
-            self.say(f"citewatch daemon: schedule {self.config.schedule.cron!r} ({self.config.schedule.timezone}); "
-                     f"{'a batch now, then ' if now else ''}next run at "
+            self.say(f"citewatch daemon: {describe(self.config)}; {'a batch now, then ' if now else ''}next run at "
                      f"{upcoming.isoformat(timespec='minutes') if upcoming else 'never'}")
             self.scheduler.start()
         except _Stop as received:
             self.stopped_by(str(received))
 
-    def batch(self) -> None:
+    def batch(self, schedule: Schedule) -> None:
         from monitor.pipeline import run_batch
 
         config = self.config
         self.in_flight.set()
         beat: dict[str, object]
         try:
-            # a run interrupted within the schedule's period (a crash, a stop) is finished, not begun again
-            summary = asyncio.run(run_batch(config, self.db, stopping=self.stopping,
-                                            resume_within=schedule_period(config, datetime.now(UTC))))
-            log.info("run %s: %s/%s stored, %s failed, %s skipped%s", summary.run_id, summary.stored,
+            # a run of this schedule interrupted within its period (a crash, a stop) is finished, not begun again
+            period = schedule_period(config, datetime.now(UTC), schedule.engines[0] if schedule.engines else None)
+            summary = asyncio.run(run_batch(config, self.db, stopping=self.stopping, engines=schedule.engines,
+                                            resume_within=period))
+            log.info("run %s (%s): %s/%s stored, %s failed, %s skipped%s", summary.run_id, schedule.name,
+                     summary.stored,
                      summary.planned, summary.failed, summary.skipped,
                      "; stopped and marked interrupted: `citewatch run --resume` probes the rest"
                      if summary.stopped else "", extra={"run_id": summary.run_id})
@@ -123,8 +193,8 @@ class _Daemon:
                 log.warning("run %s: engine %s: %s: %s", summary.run_id, engine_id, headline, "; ".join(reasons),
                             extra={"run_id": summary.run_id, "engine_id": engine_id})
             beat = {"status": "failed" if summary.all_failed else "ok", "run": summary.run_id,
-                    "planned": summary.planned, "stored": summary.stored, "failed": summary.failed,
-                    "skipped": summary.skipped}
+                    "schedule": schedule.name, "planned": summary.planned, "stored": summary.stored,
+                    "failed": summary.failed, "skipped": summary.skipped}
         except CitewatchError as exc:  # the database failed under the batch: said, and tried again next time
             log.error("%s", exc)
             beat = {"status": "failed", "error": type(exc).__name__}
@@ -176,10 +246,11 @@ class _Daemon:
             return
         self.config = new  # the next batch runs it
         assert self.scheduler is not None
-        self.scheduler.reschedule_job("batch", trigger=cron_trigger(new.schedule.cron, new.schedule.timezone))
+        self.scheduler.remove_all_jobs()
+        add_jobs(self.scheduler, new, self.batch)
         upcoming = next_run(new)
-        log.info("SIGHUP: config reloaded; schedule %r (%s), next run at %s", new.schedule.cron,
-                 new.schedule.timezone, upcoming.isoformat(timespec="minutes") if upcoming else "never")
+        log.info("SIGHUP: config reloaded; %s, next run at %s", describe(new),
+                 upcoming.isoformat(timespec="minutes") if upcoming else "never")
 
 
 def _stop_now(signum: int, _frame: object) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from citewatch.status import FAILED, SKIPPED, SUCCESSFUL
 from monitor.config import Config
-from monitor.scheduler import next_run
+from monitor.scheduler import next_runs, schedules
 from storage import repository
 from storage.daemon_lock import current_holder
 from storage.db import shown
@@ -19,19 +19,20 @@ from storage.db import shown
 def gather(config: Config, db: Engine, now: datetime | None = None) -> dict[str, Any]:
     """Everything `status` shows, as JSON-ready values (times in ISO 8601)."""
     holder = current_holder(db)
-    upcoming = next_run(config, now)
-    run = repository.newest_run_status(db, config.project_name)
+    upcoming = next_runs(config, now)
+    run = repository.newest_run_status(db, config.project_name, [e.id for e in config.engines if e.enabled])
     return {
         "database": {"url": shown(db), "bytes": repository.database_size(db)},
         "daemon": None if holder is None else {
             "host": holder.host, "pid": holder.pid, "since": _iso(holder.since)},
-        "schedule": {"cron": config.schedule.cron, "timezone": config.schedule.timezone,
-                     "next_run": _iso(upcoming)},
+        "schedule": {"next_run": _iso(min((t for t in upcoming.values() if t), default=None)), "groups": [
+            {"name": s.name, "cron": s.cron, "timezone": s.zone, "engines": list(s.engines) if s.engines else None,
+             "next_run": _iso(upcoming[s.name])} for s in schedules(config)]},
         "last_run": None if run is None else {
             "id": run.run_id, "status": run.status, "started_at": _iso(run.started_at),
             "finished_at": _iso(run.finished_at), "host": run.host, "pid": run.pid,
             "engines": [{
-                "engine": engine.engine_id, "planned": engine.planned,
+                "engine": engine.engine_id, "run": engine.run_id, "planned": engine.planned,
                 "stored": sum(engine.statuses.values()),
                 "successful": sum(engine.statuses.get(status, 0) for status in SUCCESSFUL),
                 "failed": sum(engine.statuses.get(status, 0) for status in FAILED),
@@ -49,7 +50,10 @@ def render(status: dict[str, Any]) -> str:
     lines = [f"database {database['url']}: {_size(database['bytes'])}",
              "daemon: " + (f"pid {daemon['pid']} on {daemon['host']}, since {daemon['since']}" if daemon
                            else "none holds this database"),
-             f"next run: {schedule['next_run'] or 'never'} (schedule {schedule['cron']!r}, {schedule['timezone']})"]
+             f"next run: {schedule['next_run'] or 'never'}"]
+    lines += [f"  {group['name']}: {group['cron']!r} ({group['timezone']})"
+              + (f" for {', '.join(group['engines'])}" if group["engines"] else "")
+              + f", next {group['next_run'] or 'never'}" for group in schedule["groups"]]
     if run is None:
         lines.append("last run: none yet")
         return "\n".join(lines)
@@ -57,7 +61,8 @@ def render(status: dict[str, Any]) -> str:
                  + (f", finished {run['finished_at']}" if run["finished_at"] else ""))
     for engine in run["engines"]:
         detail = ", ".join(f"{count} {name}" for name, count in engine["statuses"].items()) or "nothing stored"
-        lines.append(f"  {engine['engine']}: {engine['stored']}/{engine['planned']} stored ({detail}); "
+        other_run = f" in run {engine['run']}" if engine["run"] != run["id"] else ""
+        lines.append(f"  {engine['engine']}: {engine['stored']}/{engine['planned']} stored{other_run} ({detail}); "
                      f"last success {engine['last_success'] or 'never'}")
     return "\n".join(lines)
 

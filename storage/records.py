@@ -231,6 +231,7 @@ class EngineRunStatus:
     planned: int
     statuses: dict[str, int]
     last_success: datetime | None
+    run_id: int  # the newest run that planned the engine
 
 
 @dataclass(frozen=True)

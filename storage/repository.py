@@ -55,6 +55,9 @@ from storage.records import (
     StoredPayload,
 )
 
+# how far back `newest_run_status` looks for an engine the newest run did not plan
+RUNS_SEARCHED = 200
+
 
 def payload_hash(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
@@ -133,10 +136,19 @@ def mark_run_interrupted(db: Engine, run_id: int) -> None:
         session.execute(update(Run).where(Run.id == run_id).values(status=RUN_INTERRUPTED))
 
 
-def run_to_resume(db: Engine, project_id: int) -> tuple[int, str, dict[str, dict[str, int]], datetime] | None:
-    """The project's newest run: its id, status, plan and start (None: the project has no run)."""
+def run_to_resume(db: Engine, project_id: int, engines: Iterable[str] | None = None
+                  ) -> tuple[int, str, dict[str, dict[str, int]], datetime] | None:
+    """The project's newest run (of exactly those `engines`, a schedule group's, where given): its id,
+    status, plan and start (None: no such run)."""
+    wanted = set(engines) if engines is not None else None
     with Session(db) as session:
-        newest = session.execute(_newest_run(project_id)).scalar_one_or_none()
+        if wanted is None:
+            newest = session.execute(_newest_run(project_id)).scalar_one_or_none()
+        else:
+            newest = next((run for run in session.execute(
+                select(Run).where(Run.project_id == project_id)
+                .order_by(Run.started_at.desc(), Run.id.desc()).limit(RUNS_SEARCHED)).scalars()  # type: ignore[union-attr]
+                if set(run.planned) == wanted), None)
         return (newest.id, newest.status, newest.planned, newest.started_at) if newest is not None else None
 
 
@@ -466,29 +478,44 @@ def answer_texts(db: Engine, observation_ids: Iterable[int]) -> dict[int, str | 
         return {row.id: payload_store.unpack_answer(connection, row.answer, row.answer_dictionary_id) for row in rows}
 
 
-def newest_run_status(db: Engine, project: str) -> RunStatus | None:
+def newest_run_status(db: Engine, project: str, engines: Iterable[str] = ()) -> RunStatus | None:
     """The project's newest run with, per engine, what it planned and stored, and when the engine last
-    answered successfully in any run (None: the project has no run)."""
+    answered successfully in any run (None: the project has no run). `engines` the newest run did not
+    plan (another schedule group's) are shown from the newest run that did."""
     with Session(db) as session:
         pid = _project_id(session, project)
         run = session.execute(_newest_run(pid)).scalar_one_or_none() if pid is not None else None
         if run is None:
             return None
-        counts: dict[str, dict[str, int]] = {}
-        for engine_id, status, count in session.execute(
-                select(Observation.engine_id, Observation.status, func.count())
-                .where(Observation.run_id == run.id).group_by(Observation.engine_id, Observation.status)):
-            counts.setdefault(engine_id, {})[status] = count
-        engines = sorted(set(run.planned) | set(counts))
+        run_of = {engine_id: (run.id, run.planned[engine_id]) for engine_id in run.planned}
+        missing = set(engines) - set(run_of)
+        if missing:
+            for run_id, planned in session.execute(
+                    select(Run.id, Run.planned).where(Run.project_id == pid, Run.id < run.id)
+                    .order_by(Run.id.desc()).limit(RUNS_SEARCHED)):  # type: ignore[union-attr]
+                for engine_id in missing & set(planned):
+                    run_of[engine_id] = (run_id, planned[engine_id])
+                missing -= set(planned)
+                if not missing:
+                    break
+        counts: dict[tuple[int, str], dict[str, int]] = {}
+        for run_id, engine_id, status, count in session.execute(
+                select(Observation.run_id, Observation.engine_id, Observation.status, func.count())
+                .where(Observation.run_id.in_({found for found, _ in run_of.values()}))  # type: ignore[attr-defined]
+                .group_by(Observation.run_id, Observation.engine_id, Observation.status)):
+            counts.setdefault((run_id, engine_id), {})[status] = count
+        engine_ids = sorted(set(run_of) | {engine_id for run_id, engine_id in counts if run_id == run.id} | missing)
         last_success = {engine_id: session.execute(  # per engine: the (engine, time) index, read backwards
             select(func.max(Observation.observed_at))
             .join(Run, Run.id == Observation.run_id)
             .where(Observation.engine_id == engine_id, Run.project_id == pid,
-                   Observation.status.in_(SUCCESSFUL))).scalar_one() for engine_id in engines}  # type: ignore[attr-defined]
-        return RunStatus(run.id, run.status, run.started_at, run.finished_at, run.host, run.pid, [  # type: ignore[arg-type]
-            EngineRunStatus(engine_id, sum(run.planned.get(engine_id, {}).values()), counts.get(engine_id, {}),
-                            last_success[engine_id])
-            for engine_id in engines])
+                   Observation.status.in_(SUCCESSFUL))).scalar_one() for engine_id in engine_ids}  # type: ignore[attr-defined]
+        rows = []
+        for engine_id in engine_ids:
+            run_id, planned = run_of.get(engine_id, (run.id, {}))
+            rows.append(EngineRunStatus(engine_id, sum(planned.values()), counts.get((run_id, engine_id), {}),
+                                        last_success[engine_id], run_id))
+        return RunStatus(run.id, run.status, run.started_at, run.finished_at, run.host, run.pid, rows)  # type: ignore[arg-type]
 
 
 def database_size(db: Engine) -> int:

@@ -137,6 +137,8 @@ def run_day(connection: Connection, run_id: int) -> date:
     through one writer connection, and a run id means one run in a database)."""
     days = connection.info.setdefault("citewatch_run_days", {})
     if run_id not in days:
+        if len(days) >= 64:  # a daemon's pooled connection lives for thousands of runs: keep the recent ones
+            days.clear()
         started = connection.execute(select(Run.started_at).where(Run.id == run_id)).scalar_one()
         days[run_id] = started.date()
     return days[run_id]  # type: ignore[no-any-return]

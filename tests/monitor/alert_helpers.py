@@ -55,6 +55,7 @@ def json_endpoint() -> Iterator[Endpoint]:
             return None
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     endpoint.url = f"json://127.0.0.1:{server.server_address[1]}/hook"
