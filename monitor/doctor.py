@@ -76,14 +76,14 @@ def _database(config: Config, now: datetime) -> list[Finding]:
         check_schema(db)
         findings = [Finding("database", True, f"{shown(db)}: reachable, at this version's schema, "
                                               f"{repository.database_size(db):,} bytes")]
-        return findings + _freshness(config, db, now)
+        return findings + freshness(config, db, now)
     except CitewatchError as exc:
         return [Finding("database", False, str(exc))]
     finally:
         db.dispose()
 
 
-def _freshness(config: Config, db, now: datetime) -> list[Finding]:  # type: ignore[no-untyped-def]
+def freshness(config: Config, db, now: datetime) -> list[Finding]:  # type: ignore[no-untyped-def]
     """Per enabled engine: its last successful answer, against two periods of its schedule."""
     enabled = [e.id for e in config.engines if e.enabled]
     run = repository.newest_run_status(db, config.project_name, enabled)

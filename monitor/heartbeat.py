@@ -1,7 +1,8 @@
-"""The daemon's heartbeat: after every run, a POST of the run's summary to the URL in the variable that
-`health.heartbeat_url_env` names. A monitor (healthchecks.io, Uptime Kuma, any webhook) then notices a
-daemon that stopped running, and sees runs that failed. The URL holds a token: it is never logged, only
-its host."""
+"""The daemon's heartbeat: after every run, the run's summary sent to the URL in the variable that
+`health.heartbeat_url_env` names: POSTed as JSON to an http(s) URL (healthchecks.io, Uptime Kuma, any
+webhook), or as a message through Apprise for any other scheme (slack://, tgram://, ...). A monitor then
+notices a daemon that stopped running, and sees runs that failed. The URL holds a token: it is never
+logged, only its host."""
 
 from __future__ import annotations
 
@@ -25,12 +26,27 @@ def heartbeat_url(config: Config) -> str | None:
 
 def send(url: str, summary: dict[str, Any], timeout: float = TIMEOUT_S) -> bool:
     """POST `summary` as JSON to `url`; False (and a warning naming only the host) where it fails."""
-    host = urlsplit(url).hostname or "?"
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    if parts.scheme not in ("http", "https"):
+        return _send_apprise(url, summary, host)
     try:
         response = httpx.post(url, json=summary, timeout=timeout)
         response.raise_for_status()
     except httpx.HTTPError as exc:
         reason = f"HTTP {exc.response.status_code}" if isinstance(exc, httpx.HTTPStatusError) else type(exc).__name__
         log.warning("heartbeat to %s failed: %s (the daemon goes on)", host, reason)
+        return False
+    return True
+
+
+def _send_apprise(url: str, summary: dict[str, Any], host: str) -> bool:
+    import apprise
+
+    notifier = apprise.Apprise()
+    title = f"citewatch {summary.get('project', '')}: run {summary.get('run', '?')} {summary.get('status', '')}"
+    body = ", ".join(f"{key} {value}" for key, value in summary.items() if key not in ("service", "project"))
+    if not notifier.add(url) or not notifier.notify(title=title, body=body):
+        log.warning("heartbeat to %s failed (the daemon goes on)", host)
         return False
     return True

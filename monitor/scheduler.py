@@ -200,6 +200,7 @@ class Daemon:
             beat = {"status": "failed", "error": type(exc).__name__}
         finally:
             self.in_flight.clear()
+        self.warn_stale(config)
         url = heartbeat.heartbeat_url(config)
         if url is not None:
             heartbeat.send(url, {"service": "citewatch", "project": config.project_name, **beat})
@@ -207,6 +208,20 @@ class Daemon:
         upcoming = next_run(config)
         if upcoming is not None:
             log.info("next run at %s", upcoming.isoformat(timespec="minutes"))
+
+    def warn_stale(self, config: Config) -> None:
+        """A warning per engine whose last successful answer is older than two periods of its schedule."""
+        from monitor.doctor import freshness
+
+        try:
+            findings = freshness(config, self.db, datetime.now(UTC))
+        except CitewatchError as exc:
+            log.warning("freshness not checked: %s", exc)
+            return
+        for finding in findings:
+            if not finding.ok:
+                engine_id = finding.check.removeprefix("freshness ")
+                log.warning("engine %s is stale: %s", engine_id, finding.detail, extra={"engine_id": engine_id})
 
     def stop(self, signum: int, _frame: object) -> None:
         signal.signal(signal.SIGTERM, _stop_now)

@@ -282,3 +282,28 @@ def test_check_config_and_doctor_say_what_a_channel_lacks(tmp_path: Path) -> Non
     assert findings["alert channel tgram://123456:abcdefghijk"].ok  # Apprise knows Telegram's URL
     assert not findings["alert channel json://${HOOK}"].ok and findings["alert channel json://${HOOK}"].detail == \
         "HOOK not set"
+
+
+def test_a_heartbeat_url_of_another_scheme_goes_through_apprise() -> None:
+    from monitor import heartbeat
+
+    with json_endpoint() as endpoint:
+        summary = {"service": "citewatch", "project": "Hengda Valve", "status": "ok", "run": 3, "stored": 12}
+        assert heartbeat.send(endpoint.url, summary)
+        endpoint.status = 500
+        assert not heartbeat.send(endpoint.url, summary)
+    [body] = endpoint.bodies
+    assert body["title"] == "citewatch Hengda Valve: run 3 ok" and "stored 12" in body["message"]
+
+
+async def test_the_daemon_warns_of_an_engine_whose_last_success_is_too_old(tmp_path: Path,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
+    from monitor.scheduler import Daemon
+
+    config = load_config(write(tmp_path, f"sqlite:///{tmp_path / 'a.db'}", "json://127.0.0.1:9/x"))
+    db = open_database(config.storage.url)
+    await run(config, db, Script(), -24 * 5, [[PAGE]])  # five days ago; a daily schedule allows two days
+    Daemon(config, db, say=lambda line: None, reload=None).warn_stale(config)
+    assert any(r.message.startswith("engine chatgpt is stale: last successful answer 2026-11-18")
+               for r in caplog.records)
+    db.dispose()

@@ -764,6 +764,56 @@ def test_daemon_sigterm_during_a_batch_stores_what_is_in_flight_and_resume_probe
     db.dispose()
 
 
+def test_a_daemon_killed_mid_run_is_restarted_marks_the_run_interrupted_and_finishes_it_once(tmp_path: Path
+                                                                                           ) -> None:
+    """SIGKILL leaves the run `running`; the next daemon (same host: the process is known gone) marks it
+    interrupted and its first batch resumes it, probing only what was not stored."""
+    from probes.simulator import demo_scenario
+
+    with Simulator(demo_scenario(), latency=0.2) as slow:
+        config = write_config(tmp_path / "c.yaml", slow.base_url, "sqlite:///k.db", samples=4)
+        config.write_text(config.read_text(encoding="utf-8") + DAEMON_CONFIG_TAIL, encoding="utf-8")
+        db = make_engine(f"sqlite:///{tmp_path / 'k.db'}")
+
+        def stored() -> int:
+            try:
+                with Session(db) as session:
+                    return len(session.execute(select(Observation.id)).all())
+            except Exception:  # noqa: BLE001 (the schema is still being made)
+                return 0
+
+        first = subprocess.Popen([str(CONSOLE_SCRIPT), "daemon", "--config", str(config), "--now"], cwd=ROOT,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while stored() < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        first.kill()  # SIGKILL mid-run: nothing marked, the lock released with the process
+        first.wait(30)
+        before, requests_before = stored(), len(slow.requests)
+        assert 3 <= before < 12
+        second = subprocess.Popen([str(CONSOLE_SCRIPT), "daemon", "--config", str(config), "--now"], cwd=ROOT,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while stored() < 12 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(0.5)  # the run's end is written after its last observation
+            second.send_signal(signal.SIGTERM)
+            _, err = second.communicate(timeout=60)
+        finally:
+            second.kill()
+        assert second.returncode == 0, err
+    with Session(db) as session:
+        runs = session.execute(select(Run.id, Run.status)).all()
+        samples = session.execute(select(Observation.keyword_id, Observation.sample_index)).all()
+        scheduled = session.execute(text("SELECT sum(scheduled), sum(observed) FROM kpi_day")).one()
+    db.dispose()
+    assert [status for _, status in runs] == ["finished"], err  # the same run, interrupted, then finished
+    assert len(samples) == len(set(samples)) == 12  # every sample once
+    assert len(slow.requests) - requests_before <= 12 - before + 1  # only what was not stored (+ the one in flight)
+    assert tuple(scheduled) == (12, 12)  # the plan counted once, each observation once
+
+
 def test_reading_commands_read_a_database_in_a_read_only_folder(tmp_path: Path) -> None:
     import sqlite3
 
