@@ -298,7 +298,7 @@ _CHANNEL_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 class AlertRuleConfig(_Strict):
     kind: AlertKind
-    # successful runs a citation must be absent from before it counts as lost (present in, for gained)
+    # lost: successful runs a page must be absent from after it was cited; gained: before it is cited again
     confirm_runs: int = Field(default=2, ge=1, le=20)
     # percentage points a rate must fall by (and beyond sampling noise) for the drop rules
     min_drop: float | None = Field(default=None, gt=0, le=100)

@@ -27,9 +27,9 @@ def heartbeat_url(config: Config) -> str | None:
 def send(url: str, summary: dict[str, Any], timeout: float = TIMEOUT_S) -> bool:
     """POST `summary` as JSON to `url`; False (and a warning naming only the host) where it fails."""
     parts = urlsplit(url)
-    host = parts.hostname or "?"
     if parts.scheme not in ("http", "https"):
-        return _send_apprise(url, summary, host)
+        return _send_apprise(url, summary, f"{parts.scheme}://")  # its host may be the token: not named
+    host = parts.hostname or "?"
     try:
         response = httpx.post(url, json=summary, timeout=timeout)
         response.raise_for_status()
@@ -43,6 +43,9 @@ def send(url: str, summary: dict[str, Any], timeout: float = TIMEOUT_S) -> bool:
 def _send_apprise(url: str, summary: dict[str, Any], host: str) -> bool:
     import apprise
 
+    from monitor.alerts.deliver import quiet_apprise
+
+    quiet_apprise()
     notifier = apprise.Apprise()
     title = f"citewatch {summary.get('project', '')}: run {summary.get('run', '?')} {summary.get('status', '')}"
     body = ", ".join(f"{key} {value}" for key, value in summary.items() if key not in ("service", "project"))

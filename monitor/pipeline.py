@@ -439,11 +439,12 @@ async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, 
                 repository.mark_run_interrupted(db, batch.run_id)
             else:
                 repository.finish_run(db, batch.run_id, clock())
-                batch.summary.alerts = await asyncio.to_thread(_alert, config, db, batch, clock())
         except BaseException as exc:
             if isinstance(_cause(exc), STOPPED_FROM_OUTSIDE):  # not when a write failed: nothing after it
                 _store_what_is_left(writer)
             raise _interrupted(db, batch.run_id, exc) from None
+        if not batch.summary.stopped:  # the run is finished: a Ctrl-C from here on leaves it so
+            batch.summary.alerts = await asyncio.to_thread(_alert, config, db, batch, clock())
     finally:
         await _close(lanes)
     return batch.summary

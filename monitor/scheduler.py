@@ -65,9 +65,12 @@ class Schedule:
 
 
 def schedules(config: Config) -> list[Schedule]:
-    """The config's schedule groups, and `schedule.cron` for the enabled engines in none of them."""
+    """The config's schedule groups (their enabled engines), and `schedule.cron` for the enabled engines in
+    none of them."""
     settings = config.schedule
-    groups = [Schedule(g.name, g.cron, g.timezone or settings.timezone, tuple(g.engines)) for g in settings.groups]
+    enabled = {e.id for e in config.engines if e.enabled}
+    groups = [Schedule(g.name, g.cron, g.timezone or settings.timezone, tuple(e for e in g.engines if e in enabled))
+              for g in settings.groups if enabled & set(g.engines)]  # a group of disabled engines never runs
     grouped = {engine_id for group in settings.groups for engine_id in group.engines}
     rest = tuple(e.id for e in config.engines if e.enabled and e.id not in grouped)
     if not groups:

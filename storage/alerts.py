@@ -24,9 +24,8 @@ from storage.models import (
     Source,
 )
 
-# how many of the project's newest runs are searched for an engine's recent runs (engines on sparser
-# schedules than others appear in fewer of them)
-RUNS_SEARCHED = 60
+# how many of the project's newest runs are searched, a page at a time, for each engine's recent runs
+RUNS_SEARCHED, RUNS_PAGE = 2000, 100
 # a digest not delivered to a channel is tried again at the end of later runs, this many times in all
 DELIVERY_ROUNDS = 10
 
@@ -46,45 +45,55 @@ class StoredEvent:
 def recent_engine_runs(db: Engine, project_id: int, upto_run_id: int, engine_ids: Iterable[str], per_engine: int
                        ) -> dict[str, list[int]]:
     """Per engine, the ids of the newest `per_engine` runs up to `upto_run_id` that planned it, newest first
-    (runs still running elsewhere left out)."""
-    wanted = set(engine_ids)
-    found: dict[str, list[int]] = {engine_id: [] for engine_id in wanted}
+    (runs still running elsewhere left out). Read a page of runs at a time: an engine on a sparser schedule
+    than others (a weekly group beside an hourly one) is found further back."""
+    found: dict[str, list[int]] = {engine_id: [] for engine_id in engine_ids}
+    before, searched = upto_run_id + 1, 0
     with db.connect() as connection:
-        rows = connection.execute(
-            select(Run.id, Run.planned)
-            .where(Run.project_id == project_id, Run.id <= upto_run_id,
-                   (Run.status != RUN_RUNNING) | (Run.id == upto_run_id))
-            .order_by(Run.id.desc()).limit(RUNS_SEARCHED))  # type: ignore[union-attr]
-        for run_id, planned in rows:
-            for engine_id in wanted & set(planned):
-                if len(found[engine_id]) < per_engine:
-                    found[engine_id].append(run_id)
+        while searched < RUNS_SEARCHED and any(len(runs) < per_engine for runs in found.values()):
+            rows = connection.execute(
+                select(Run.id, Run.planned)
+                .where(Run.project_id == project_id, Run.id < before,
+                       (Run.status != RUN_RUNNING) | (Run.id == upto_run_id))
+                .order_by(Run.id.desc()).limit(RUNS_PAGE)).all()  # type: ignore[union-attr]
+            for run_id, planned in rows:
+                for engine_id in found.keys() & planned.keys():
+                    if len(found[engine_id]) < per_engine:
+                        found[engine_id].append(run_id)
+            if len(rows) < RUNS_PAGE:
+                break
+            before, searched = rows[-1][0], searched + len(rows)
     return found
 
 
 def pair_history(db: Engine, runs_by_engine: dict[str, list[int]]) -> dict[Pair, list[PairRun]]:
     """For every keyword and engine with a successful sample in those runs: its runs, oldest first, with
     the tracked (brand or competitor) pages each cited."""
+    wanted = {(run_id, engine_id) for engine_id, run_ids in runs_by_engine.items() for run_id in run_ids}
+    if not wanted:
+        return {}
+    # by run id alone: the observation's run index (with the engine too, SQLite would walk the engine's
+    # whole history by its (engine, time) index); other engines' rows are dropped here
+    in_runs = Observation.run_id.in_({run_id for run_id, _ in wanted})  # type: ignore[attr-defined]
+    successful = in_runs & Observation.status.in_(SUCCESSFUL)  # type: ignore[attr-defined]
     history: dict[Pair, dict[int, PairRun]] = {}
     with db.connect() as connection:
-        for engine_id, run_ids in runs_by_engine.items():
-            if not run_ids:
-                continue
-            in_runs = (Observation.engine_id == engine_id) & Observation.run_id.in_(run_ids)  # type: ignore[attr-defined]
-            successful = in_runs & Observation.status.in_(SUCCESSFUL)  # type: ignore[attr-defined]
-            for run_id, keyword_id, observed_at in connection.execute(
-                    select(Observation.run_id, Observation.keyword_id, func.max(Observation.observed_at))
-                    .where(successful).group_by(Observation.run_id, Observation.keyword_id)):
+        for run_id, engine_id, keyword_id, observed_at in connection.execute(
+                select(Observation.run_id, Observation.engine_id, Observation.keyword_id,
+                       func.max(Observation.observed_at))
+                .where(successful).group_by(Observation.run_id, Observation.engine_id, Observation.keyword_id)):
+            if (run_id, engine_id) in wanted:
                 history.setdefault((keyword_id, engine_id), {})[run_id] = PairRun(run_id, observed_at)
-            page = func.coalesce(Source.normalized_url, Source.url)
-            for run_id, keyword_id, owner_id, normalized, shown in connection.execute(
-                    select(Observation.run_id, Observation.keyword_id, Source.owner_id, page, func.min(Source.url))
-                    .join(Citation, Citation.observation_id == Observation.id)
-                    .join(Source, Source.id == Citation.source_id)
-                    .where(successful, Citation.cited, Source.owner_id.is_not(None))  # type: ignore[union-attr]
-                    .group_by(Observation.run_id, Observation.keyword_id, Source.owner_id, page)):
-                pair_run = history[(keyword_id, engine_id)][run_id]
-                pair_run.cited.setdefault(owner_id, {})[normalized] = shown
+        page = func.coalesce(Source.normalized_url, Source.url)
+        for run_id, engine_id, keyword_id, owner_id, normalized, shown in connection.execute(
+                select(Observation.run_id, Observation.engine_id, Observation.keyword_id, Source.owner_id, page,
+                       func.min(Source.url))
+                .join(Citation, Citation.observation_id == Observation.id)
+                .join(Source, Source.id == Citation.source_id)
+                .where(successful, Citation.cited, Source.owner_id.is_not(None))  # type: ignore[union-attr]
+                .group_by(Observation.run_id, Observation.engine_id, Observation.keyword_id, Source.owner_id, page)):
+            if (run_id, engine_id) in wanted:
+                history[(keyword_id, engine_id)][run_id].cited.setdefault(owner_id, {})[normalized] = shown
     return {pair: sorted(runs.values(), key=lambda r: r.run_id) for pair, runs in history.items()}
 
 
@@ -172,7 +181,7 @@ def store_events(connection: Connection, project_id: int, run_id: int, now: date
             project_id=project_id, run_id=run_id, kind=key.kind, keyword_id=key.keyword_id, engine_id=key.engine_id,
             subject=key.subject, details=details, opened_at=now,
             closed_run_id=None if stays_open else run_id, closed_at=None if stays_open else now,
-        ).returning(AlertEvent.id)).scalar_one())
+        )).inserted_primary_key[0])
     return ids
 
 
@@ -180,7 +189,7 @@ def store_digest(connection: Connection, project_id: int, run_id: int, now: date
                  body: str, event_ids: Iterable[int], channels: Iterable[str]) -> int:
     digest_id = connection.execute(insert(AlertDigest).values(
         project_id=project_id, run_id=run_id, created_at=now, lang=lang, title=title, body=body,
-    ).returning(AlertDigest.id)).scalar_one()
+    )).inserted_primary_key[0]
     event_ids = list(event_ids)
     if event_ids:
         connection.execute(update(AlertEvent).where(AlertEvent.id.in_(event_ids))  # type: ignore[union-attr]

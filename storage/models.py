@@ -352,7 +352,8 @@ class AlertEvent(SQLModel, table=True):
     closed by the run that found it."""
 
     __tablename__ = "alert_event"
-    __table_args__ = (Index("ix_alert_event_open", "project_id", "kind", "closed_run_id"),)
+    __table_args__ = (Index("ix_alert_event_open", "project_id", "kind", "closed_run_id"),
+                      Index("ix_alert_event_run", "project_id", "run_id"))
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id")
     run_id: int = Field(foreign_key="run.id")  # the run whose evaluation found it

@@ -145,10 +145,10 @@ def run_to_resume(db: Engine, project_id: int, engines: Iterable[str] | None = N
         if wanted is None:
             newest = session.execute(_newest_run(project_id)).scalar_one_or_none()
         else:
-            newest = next((run for run in session.execute(
-                select(Run).where(Run.project_id == project_id)
-                .order_by(Run.started_at.desc(), Run.id.desc()).limit(RUNS_SEARCHED)).scalars()  # type: ignore[union-attr]
-                if set(run.planned) == wanted), None)
+            return next((tuple(row) for row in session.execute(  # type: ignore[misc]
+                select(Run.id, Run.status, Run.planned, Run.started_at).where(Run.project_id == project_id)
+                .order_by(Run.started_at.desc(), Run.id.desc()).limit(RUNS_SEARCHED))  # type: ignore[union-attr]
+                if set(row.planned) == wanted), None)
         return (newest.id, newest.status, newest.planned, newest.started_at) if newest is not None else None
 
 

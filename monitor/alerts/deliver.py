@@ -18,14 +18,17 @@ log = logging.getLogger("citewatch.alerts")
 # seconds between tries of one channel within a run; what is still undelivered after them waits for a later run
 RETRY_WAITS = (2.0, 10.0)
 _URL_PIECES = re.compile(r"[/:@?&=#,]+")
+_VARIABLE_ONLY = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}(:\d+)?")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def channel_label(channel: str) -> str:
-    """How a channel is named in logs, the database and `citewatch alerts`: its scheme and host as written
-    in the config (a variable's name, never its value) and a short digest of the whole entry."""
+    """How a channel is named in logs, the database and `citewatch alerts`, never with a secret: its scheme,
+    its host where that is a variable's name or this machine, and a short digest of the whole entry."""
     parts = urlsplit(channel)
-    host = parts.netloc.rpartition("@")[2] or "?"
-    return f"{parts.scheme}://{host}#{hashlib.sha256(channel.encode()).hexdigest()[:8]}"
+    host = parts.netloc.rpartition("@")[2]
+    shown = host if _VARIABLE_ONLY.fullmatch(host) or (parts.hostname or "") in LOOPBACK else "…"
+    return f"{parts.scheme}://{shown}#{hashlib.sha256(channel.encode()).hexdigest()[:8]}"
 
 
 def send(channel: str, title: str, body: str, attempts: int, sleep: Callable[[float], None] = time.sleep
@@ -33,6 +36,7 @@ def send(channel: str, title: str, body: str, attempts: int, sleep: Callable[[fl
     """Send to one config channel; None once sent, else why the last try failed (secrets masked)."""
     import apprise  # here: loading its plugins takes a while, and most runs send nothing
 
+    quiet_apprise()
     url = channel_url(channel)
     if url is None:
         return f"environment variable {', '.join(channel_variables(channel))} is not set"
@@ -54,8 +58,14 @@ def send(channel: str, title: str, body: str, attempts: int, sleep: Callable[[fl
 
 
 def _secrets_of(channel: str, url: str) -> Secrets:
-    """The values the environment filled into the channel, and their pieces (a token is often one path
-    segment of the URL Apprise reports)."""
+    """The channel's URL, the values the environment filled into it, and their pieces (a token is often
+    one path segment of the URL Apprise reports)."""
     values = [os.environ[name] for name in channel_variables(channel)]
-    pieces = [piece for value in values for piece in _URL_PIECES.split(value)]
+    pieces = [piece for value in (*values, url) for piece in _URL_PIECES.split(value)]
     return Secrets([*values, *pieces, url])
+
+
+def quiet_apprise() -> None:
+    """Apprise's own log lines name the URLs it sends to (tokens): they are read through LogCapture and
+    masked, never passed on to citewatch's log."""
+    logging.getLogger("apprise").propagate = False

@@ -19,7 +19,7 @@ from citewatch.alerts import (
     SHARE_OF_VOICE_DROP,
     EventKey,
 )
-from monitor.markdown_text import md_cell, md_code, show_invisible
+from monitor.markdown_text import md_cell, show_invisible
 
 RECOVERED = "recovered"  # a section of its own: engines whose failing state ended
 ORDER = (ENGINE_FAILING, RECOVERED, CITATION_LOST, COMPETITOR_GAINED, INCLUSION_DROP, SHARE_OF_VOICE_DROP,
@@ -91,6 +91,10 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 SEPARATOR = {"en": ", ", "zh": "、"}
+# entries a section lists before "and N more": chat services cap a message (Telegram at 4,096 characters)
+SECTION_LIMIT = 15
+MORE = {"en": "…and {n} more (`citewatch alerts` lists them all)",
+        "zh": "……另有 {n} 条（`citewatch alerts` 可查看全部）"}
 
 
 @dataclass(frozen=True)
@@ -111,9 +115,25 @@ def render_digest(project: str, brand: str, run_id: int, entries: Iterable[Entry
     present = [section for section in ORDER if section in sections]
     summary = SEPARATOR[lang].join(labels["count." + section].format(n=len(sections[section])) for section in present)
     title = labels["title"].format(project=show_invisible(project), summary=summary, run=run_id)
-    body = "\n\n".join(f"**{labels[section].format(brand=md_cell(brand))}**\n"
-                       + "\n".join(f"- {line}" for line in sorted(sections[section])) for section in present)
+    body = "\n\n".join(f"**{labels[section].format(brand=md_cell(brand))}**\n" + _listed(sections[section], lang)
+                       for section in present)
     return title, body
+
+
+def _listed(lines: list[str], lang: str) -> str:
+    shown = [f"- {line}" for line in sorted(lines)[:SECTION_LIMIT]]
+    if len(lines) > SECTION_LIMIT:
+        shown.append(f"- {MORE[lang].format(n=len(lines) - SECTION_LIMIT)}")
+    return "\n".join(shown)
+
+
+def _code(value: object) -> str:
+    """A scraped URL or domain as a Markdown code span: shown as it is (hidden characters made visible), and
+    nothing in it can end the span or read as markup in a chat service."""
+    text = show_invisible(" ".join(str(value if value is not None else "").split()))
+    for char, escaped in (("`", "%60"), ("|", "%7C"), ("<", "%3C"), (">", "%3E")):
+        text = text.replace(char, escaped)
+    return f"`{text}`"
 
 
 def test_message(project: str, lang: str) -> tuple[str, str]:
@@ -126,19 +146,19 @@ def _line(entry: Entry, labels: dict[str, str], lang: str) -> str:
     details, kind = entry.details, entry.key.kind
     engine = md_cell(entry.key.engine_id) if entry.key.engine_id else labels["all"]
     where = labels["on"].format(keyword=md_cell(entry.keyword), engine=engine)
-    instead = SEPARATOR[lang].join(f"`{md_code(domain)}`" for domain in details.get("instead", [])) or labels["nobody"]
+    instead = SEPARATOR[lang].join(_code(domain) for domain in details.get("instead", [])) or labels["nobody"]
     if kind == ENGINE_FAILING:
         skipped = labels["skipped"].format(n=details["skipped"]) if details["skipped"] else ""
         return labels["healthy" if entry.recovered else "failing"].format(
             engine=engine, successful=details["successful"], attempted=details["attempted"],
             coverage=_percent(details["coverage"]), minimum=_percent(details["min_coverage"]), skipped=skipped)
     if kind == CITATION_LOST:
-        return labels["lost"].format(where=where, url=f"`{md_code(details['url'])}`", runs=details["absent_runs"],
+        return labels["lost"].format(where=where, url=_code(details['url']), runs=details["absent_runs"],
                                      date=_date(details["last_seen"], lang), instead=instead)
     if kind == CITATION_GAINED:
-        return labels["gained"].format(where=where, url=f"`{md_code(details['url'])}`")
+        return labels["gained"].format(where=where, url=_code(details['url']))
     if kind == COMPETITOR_GAINED:
-        urls = SEPARATOR[lang].join(f"`{md_code(url)}`" for url in details["urls"])
+        urls = SEPARATOR[lang].join(_code(url) for url in details["urls"])
         return labels["competitor"].format(where=where, competitor=md_cell(details["competitor"]), urls=urls,
                                            instead=instead)
     test = _TEST_ZH.get(details["test"], details["test"]) if lang == "zh" else details["test"]

@@ -23,15 +23,11 @@ from citewatch.alerts import (
     CITATION_LOST,
     COMPETITOR_GAINED,
     ENGINE_FAILING,
-    INCLUSION_DROP,
-    SHARE_OF_VOICE_DROP,
     Evaluation,
     EventKey,
     Pair,
     PairRun,
 )
-
-OVERALL = "all engines"
 
 
 def evaluated_pairs(history: Mapping[Pair, list[PairRun]], run_id: int) -> list[Pair]:
@@ -138,5 +134,10 @@ def only_engines(evaluation: Evaluation, engines: Iterable[str]) -> Evaluation:
                       {k: v for k, v in evaluation.recovered.items() if kept(k)})
 
 
-DROP_KINDS = (INCLUSION_DROP, SHARE_OF_VOICE_DROP)
+def settled(found: Evaluation) -> Evaluation:
+    """Two rules of one kind over one engine (a general one, a stricter one for it): a state either finds
+    open is open; else they would close and reopen it on alternate runs."""
+    return Evaluation(found.opened, {key: v for key, v in found.recovered.items() if key not in found.opened})
+
+
 HISTORY_KINDS = (CITATION_LOST, CITATION_GAINED, COMPETITOR_GAINED)

@@ -27,6 +27,7 @@ from citewatch.alerts import (
     EventKey,
     Pair,
 )
+from citewatch.errors import CitewatchError
 from monitor import kpis
 from monitor.alerts import rules
 from monitor.alerts.deliver import channel_label, send
@@ -56,17 +57,17 @@ def after_run(config: Config, db: Engine, ids: ProjectIds, run_id: int, now: dat
     """Evaluate the rules on the finished run `run_id`, store the events, send the digest (and any earlier
     one a channel has not received)."""
     outcome = AlertOutcome()
-    settings = config.alerts
-    if settings.rules:
-        evaluation = evaluate(config, db, ids, run_id, now)
-        outcome = _store(config, db, ids, run_id, now, evaluation)
-    _deliver_pending(config, db, ids.project_id, now, sleep, outcome)
+    try:
+        if config.alerts.rules:
+            outcome = _store(config, db, ids, run_id, now, evaluate(config, db, ids, run_id, now))
+    finally:  # earlier digests are still sent when this run's evaluation failed
+        _deliver_pending(config, db, ids.project_id, now, sleep, outcome)
     return outcome
 
 
 def evaluate(config: Config, db: Engine, ids: ProjectIds, run_id: int, now: datetime) -> Evaluation:
     """Every configured rule on the run, merged."""
-    brand_id = ids.entity_ids[ids.brand or config.brand.name]
+    brand_id = _brand_id(config, ids)
     competitors = {entity_id: name for name, entity_id in ids.entity_ids.items() if entity_id != brand_id}
     coverage = stored.run_coverage(db, run_id)
     history: dict[Pair, list[Any]] = {}
@@ -75,19 +76,24 @@ def evaluate(config: Config, db: Engine, ids: ProjectIds, run_id: int, now: date
         deepest = max(rule.confirm_runs for rule in history_rules) + EXTRA_RUNS
         history = stored.pair_history(db, stored.recent_engine_runs(db, ids.project_id, run_id, coverage, deepest))
     found = Evaluation()
-    for rule in config.alerts.rules:
-        if rule.kind == CITATION_LOST:
-            result = rules.lost_citations(history, run_id, brand_id, rule.confirm_runs)
-        elif rule.kind == CITATION_GAINED:
-            result = rules.gained_citations(history, run_id, brand_id, rule.confirm_runs)
-        elif rule.kind == COMPETITOR_GAINED:
-            result = rules.gained_competitors(history, run_id, brand_id, competitors, rule.confirm_runs)
-        elif rule.kind == ENGINE_FAILING:
-            result = rules.failing_engines(coverage, rule.min_coverage)
-        else:
-            result = _drops(config, db, rule, sorted(coverage), now)
+    for index, rule in enumerate(config.alerts.rules):
+        try:
+            if rule.kind == CITATION_LOST:
+                result = rules.lost_citations(history, run_id, brand_id, rule.confirm_runs)
+            elif rule.kind == CITATION_GAINED:
+                result = rules.gained_citations(history, run_id, brand_id, rule.confirm_runs)
+            elif rule.kind == COMPETITOR_GAINED:
+                result = rules.gained_competitors(history, run_id, brand_id, competitors, rule.confirm_runs)
+            elif rule.kind == ENGINE_FAILING:
+                result = rules.failing_engines(coverage, rule.min_coverage)
+            else:
+                result = _drops(config, db, rule, sorted(coverage), now)
+        except Exception as exc:  # noqa: BLE001 (one rule failing leaves the others' findings)
+            log.error("alerts.rules[%s] (%s) could not be evaluated: %s: %s", index, rule.kind, type(exc).__name__,
+                      exc, exc_info=not isinstance(exc, CitewatchError), extra={"run_id": run_id})
+            continue
         found.add(rules.only_engines(result, rule.engines))
-    return found
+    return rules.settled(found)
 
 
 def _drops(config: Config, db: Engine, rule: AlertRuleConfig, engines: list[str], now: datetime) -> Evaluation:
@@ -116,10 +122,9 @@ def _store(config: Config, db: Engine, ids: ProjectIds, run_id: int, now: dateti
     already = stored.events_of_run(db, ids.project_id, run_id)
     opened = {key: value for key, value in found.opened.items() if key not in open_now and key not in already}
     closing = {key: details for key, details in found.recovered.items() if key in open_now}
-    _add_cited_instead(db, run_id, ids, opened)
+    _add_cited_instead(config, db, run_id, ids, opened)
     keywords = stored.keyword_texts(db, {key.keyword_id for key in opened if key.keyword_id is not None})
-    entries = [Entry(key, details, keywords.get(key.keyword_id)) for key, (details, _) in opened.items()
-               if key.keyword_id is None or key.keyword_id in keywords]
+    entries = [Entry(key, details, keywords.get(key.keyword_id)) for key, (details, _) in opened.items()]
     entries += [Entry(key, details, None, recovered=True) for key, details in closing.items()
                 if key.kind == ENGINE_FAILING]  # a health state's end is news; a citation back is a gain
     channels = [channel_label(channel) for channel in config.alerts.channels]
@@ -137,12 +142,15 @@ def _store(config: Config, db: Engine, ids: ProjectIds, run_id: int, now: dateti
     return AlertOutcome(entries, len(closing))
 
 
-def _add_cited_instead(db: Engine, run_id: int, ids: ProjectIds, opened: dict[EventKey, tuple[dict[str, Any], bool]]
-                       ) -> None:
+def _brand_id(config: Config, ids: ProjectIds) -> int:
+    return ids.entity_ids[ids.brand or config.brand.name]
+
+
+def _add_cited_instead(config: Config, db: Engine, run_id: int, ids: ProjectIds,
+                       opened: dict[EventKey, tuple[dict[str, Any], bool]]) -> None:
     pairs = {(key.keyword_id, key.engine_id) for key in opened
              if key.kind in (CITATION_LOST, COMPETITOR_GAINED) and key.keyword_id is not None}
-    brand_id = ids.entity_ids[ids.brand] if ids.brand else -1
-    instead = stored.cited_domains(db, run_id, pairs, exclude_owner=brand_id)  # type: ignore[arg-type]
+    instead = stored.cited_domains(db, run_id, pairs, exclude_owner=_brand_id(config, ids))  # type: ignore[arg-type]
     for key, (details, _) in opened.items():
         if key.kind in (CITATION_LOST, COMPETITOR_GAINED):
             details["instead"] = instead.get((key.keyword_id, key.engine_id), [])  # type: ignore[arg-type]
@@ -152,9 +160,10 @@ def _deliver_pending(config: Config, db: Engine, project_id: int, now: datetime,
                      outcome: AlertOutcome) -> None:
     """Send every digest some configured channel has not received (this run's, and earlier ones')."""
     by_label = {channel_label(channel): channel for channel in config.alerts.channels}
+    failing: set[str] = set()
     for pending in stored.pending_deliveries(db, project_id):
         channel = by_label.get(pending.channel)
-        if channel is None:  # no longer configured: left as it is
+        if channel is None or pending.channel in failing:  # no longer configured, or down: left for later
             continue
         error = send(channel, pending.title, pending.body, config.alerts.attempts, sleep)
         stored.record_delivery(db, pending.digest_id, pending.channel, now, error)
@@ -162,5 +171,8 @@ def _deliver_pending(config: Config, db: Engine, project_id: int, now: datetime,
         if error is None:
             log.info("alert digest %s sent to %s", pending.digest_id, pending.channel)
         else:
-            log.warning("alert digest %s not delivered to %s (try %s of %s; tried again after the next run): %s",
-                        pending.digest_id, pending.channel, pending.attempts + 1, stored.DELIVERY_ROUNDS, error)
+            failing.add(pending.channel)
+            later = ("tried again after the next run" if pending.attempts + 1 < stored.DELIVERY_ROUNDS
+                     else "the last round: given up")
+            log.warning("alert digest %s not delivered to %s (round %s of %s; %s): %s", pending.digest_id,
+                        pending.channel, pending.attempts + 1, stored.DELIVERY_ROUNDS, later, error)

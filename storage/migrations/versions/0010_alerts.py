@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column('digest_id', sa.Integer(), sa.ForeignKey('alert_digest.id'), nullable=True),
     )
     op.create_index('ix_alert_event_open', 'alert_event', ['project_id', 'kind', 'closed_run_id'])
+    op.create_index('ix_alert_event_run', 'alert_event', ['project_id', 'run_id'])
     op.create_table(
         'alert_delivery',
         sa.Column('digest_id', sa.Integer(), sa.ForeignKey('alert_digest.id'), nullable=False),
@@ -53,6 +54,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('alert_delivery')
+    op.drop_index('ix_alert_event_run', 'alert_event')
     op.drop_index('ix_alert_event_open', 'alert_event')
     op.drop_table('alert_event')
     op.drop_table('alert_digest')
