@@ -4,7 +4,8 @@
 
 The simulator runs in its own process; the daemon is the installed console script, as an operator runs it,
 with --now so that the first run starts at once. Each minute's run probes --keywords keywords on the
-simulator's OpenAI-compatible and Perplexity endpoints with --samples samples. RSS and descriptors are
+simulator's OpenAI-compatible and Perplexity endpoints with --samples samples, with alert rules on and a
+json:// alert channel on 127.0.0.1. RSS and descriptors are
 read after each run ends (when the log says "next run at"), so that a run in flight does not count; the
 first reading is taken after the first run, once the interpreter, the parsers and the database are loaded.
 
@@ -24,6 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 CONSOLE_SCRIPT = Path(sys.executable).with_name("citewatch")
 SERVER = """
 import sys
@@ -45,6 +47,12 @@ engines:
       concurrency: 8, retries: 0}}
 storage: {{url: "{storage}"}}
 schedule: {{cron: "* * * * *", timezone: UTC}}
+alerts:
+  channels: ["json://127.0.0.1:{hook}/hook"]
+  rules:
+    - {{kind: citation_lost, confirm_runs: 1}}
+    - {{kind: citation_gained, confirm_runs: 1}}
+    - {{kind: engine_failing}}
 """
 
 
@@ -70,7 +78,10 @@ def main() -> int:
     port = int(server.stdout.readline())
     keywords = "\n".join(f"  - text: industrial valve query {n}" for n in range(args.keywords))
     config = folder / "config.yaml"
-    config.write_text(CONFIG.format(keywords=keywords, port=port, samples=args.samples,
+    from bench.daemon_runs import hook_server
+
+    hook, received = hook_server()
+    config.write_text(CONFIG.format(keywords=keywords, port=port, samples=args.samples, hook=hook.server_address[1],
                                     storage=args.storage_url or f"sqlite:///{folder / 'soak.db'}"), encoding="utf-8")
     daemon = subprocess.Popen([str(CONSOLE_SCRIPT), "daemon", "--config", str(config), "--now"], cwd=ROOT,
                               stderr=subprocess.PIPE, text=True)
@@ -101,7 +112,8 @@ def main() -> int:
     first, last = readings[0], readings[-1]
     print(f"\n{len(readings)} runs in {last[0] / 60:.1f} min; after the first run: RSS {first[1] / 1024:.1f} MB, "
           f"{first[2]} fds; after the last: RSS {last[1] / 1024:.1f} MB, {last[2]} fds; growth RSS "
-          f"{(last[1] - first[1]) / first[1]:+.1%}, fds {last[2] - first[2]:+d} (target: under 10 %)")
+          f"{(last[1] - first[1]) / first[1]:+.1%}, fds {last[2] - first[2]:+d} (target: under 10 %); "
+          f"{received[0]} alert digests received")
     return 0
 
 
