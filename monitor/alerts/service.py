@@ -122,6 +122,11 @@ def _store(config: Config, db: Engine, ids: ProjectIds, run_id: int, now: dateti
     already = stored.events_of_run(db, ids.project_id, run_id)
     opened = {key: value for key, value in found.opened.items() if key not in open_now and key not in already}
     closing = {key: details for key, details in found.recovered.items() if key in open_now}
+    # a keyword or engine gone from the config cannot recover: its open events are closed, unannounced
+    keywords_now, engines_now = set(ids.keyword_ids.values()), {e.id for e in config.engines if e.enabled}
+    gone = [event_id for key, event_id in open_now.items()
+            if (key.keyword_id is not None and key.keyword_id not in keywords_now)
+            or (key.engine_id is not None and key.engine_id not in engines_now)]
     _add_cited_instead(config, db, run_id, ids, opened)
     keywords = stored.keyword_texts(db, {key.keyword_id for key in opened if key.keyword_id is not None})
     entries = [Entry(key, details, keywords.get(key.keyword_id)) for key, (details, _) in opened.items()]
@@ -130,7 +135,7 @@ def _store(config: Config, db: Engine, ids: ProjectIds, run_id: int, now: dateti
     channels = [channel_label(channel) for channel in config.alerts.channels]
     with db.begin() as connection:
         event_ids = stored.store_events(connection, ids.project_id, run_id, now, opened,
-                                        [open_now[key] for key in closing])
+                                        [open_now[key] for key in closing] + gone)
         if entries:
             title, body = render_digest(config.project_name, config.brand.name, run_id, entries, config.alerts.lang)
             stored.store_digest(connection, ids.project_id, run_id, now, config.alerts.lang, title, body, event_ids,

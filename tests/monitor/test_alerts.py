@@ -351,3 +351,18 @@ def test_the_chat_services_our_users_use_are_channels_apprise_can_send_to(url: s
     import apprise
 
     assert apprise.Apprise().add(url)  # what `doctor` checks; nothing is sent
+
+
+async def test_open_events_of_an_engine_gone_from_the_config_are_closed(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, f"sqlite:///{tmp_path / 'a.db'}", "json://127.0.0.1:9/x"))
+    db = open_database(config.storage.url)
+    script = Script()
+    await run(config, db, script, 0, [[PAGE]])
+    with Session(db) as session, session.begin():
+        session.add(AlertEvent(project_id=1, run_id=1, kind="engine_failing", engine_id="retired-engine",
+                               details={}, opened_at=T0))
+    await run(config, db, script, 1, [[PAGE]])
+    with Session(db) as session:
+        event = session.execute(select(AlertEvent).where(AlertEvent.engine_id == "retired-engine")).scalar_one()
+    assert event.closed_run_id == 2
+    db.dispose()
