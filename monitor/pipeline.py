@@ -92,9 +92,26 @@ log = logging.getLogger("citewatch.pipeline")
 
 @dataclass(frozen=True)
 class ProbeTask:
+    """The unit of work: one sample of one keyword on one engine. `as_message` and `from_message` make it
+    plain JSON (names, not objects), for a task queue handing tasks to other processes."""
+
     keyword: KeywordConfig
     engine: EngineConfig
     sample_index: int
+
+    def as_message(self, run_id: int) -> dict[str, str | int]:
+        return {"run": run_id, "keyword": self.keyword.text, "engine": self.engine.id, "sample": self.sample_index}
+
+    @staticmethod
+    def from_message(config: Config, message: dict[str, str | int]) -> tuple[int, ProbeTask]:
+        """(run id, task) of a message, resolved against the config (ConfigError: it names neither)."""
+        keyword = next((k for k in config.keywords if k.text == message["keyword"]), None)
+        engine = next((e for e in config.engines if e.id == message["engine"]), None)
+        if keyword is None or engine is None:
+            raise ConfigError(f"{config.source}: the task names keyword {message['keyword']!r} and engine "
+                              f"{message['engine']!r}; the config has no such "
+                              f"{'keyword' if keyword is None else 'engine'}")
+        return int(message["run"]), ProbeTask(keyword, engine, int(message["sample"]))
 
 
 @dataclass

@@ -233,3 +233,16 @@ async def test_a_group_batch_probes_its_engines_and_resumes_only_its_own_interru
     # google's batch left the assistants' interrupted run alone; the assistants' next batch finished it
     assert resumed.run_id == first.run_id and runs[first.run_id] == (["chatgpt", "claude"], "finished")
     db.dispose()
+
+
+def test_a_probe_task_travels_as_plain_json_and_comes_back_the_same(tmp_path: Path) -> None:
+    import json
+
+    from monitor.pipeline import ProbeTask, plan
+
+    config = grouped_config(tmp_path)
+    for task in plan(config):
+        run_id, back = ProbeTask.from_message(config, json.loads(json.dumps(task.as_message(7))))
+        assert (run_id, back) == (7, task)
+    with pytest.raises(ConfigError, match="no such engine"):
+        ProbeTask.from_message(config, {"run": 7, "keyword": "ball valve", "engine": "bing", "sample": 0})
