@@ -1,7 +1,7 @@
 """Thousands of daemon runs in one process: the job the daemon's scheduler calls (`Daemon.batch`), run back
-to back against the local simulator with alert rules and a json:// alert channel on, and the process's
-resident memory and open descriptors read every `--every` runs (issue 11: memory and descriptors flat over
-thousands of runs; target: growth under 10 % after warm-up).
+to back against the local simulator with `bench/daemon_soak.py`'s config (alert rules and a json:// alert
+channel on), and the process's resident memory and open descriptors read every `--every` runs (issue 11:
+memory and descriptors flat over thousands of runs; target: growth under 10 % after warm-up).
 
 `bench/daemon_soak.py` runs the real console script on a once-a-minute cron; cron cannot fire faster than
 that, so this one calls the same job without the clock, to reach thousands of runs in minutes.
@@ -25,29 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.daemon_soak import SERVER, reading  # noqa: E402
-
-CONFIG = """\
-brand: {{name: Hengda Valve, aliases: [Hengda, 恒达阀门], domains: [hengdavalve.com]}}
-competitors:
-  - {{name: Apex Flow Controls, aliases: [Apex Flow], domains: [apexflow.com]}}
-keywords:
-{keywords}
-engines:
-  - {{id: chatgpt, kind: openai, model: gpt-5-mini, base_url: "http://127.0.0.1:{port}/openai/v1", samples: {samples},
-      concurrency: 8, retries: 0}}
-  - {{id: sonar, kind: perplexity, model: sonar, base_url: "http://127.0.0.1:{port}/perplexity", samples: {samples},
-      concurrency: 8, retries: 0}}
-storage: {{url: "{storage}"}}
-alerts:
-  channels: ["json://127.0.0.1:{hook}/hook"]
-  attempts: 1
-  rules:
-    - {{kind: citation_lost, confirm_runs: 1}}
-    - {{kind: citation_gained, confirm_runs: 1}}
-    - {{kind: competitor_gained, confirm_runs: 1}}
-    - {{kind: engine_failing}}
-"""
+from bench.daemon_soak import CONFIG, SERVER, reading  # noqa: E402
 
 
 def hook_server() -> tuple[ThreadingHTTPServer, list[int]]:
