@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
 from collections import Counter
@@ -164,8 +165,10 @@ def run(config: ConfigOption = Path("config.yaml"),
     loaded = _load(config)
     check_runnable(loaded)  # before the database is made or touched
     db = _open(loaded)
-    # SIGTERM (a service manager, `kill`) stops a run as Ctrl-C does: the run is marked interrupted
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # SIGTERM (a service manager, `kill`) stops a run as Ctrl-C does, through asyncio's own Ctrl-C handling:
+    # the batch is cancelled at its next await and marks the run interrupted (a KeyboardInterrupt raised
+    # wherever the signal lands could leave the run `running`, or a task's error unretrieved)
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: os.kill(os.getpid(), signal.SIGINT))
     try:
         summary = asyncio.run(run_batch(loaded, db, progress=sys.stderr.isatty(), resume=resume))
     except KeyboardInterrupt:

@@ -15,9 +15,9 @@ from sqlalchemy import Engine
 from monitor import kpis
 from storage import kpi_reads
 
-# periods read at once, each on its own connection: the database driver runs a query without Python's lock,
-# so two reads use two cores
-READERS = 2
+# reads made at once, each on its own connection (the database driver runs a query without Python's lock,
+# so they use every core): a period's core and its detail, and the period before
+READERS = 3
 
 
 def period_bounds(since: date, until: date) -> tuple[datetime, datetime]:
@@ -47,12 +47,14 @@ def period_metrics(db: Engine, project: str, since: date, until: date, *, engine
     before = previous_period(since, until)
     scope = kpi_reads.project_scope(db, project)
     with ThreadPoolExecutor(READERS) as pool:
-        current_read = pool.submit(kpi_reads.period_rollups, db, project, since, until, engines, keyword_ids,
-                                   scope=scope)
+        current_core = pool.submit(kpi_reads.period_rollups, db, project, since, until, engines, keyword_ids,
+                                   detail=False, scope=scope)
+        current_detail = pool.submit(kpi_reads.period_rollups, db, project, since, until, engines, keyword_ids,
+                                     core=False, content=False, scope=scope)
         # the period before is compared per engine and overall: its keywords and domains are not read
         previous_rows = pool.submit(kpi_reads.period_rollups, db, project, *before, engines, keyword_ids,
                                     detail=False, scope=scope).result()
-        current_rows = current_read.result()
+        current_rows = kpi_reads.with_detail(current_core.result(), current_detail.result())
     seen = {engine_id for engine_id, _ in [*current_rows.day, *previous_rows.day]} | set(engines)
     current = kpis.compute(current_rows, seen, min_sample)
     previous = kpis.compute(previous_rows, seen, min_sample, detail=False)

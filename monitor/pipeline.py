@@ -460,7 +460,8 @@ async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, 
             if isinstance(_cause(exc), STOPPED_FROM_OUTSIDE):  # not when a write failed: nothing after it
                 _store_what_is_left(writer)
             raise _interrupted(db, batch.run_id, exc) from None
-        if not batch.summary.stopped:  # the run is finished: a Ctrl-C from here on leaves it so
+        alerting = config.alerts.rules or config.alerts.channels
+        if alerting and not batch.summary.stopped:  # the run is finished: a Ctrl-C from here on leaves it so
             batch.summary.alerts = await asyncio.to_thread(_alert, config, db, batch, clock())
     finally:
         await _close(lanes)
@@ -469,8 +470,6 @@ async def run_batch(config: Config, db: Engine, clock: Clock = system_clock, *, 
 
 def _alert(config: Config, db: Engine, batch: Batch, now: datetime) -> AlertOutcome | None:
     """The alert rules on the finished run; a failure there is logged, never the run's failure."""
-    if not config.alerts.rules and not config.alerts.channels:
-        return None
     try:
         return alerts_after_run(config, db, batch.ids, batch.run_id, now)
     except Exception as exc:  # noqa: BLE001 (the run is stored; alerts must not take it down)

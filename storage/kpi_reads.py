@@ -65,11 +65,12 @@ def segments(since: date, until: date) -> list[tuple[tuple[Any, ...], date, date
 
 def period_rollups(db: Engine, project: str, since: date, until: date, engines: Collection[str] = (),
                    keyword_ids: Collection[int] | None = None, *, content: bool = True, detail: bool = True,
-                   top_domains: int = 5, scope: ProjectScope | None = None) -> PeriodRollups:
+                   core: bool = True, top_domains: int = 5, scope: ProjectScope | None = None) -> PeriodRollups:
     """The rollups of the days [since, until] for the project's active keywords (or those of `keyword_ids`)
     and the engines named (all when none are). Without `content`, no content-type mix; without `detail`,
-    only what the KPIs per engine and overall need (not the keywords' competitors and domains). `scope`:
-    the project's keywords and entities where the caller read them already (for several periods)."""
+    only what the KPIs per engine and overall need (not the keywords' competitors and domains); without
+    `core`, only the detail (read on another connection at the same time: `with_detail` joins them).
+    `scope`: the project's keywords and entities where the caller read them already (for several periods)."""
     keywords, entities = scope or project_scope(db, project)
     if keyword_ids is not None:
         keywords = {k: info for k, info in keywords.items() if k in keyword_ids}
@@ -83,34 +84,47 @@ def period_rollups(db: Engine, project: str, since: date, until: date, engines: 
             # domains in 4 MB of work_mem spills to disk
             connection.exec_driver_sql("SET LOCAL jit = off")
             connection.exec_driver_sql("SET LOCAL work_mem = '64MB'")
-        # every count per engine (on branded and unbranded keywords); per keyword only those that weigh
-        # keywords (the inclusion rate) or fill a keyword's row
-        for (engine_id, branded, ), cells in reader.sums(connection, COUNTS, "engine_id", BRANDED):
-            result.totals[(engine_id, bool(branded))] = cells
-        for key, cells in reader.sums(connection, COUNTS, "engine_id", "keyword_id", only=PER_KEYWORD):
-            result.day[key] = cells
-        for (engine_id, source, rank), cells in reader.sums(connection, RANKS, "engine_id", "source", "rank"):
-            result.rank_totals.setdefault((engine_id, source), {})[rank] = int(cells["answers"])
+        if core:
+            _read_core(reader, connection, result, content)
         if detail:
             for (engine_id, keyword_id, source, rank), cells in reader.sums(connection, RANKS, "engine_id",
                                                                             "keyword_id", "source", "rank"):
                 result.ranks.setdefault((engine_id, keyword_id, source), {})[rank] = int(cells["answers"])
-        # per engine, the entities' counts on branded and on unbranded keywords (those per keyword would be
-        # the largest read but one, and a keyword's row only needs who is cited instead of the brand)
-        for key, cells in reader.sums(connection, ENTITIES, "engine_id", BRANDED, "entity_id"):
-            if key[2] in entities:
-                result.entity[(key[0], bool(key[1]), key[2])] = cells
         if detail:
             for (engine_id, keyword_id, entity_id), cells in reader.sums(
                     connection, ENTITIES, "engine_id", "keyword_id", "entity_id", only=("cited_without_brand",)):
                 if entity_id in entities and cells["cited_without_brand"]:
                     result.instead[(engine_id, keyword_id, entity_id)] = int(cells["cited_without_brand"])
-        if content:
-            for key, cells in reader.sums(connection, CONTENT, "engine_id", "content_type", "domain_class"):
-                result.content[key] = cells
         if detail:
             _top_domains(result, dict(reader.sums(connection, DOMAINS, "keyword_id", "domain")), top_domains)
     return result
+
+
+def _read_core(reader: _Reader, connection: Connection, result: PeriodRollups, content: bool) -> None:
+    """What the KPIs per engine and overall need."""
+    # every count per engine (on branded and unbranded keywords); per keyword only those that weigh
+    # keywords (the inclusion rate) or fill a keyword's row
+    for (engine_id, branded, ), cells in reader.sums(connection, COUNTS, "engine_id", BRANDED):
+        result.totals[(engine_id, bool(branded))] = cells
+    for key, cells in reader.sums(connection, COUNTS, "engine_id", "keyword_id", only=PER_KEYWORD):
+        result.day[key] = cells
+    for (engine_id, source, rank), cells in reader.sums(connection, RANKS, "engine_id", "source", "rank"):
+        result.rank_totals.setdefault((engine_id, source), {})[rank] = int(cells["answers"])
+    # per engine, the entities' counts on branded and on unbranded keywords (those per keyword would be
+    # the largest read but one, and a keyword's row only needs who is cited instead of the brand)
+    for key, cells in reader.sums(connection, ENTITIES, "engine_id", BRANDED, "entity_id"):
+        if key[2] in result.entities:
+            result.entity[(key[0], bool(key[1]), key[2])] = cells
+    if content:
+        for key, cells in reader.sums(connection, CONTENT, "engine_id", "content_type", "domain_class"):
+            result.content[key] = cells
+
+
+def with_detail(core: PeriodRollups, detail: PeriodRollups) -> PeriodRollups:
+    """The core reads of a period joined with its detail reads (made on two connections at once)."""
+    core.ranks, core.instead, core.domains, core.tag_domains = (detail.ranks, detail.instead, detail.domains,
+                                                                detail.tag_domains)
+    return core
 
 
 class _Reader:

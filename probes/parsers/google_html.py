@@ -245,27 +245,11 @@ class _Labels:
     other_blocks: list[etree._Element] = field(default_factory=list)  # headings of blocks that are no results
 
 
-def _normalized_each(texts: list[str]) -> list[str]:
-    """`normalized(text)` of each text, computed on all of them at once (a few C calls, not a few a text).
-
-    The texts are joined by NUL, which libxml2's texts never hold and which is no whitespace: splitting and
-    joining the whole collapses each text's whitespace as for the text alone, leaving at most one space
-    beside each NUL (what a text's own strip removes). NUL is neither cased nor case-ignorable, so lower()
-    treats each text as it would alone (its one contextual rule, the final sigma, stops there)."""
-    joined = " ".join("\x00".join(texts).split()).replace(" \x00", "\x00").replace("\x00 ", "\x00")
-    return joined.lower().split("\x00")
-
-
 def _labels(root: etree._Element) -> _Labels:
     labels = _Labels()
-    texts = _LABEL_TEXTS(root)
-    if not texts:
-        return labels
-    all_words = _normalized_each(texts)
-    if _LABEL_KIND.keys().isdisjoint(all_words):  # a page showing none of the labels (a set test in C)
-        return labels
     kind_of = _LABEL_KIND.get
-    for text, words in zip(texts, all_words):
+    for text in _LABEL_TEXTS(root):
+        words = " ".join(text.split()).lower()  # normalized(text), inlined: this runs for every short text
         kind = kind_of(words)
         if kind is None:  # nearly every text of a page
             continue
@@ -660,11 +644,6 @@ class _Classes:
 
     def containing(self, names: tuple[str, ...]) -> list[etree._Element]:
         """The elements whose class value holds one of `names` (as a substring), in page order."""
-        values = self.values
-        return [values[index].getparent() for index in self.indices_containing(names)]
-
-    def indices_containing(self, names: tuple[str, ...]) -> list[int]:
-        """The (sorted) indices of the values holding one of `names`."""
         starts: list[int] = []
         for name in names:
             at = self.joined.find(name)
@@ -675,17 +654,8 @@ class _Classes:
             return []
         if self._ends is None:  # where each value ends, its separator counted
             self._ends = list(accumulate(map(add, map(len, self.values), repeat(1))))
-        return sorted({bisect_right(self._ends, at) for at in starts})
-
-    def indices_equal_to(self, value: str) -> list[int]:
-        if value not in self.values:  # (a scan in C)
-            return []
-        return [index for index, each in enumerate(self.values) if each == value]
-
-    def in_order(self, indices: list[int]) -> list[etree._Element]:
-        """The elements of these values (indices of different values), in page order."""
-        values = self.values
-        return [values[index].getparent() for index in sorted(indices)]
+        indices = sorted({bisect_right(self._ends, at) for at in starts})
+        return [self.values[index].getparent() for index in indices]
 
     def equal_to(self, value: str) -> list[etree._Element]:
         """The elements whose class value is exactly `value`, in page order."""
@@ -862,38 +832,32 @@ class _Page:
     # organic ------------------------------------------------------------------------------------------
 
     def organic(self) -> list[OrganicResult]:
-        # the parts whose links are no results (text ads' containers among them): a set, so that a link's
-        # ancestors are checked in one C call
+        # the parts whose links are no results: a set, so that a link's ancestors are checked in one C call
         outside = self._feature_blocks()
         outside.update(value.getparent() for value in self.marked_ids if value in _OUTSIDE_RESULTS_IDS)
         outside.update(self.classes.containing(_OUTSIDE_RESULTS_CLASSES))
-        outside.update(value.getparent() for value in _TEXT_ADS(self.root))
         links_under: dict[etree._Element, int] = {}
         for candidate in self.candidates:
             for ancestor in candidate.iterancestors():
                 links_under[ancestor] = links_under.get(ancestor, 0) + 1
-        kept: list[tuple[str, str | None, etree._Element | None, list[etree._Element]]] = []
+        snippets = _snippet_elements(self.root, self.classes)
+        text_ad: dict[etree._Element, bool] = {}  # (results share most of their ancestors)
+        results: list[OrganicResult] = []
         seen: set[str] = set()
         for anchor in self.candidates:
             url = _target(anchor.get("href"))
             if url is None or _is_ad_link(anchor):
                 continue
             ancestors = list(anchor.iterancestors())
-            if not outside.isdisjoint(ancestors):
+            if not outside.isdisjoint(ancestors) or _in_text_ad(ancestors, text_ad):
                 continue
             key = citation_key(url)
             if key in seen:
                 continue
             seen.add(key)
-            kept.append((url, _result_title(anchor), _snippet_block(ancestors, links_under), ancestors))
-        ordered = _snippet_elements_in_order(self.root, self.classes)
-        if ordered is not None:
-            snippet_of = _snippets_by_block(ordered, {block for _, _, block, _ in kept if block is not None})
-            return [OrganicResult(rank=rank, url=url, title=title, snippet=snippet_of.get(block))
-                    for rank, (url, title, block, _) in enumerate(kept, start=1)]
-        snippets = _snippet_elements(self.root, self.classes)
-        return [OrganicResult(rank=rank, url=url, title=title, snippet=_snippet(ancestors, links_under, snippets))
-                for rank, (url, title, _, ancestors) in enumerate(kept, start=1)]
+            results.append(OrganicResult(rank=len(results) + 1, url=url, title=_result_title(anchor),
+                                         snippet=_snippet(ancestors, links_under, snippets)))
+        return results
 
     def _feature_blocks(self) -> set[etree._Element]:
         """Blocks whose links are no organic results: the overview's and each SERP feature's (the block
@@ -946,6 +910,17 @@ class _Page:
         return names
 
 
+def _in_text_ad(ancestors: list[etree._Element], known: dict[etree._Element, bool]) -> bool:
+    """Whether an ancestor is a text ad's container (data-text-ad); `known`: each ancestor's own verdict."""
+    for node in ancestors:
+        marked = known.get(node)
+        if marked is None:
+            marked = known[node] = node.get("data-text-ad") is not None
+        if marked:
+            return True
+    return False
+
+
 def _result_title(anchor: etree._Element) -> str | None:
     for element in anchor.iterdescendants("h3"):
         return _text_of(element) or None
@@ -956,68 +931,12 @@ def _result_title(anchor: etree._Element) -> str | None:
 
 
 _SNIPPET_MARKS = etree.XPath("//@data-sncf[.='1']")
-_TEXT_ADS = etree.XPath("//@data-text-ad")  # (text ads' containers; few pages have any)
 
 
 def _snippet_elements(root: etree._Element, classes: _Classes) -> set[etree._Element]:
     """Google's snippet containers: data-sncf="1", or a class holding VwiC3b, s3v9rd (basic page), or just "st"."""
     return {*classes.containing(("VwiC3b", "s3v9rd")), *classes.equal_to("st"),
             *(value.getparent() for value in _SNIPPET_MARKS(root))}
-
-
-def _snippet_elements_in_order(root: etree._Element, classes: _Classes) -> list[etree._Element] | None:
-    """`_snippet_elements` in page order, where that order is known without comparing elements: the class
-    values give it, and the data-sncf elements are among them or alone. None otherwise."""
-    by_class = classes.in_order(classes.indices_containing(("VwiC3b", "s3v9rd")) + classes.indices_equal_to("st"))
-    marked = [value.getparent() for value in _SNIPPET_MARKS(root)]
-    if not marked:
-        return by_class
-    if not by_class:
-        return marked
-    return by_class if set(by_class).issuperset(marked) else None
-
-
-_NO_OWNER = object()
-
-
-def _snippets_by_block(ordered: list[etree._Element], blocks: set[etree._Element]) -> dict[etree._Element, str]:
-    """`_snippet` for every block at once: the first (in page order) snippet element below each block that
-    is in no link and shows some text. Each element is tied to the block above it by walking up until a
-    block, or a node already walked through, is met. (Blocks are never nested: each holds one result link.)"""
-    owner_of: dict[etree._Element, Any] = {}
-    found: dict[etree._Element, str] = {}
-    for element in ordered:
-        path = []
-        owner = None
-        node = element.getparent()
-        while node is not None:
-            if node in blocks:
-                owner = node
-                break
-            known = owner_of.get(node, _NO_OWNER)
-            if known is not _NO_OWNER:
-                owner = known
-                break
-            path.append(node)
-            node = node.getparent()
-        for node in path:
-            owner_of[node] = owner
-        if owner is None or owner in found or _in_link(element):
-            continue
-        text = _text_of(element)
-        if text:
-            found[owner] = text
-    return found
-
-
-def _snippet_block(ancestors: list[etree._Element], links_under: dict[etree._Element, int]) -> etree._Element | None:
-    """Where a result's snippet is looked for: its highest near ancestor holding no other result's link."""
-    block = None
-    for ancestor in ancestors[:7]:
-        if links_under.get(ancestor, 0) > 1:
-            break
-        block = ancestor
-    return block
 
 
 def _snippet(ancestors: list[etree._Element], links_under: dict[etree._Element, int],
