@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -35,6 +34,7 @@ if TYPE_CHECKING:
 
     from monitor.alerts.service import AlertOutcome
     from monitor.config import Config
+    from monitor.pipeline import RunSummary
 
 # Periods (and the one before them) must stay inside what Python's dates can hold.
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
@@ -165,12 +165,9 @@ def run(config: ConfigOption = Path("config.yaml"),
     loaded = _load(config)
     check_runnable(loaded)  # before the database is made or touched
     db = _open(loaded)
-    # SIGTERM (a service manager, `kill`) stops a run as Ctrl-C does, through asyncio's own Ctrl-C handling:
-    # the batch is cancelled at its next await and marks the run interrupted (a KeyboardInterrupt raised
-    # wherever the signal lands could leave the run `running`, or a task's error unretrieved)
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: os.kill(os.getpid(), signal.SIGINT))
     try:
-        summary = asyncio.run(run_batch(loaded, db, progress=sys.stderr.isatty(), resume=resume))
+        summary = asyncio.run(_stopped_by_sigterm(run_batch(loaded, db, progress=sys.stderr.isatty(),
+                                                            resume=resume)))
     except KeyboardInterrupt:
         typer.echo("interrupted: the run is marked interrupted; what it stored is kept", err=True)
         raise
@@ -187,6 +184,30 @@ def run(config: ConfigOption = Path("config.yaml"),
     if summary.all_failed:
         raise BatchFailed(f"every probe of run {summary.run_id} failed: nothing was observed "
                           "(the reasons are above, and stored on each observation)")
+
+
+async def _stopped_by_sigterm(batch: Coroutine[Any, Any, RunSummary]) -> RunSummary:
+    """SIGTERM (a service manager, `kill`) stops a run as Ctrl-C does: the batch is cancelled at its next
+    await, marks the run interrupted, and KeyboardInterrupt follows. Handled in the event loop, so it works
+    where SIGINT is ignored (a process started in the background by a script) and never lands mid-write."""
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    terminated = False
+
+    def on_sigterm() -> None:
+        nonlocal terminated
+        terminated = True
+        main.cancel()  # type: ignore[union-attr]
+
+    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    try:
+        return await batch
+    except asyncio.CancelledError:
+        if terminated:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 @app.command()

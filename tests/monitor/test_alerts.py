@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -270,8 +271,12 @@ def test_alert_config_errors_name_the_field(tmp_path: Path) -> None:
         load_config(path)
 
 
+CONSOLE_SCRIPT = Path(sys.executable).with_name("citewatch")
+
+
 def citewatch(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["citewatch", *args], capture_output=True, text=True, timeout=60,
+    """The installed console script, as a user runs it."""
+    return subprocess.run([str(CONSOLE_SCRIPT), *args], capture_output=True, text=True, timeout=60,
                           env={**os.environ, **(env or {})})
 
 
