@@ -398,8 +398,10 @@ def test_sigterm_or_ctrl_c_stops_a_run_and_marks_it_interrupted(signal_number: i
 
     with Simulator(demo_scenario(), latency=0.3) as slow:
         config = write_config(tmp_path / "c.yaml", slow.base_url, "sqlite:///t.db", samples=10)
+        # as from a terminal: a suite started in the background has SIGINT ignored, and its children with it
         run = subprocess.Popen([str(CONSOLE_SCRIPT), "run", "--config", str(config)], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         try:
             deadline = time.monotonic() + 30
             while len(slow.requests) < 6 and time.monotonic() < deadline:
