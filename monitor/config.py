@@ -395,24 +395,21 @@ class Config(_Strict):
         _require_unique([(("keywords", i, "text"), k.text) for i, k in enumerate(self.keywords)])
         _require_unique([(("brand", "name"), self.brand.name)]
                         + [(("competitors", i, "name"), e.name) for i, e in enumerate(self.competitors)])
-        engine_ids = {e.id for e in self.engines}
-        for index, keyword in enumerate(self.keywords):
-            for engine_id in keyword.engines or []:
-                if engine_id not in engine_ids:
-                    raise PydanticCustomError("unknown_engine", "names engine {engine}, which is not in engines",
-                                              {"at": ("keywords", index, "engines"), "engine": repr(engine_id)})
-        for index, group in enumerate(self.schedule.groups):
-            for engine_id in group.engines:
-                if engine_id not in engine_ids:
-                    raise PydanticCustomError("unknown_engine", "names engine {engine}, which is not in engines",
-                                              {"at": ("schedule", "groups", index, "engines"),
-                                               "engine": repr(engine_id)})
-        for index, rule in enumerate(self.alerts.rules):
-            for engine_id in rule.engines:
-                if engine_id not in engine_ids:
-                    raise PydanticCustomError("unknown_engine", "names engine {engine}, which is not in engines",
-                                              {"at": ("alerts", "rules", index, "engines"), "engine": repr(engine_id)})
+        _require_known_engines({e.id for e in self.engines}, [
+            *((("keywords", i, "engines"), keyword.engines or []) for i, keyword in enumerate(self.keywords)),
+            *((("schedule", "groups", i, "engines"), group.engines) for i, group in enumerate(self.schedule.groups)),
+            *((("alerts", "rules", i, "engines"), rule.engines) for i, rule in enumerate(self.alerts.rules)),
+        ])
         return self
+
+
+def _require_known_engines(engine_ids: set[str], lists: list[tuple[tuple[str | int, ...], list[str]]]) -> None:
+    """Lists of engine ids (each with its key path) that must name engines of the config."""
+    for at, named in lists:
+        for engine_id in named:
+            if engine_id not in engine_ids:
+                raise PydanticCustomError("unknown_engine", "names engine {engine}, which is not in engines",
+                                          {"at": at, "engine": repr(engine_id)})
 
 
 def _require_unique(values: list[tuple[tuple[str | int, ...], str]]) -> None:
