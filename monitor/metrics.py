@@ -60,11 +60,7 @@ def period_metrics(db: Engine, project: str, since: date, until: date, *, engine
     previous = kpis.compute(previous_rows, seen, min_sample, detail=False)
     current["period"], previous["period"] = _period(project, since, until), _period(project, *before)
     current["previous"] = previous
-    current["change"] = {
-        "test": kpis.CHANGE_TEST,
-        "engines": {e: kpis.change(current["engines"][e], previous["engines"][e]) for e in sorted(seen)},
-        "overall": kpis.change(current["overall"], previous["overall"]),
-    }
+    current["change"] = {"test": kpis.CHANGE_TEST, **_changes(current, previous, seen)}
     return current
 
 
@@ -77,9 +73,13 @@ def engine_changes(db: Engine, project: str, since: date, until: date, *, engine
             for period in ((since, until), previous_period(since, until))]
     seen = {engine_id for read in rows for engine_id, _ in read.day} | set(engines)
     now, before = (kpis.compute(read, seen, min_sample, detail=False) for read in rows)
-    change = {"engines": {e: kpis.change(now["engines"][e], before["engines"][e]) for e in sorted(seen)},
-              "overall": kpis.change(now["overall"], before["overall"])}
-    return now, before, change
+    return now, before, _changes(now, before, seen)
+
+
+def _changes(current: dict[str, Any], previous: dict[str, Any], engines: Collection[str]) -> dict[str, Any]:
+    """The change per engine and overall from the period before."""
+    return {"engines": {e: kpis.change(current["engines"][e], previous["engines"][e]) for e in sorted(engines)},
+            "overall": kpis.change(current["overall"], previous["overall"])}
 
 
 def _period(project: str, since: date, until: date) -> dict[str, str]:
