@@ -63,6 +63,13 @@ class Schedule:
     def trigger(self, jitter: int | None = None) -> CronTrigger:
         return cron_trigger(self.cron, self.timezone, jitter)
 
+    def period(self, now: datetime) -> timedelta:
+        """The time between its next two runs after `now` (a day where the cron says nothing)."""
+        trigger = self.trigger()
+        first = trigger.get_next_fire_time(None, now)
+        second = trigger.get_next_fire_time(None, first + timedelta(seconds=1)) if first is not None else None
+        return (second - first) if first is not None and second is not None else timedelta(days=1)
+
 
 def schedules(config: Config) -> list[Schedule]:
     """The config's schedule groups (their enabled engines), and `schedule.cron` for the enabled engines in
@@ -127,10 +134,7 @@ def schedule_period(config: Config, now: datetime, engine_id: str | None = None)
     found = schedules(config)
     schedule = next((s for s in found if s.engines is None or engine_id in s.engines), found[0]) \
         if engine_id is not None else found[0]
-    trigger = schedule.trigger()
-    first = trigger.get_next_fire_time(None, now)
-    second = trigger.get_next_fire_time(None, first + timedelta(seconds=1)) if first is not None else None
-    return (second - first) if first is not None and second is not None else timedelta(days=1)
+    return schedule.period(now)
 
 
 def run_forever(config: Config, db: Engine, say: Callable[[str], None], *, now: bool = False,
@@ -184,9 +188,8 @@ class Daemon:
         beat: dict[str, object]
         try:
             # a run of this schedule interrupted within its period (a crash, a stop) is finished, not begun again
-            period = schedule_period(config, datetime.now(UTC), schedule.engines[0] if schedule.engines else None)
             summary = asyncio.run(run_batch(config, self.db, stopping=self.stopping, engines=schedule.engines,
-                                            resume_within=period))
+                                            resume_within=schedule.period(datetime.now(UTC))))
             log.info("run %s (%s): %s/%s stored, %s failed, %s skipped%s", summary.run_id, schedule.name,
                      summary.stored,
                      summary.planned, summary.failed, summary.skipped,
