@@ -41,15 +41,12 @@ def send(url: str, summary: dict[str, Any], timeout: float = TIMEOUT_S) -> bool:
 
 
 def _send_apprise(url: str, summary: dict[str, Any], host: str) -> bool:
-    import apprise
+    from monitor.alerts.deliver import send  # the alert channels' sender: Apprise, its log lines masked
 
-    from monitor.alerts.deliver import quiet_apprise
-
-    quiet_apprise()
-    notifier = apprise.Apprise()
     title = f"citewatch {summary.get('project', '')}: run {summary.get('run', '?')} {summary.get('status', '')}"
     body = ", ".join(f"{key} {value}" for key, value in summary.items() if key not in ("service", "project"))
-    if not notifier.add(url) or not notifier.notify(title=title, body=body):
-        log.warning("heartbeat to %s failed (the daemon goes on)", host)
+    error = send(url, title, body, attempts=1)
+    if error is not None:
+        log.warning("heartbeat to %s failed: %s (the daemon goes on)", host, error)
         return False
     return True
