@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from monitor.config import Config, channel_url, channel_variables
+from monitor.config import LOOPBACK_HOSTS, Config, channel_url, channel_variables
 from probes import registry
 
 
@@ -36,7 +36,7 @@ def _alert_channels(config: Config) -> list[str]:
         notes.append("alerts.channels are set but alerts.rules is empty: no alert is ever sent")
     for index, channel in enumerate(config.alerts.channels):
         names = channel_variables(channel)
-        if not names and urlsplit(channel).hostname not in ("127.0.0.1", "localhost", "::1"):
+        if not names and urlsplit(channel).hostname not in LOOPBACK_HOSTS:
             notes.append(f"alerts.channels[{index}] is written out in the config: if its URL carries a token "
                          "(most services' do), put the URL in an environment variable and write ${NAME}")
         elif names and channel_url(channel) is None:

@@ -293,6 +293,8 @@ _RULE_OPTIONS: dict[str, set[str]] = {
     "share_of_voice_drop": {"min_drop", "window_days"}, "inclusion_drop": {"min_drop", "window_days"},
     "engine_failing": {"min_coverage"},
 }
+# hosts a channel may be written out for: nothing there needs a token kept from the config
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _CHANNEL_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 

@@ -12,14 +12,13 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from citewatch.secrets import Secrets
-from monitor.config import channel_url, channel_variables
+from monitor.config import LOOPBACK_HOSTS, channel_url, channel_variables
 
 log = logging.getLogger("citewatch.alerts")
 # seconds between tries of one channel within a run; what is still undelivered after them waits for a later run
 RETRY_WAITS = (2.0, 10.0)
 _URL_PIECES = re.compile(r"[/:@?&=#,]+")
 _VARIABLE_ONLY = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}(:\d+)?")
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def channel_label(channel: str) -> str:
@@ -27,7 +26,7 @@ def channel_label(channel: str) -> str:
     its host where that is a variable's name or this machine, and a short digest of the whole entry."""
     parts = urlsplit(channel)
     host = parts.netloc.rpartition("@")[2]
-    shown = host if _VARIABLE_ONLY.fullmatch(host) or (parts.hostname or "") in LOOPBACK else "…"
+    shown = host if _VARIABLE_ONLY.fullmatch(host) or (parts.hostname or "") in LOOPBACK_HOSTS else "…"
     return f"{parts.scheme}://{shown}#{hashlib.sha256(channel.encode()).hexdigest()[:8]}"
 
 
