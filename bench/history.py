@@ -555,8 +555,8 @@ RAW_COLUMNS = ("hash", "size", "data", "created_at", "codec", "dictionary_id")
 PART_COLUMNS = ("observation_id", "ordinal", "name", "media_type", "raw_hash")
 SOURCE_COLUMNS = ("id", "hash", *SourceRow._fields)
 # source_id is a source's hash until the writer, which numbers sources in the order save_observation would
-CITATION_COLUMNS = ("observation_id", "position", "source_id", "url", "visible", "cited", "origin", "spans",
-                    "visibility")
+# origin is the name until the writer, which stores it as its interned id
+CITATION_COLUMNS = ("observation_id", "position", "source_id", "visible", "cited", "origin", "spans", "visibility")
 MENTION_COLUMNS = ("observation_id", "entity_id", "alias", "count", "first_offset", "rank")
 ORGANIC_COLUMNS = ("observation_id", "rank", "source_id", "snippet")
 FEATURE_COLUMNS = ("observation_id", "name")
@@ -654,9 +654,8 @@ def synthesize(task: tuple[int, int, int]) -> Batch:
                                                    c.content_type, c.domain_class)
                     pages[page.hash] = page
                     rows["citation"].append((
-                        oid, c.position, page.hash, sources.redirect_url(c.url, c.normalized_url),
-                        as_bool(c.visible), as_bool(c.cited), c.origin, json.dumps([list(span) for span in c.spans]),
-                        c.visibility))
+                        oid, c.position, page.hash, as_bool(c.visible), as_bool(c.cited), c.origin,
+                        json.dumps([list(span) for span in c.spans]), c.visibility))
                 for m in record.mentions:
                     rows["mention"].append((oid, entity_ids[m.entity], m.alias, m.count, m.first_offset, m.rank))
                 for o in record.organic:
@@ -708,6 +707,14 @@ class Writer:
         for name, index in (("citation", 2), ("organic_result", 2)):
             batch.rows[name] = [(*row[:index], self.source_ids[row[index]], *row[index + 1:])
                                 for row in batch.rows[name]]
+
+    @staticmethod
+    def intern_origins(connection: Any, batch: Batch) -> None:
+        """Put the interned id of each citation's origin in place of its name, as save_observation stores it."""
+        from storage.names import name_ids
+        at = CITATION_COLUMNS.index("origin")
+        ids = name_ids(connection, {row[at] for row in batch.rows["citation"]})
+        batch.rows["citation"] = [(*row[:at], ids[row[at]], *row[at + 1:]) for row in batch.rows["citation"]]
 
     def write(self, connection: Any, rows: dict[str, list[tuple]]) -> None:
         dbapi = connection.connection.driver_connection
@@ -848,6 +855,7 @@ def load(url: str, days: int, end: date, keywords: int, samples: int, seed: int,
                         accumulator.add_plan(run_start, planned_per_run)
                     for batch in pool.imap(synthesize, tasks):
                         writer.number_sources(batch)
+                        writer.intern_origins(connection, batch)
                         writer.write(connection, batch.rows)
                         _merge_rollups(accumulator, batch.rollups)
                         for name, rows in batch.rows.items():
@@ -895,7 +903,8 @@ def load(url: str, days: int, end: date, keywords: int, samples: int, seed: int,
 
 # --- copying a loaded SQLite history into PostgreSQL ----------------------------------------------------
 
-COPY_ORDER = ("project", "tracked_entity", "keyword", "payload_dictionary", "source", "run", "engine_spend",
+COPY_ORDER = ("project", "tracked_entity", "keyword", "payload_dictionary", "source", "interned_name", "run",
+              "engine_spend",
               "raw_payload",
               "observation", "observation_part", "observation_feature", "citation", "mention", "organic_result",
               "kpi_day", "kpi_day_rank", "kpi_day_entity", "kpi_day_content", "kpi_day_domain",
@@ -941,8 +950,8 @@ def copy_sqlite_to_postgresql(source: str, url: str, tables: tuple[str, ...] = C
                 dbapi.commit()
                 elapsed = time.monotonic() - t0
                 print(f"{table}: {count:,} rows in {elapsed:.0f} s ({count / max(elapsed, 1e-9):,.0f} rows/s)", flush=True)
-            for table in ("project", "tracked_entity", "keyword", "payload_dictionary", "source", "run",
-                          "observation", "citation", "mention", "organic_result"):
+            for table in ("project", "tracked_entity", "keyword", "payload_dictionary", "source", "interned_name",
+                          "run", "observation"):
                 cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                f"coalesce((SELECT max(id) FROM {table}), 1))")
             dbapi.commit()
@@ -990,7 +999,7 @@ def check(folder: Path, days: int = 10, keywords: int = 20, samples: int = 3, se
     from storage import repository
     from storage.db import open_database
     from storage.models import PayloadDictionary
-    from storage.rollups import ROLLUPS, rebuild
+    from storage.rollups import NAMED_KEYS, ROLLUPS, rebuild
 
     folder.mkdir(parents=True, exist_ok=True)
     end = date(2026, 12, 5)
@@ -1033,9 +1042,12 @@ def check(folder: Path, days: int = 10, keywords: int = 20, samples: int = 3, se
     a, b = sqlite3.connect(bulk_path), sqlite3.connect(slow_path)
     tables = [name for (name,) in a.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
     for name in tables:
-        ignore = {"run": "pid", "project": "created_at"}.get(name)
+        ignore = {"run": "pid", "project": "created_at", "interned_name": "id"}.get(name)
         columns = [c[1] for c in a.execute(f"PRAGMA table_info({name})") if c[1] != ignore]
-        query = f"SELECT {', '.join(columns)} FROM {name} ORDER BY {', '.join(str(i + 1) for i in range(len(columns)))}"
+        # names by name: both paths intern them in their own order
+        named = {"origin"} if name == "citation" else NAMED_KEYS if name.startswith("kpi_") else set()
+        shown = [f"(SELECT name FROM interned_name WHERE id = {c})" if c in named else c for c in columns]
+        query = f"SELECT {', '.join(shown)} FROM {name} ORDER BY {', '.join(str(i + 1) for i in range(len(columns)))}"
         rows_a, rows_b = a.execute(query).fetchall(), b.execute(query).fetchall()
         same, gap = _same(rows_a, rows_b)
         ok &= same

@@ -45,9 +45,9 @@ from storage.db import open_database
 
 TARGETS = {"week": 1.0, "trend_12_weeks": 2.0, "year": 10.0}
 TABLES = ("project", "tracked_entity", "keyword", "run", "payload_dictionary", "raw_payload", "observation",
-          "observation_part", "observation_feature", "source", "citation", "mention", "organic_result", "kpi_day",
-          "kpi_day_rank", "kpi_day_entity", "kpi_day_content", "kpi_day_domain", "kpi_month", "kpi_month_rank",
-          "kpi_month_entity", "kpi_month_content", "kpi_month_domain")
+          "observation_part", "observation_feature", "source", "interned_name", "citation", "mention",
+          "organic_result", "kpi_day", "kpi_day_rank", "kpi_day_entity", "kpi_day_content", "kpi_day_domain",
+          "kpi_month", "kpi_month_rank", "kpi_month_entity", "kpi_month_content", "kpi_month_domain")
 
 
 class StatementTimer:

@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select
 
 from .models import Keyword, Project, TrackedEntity
+from .names import names_of, stored_ids
 from .records import EntityInfo, KeywordInfo, PeriodRollups
-from .rollups import DAILY, MONTHLY, counter_columns, month_of, table_of
+from .rollups import DAILY, MONTHLY, NAMED_KEYS, counter_columns, month_of, table_of
 
 COUNTS, RANKS, ENTITIES, CONTENT, DOMAINS = range(5)  # the tables of a grain, as in storage.rollups
 BRANDED = "branded"  # a grouping by the keyword's branded flag
@@ -138,12 +139,14 @@ class _Reader:
     def sums(self, connection: Connection, kind: int, *group: str, only: tuple[str, ...] = ()
              ) -> Iterator[tuple[tuple[Any, ...], dict[str, float]]]:
         """Sums of the counters (or those named in `only`) grouped by the columns `group` names (BRANDED: the
-        keyword's flag, read as one query per flag: cheaper than joining the keywords to every row)."""
+        keyword's flag, read as one query per flag: cheaper than joining the keywords to every row). Names
+        (storage.names) come back as names."""
         merged: dict[tuple[Any, ...], dict[str, float]] = {}
         by_flag = BRANDED in group
         columns_grouped = [g for g in group if g != BRANDED]
         selections = ([(flag, ids) for flag, ids in self.keyword_ids.items() if ids] if by_flag
                       else [(None, self.keyword_ids[False] + self.keyword_ids[True])])
+        engine_ids = list(stored_ids(connection, self.engines).values()) if self.engines else None
         for tables, first, last in self.parts:
             table = table_of(tables[kind])
             counters = list(only) or [c for c in counter_columns(tables[kind]) if c not in group]
@@ -152,8 +155,8 @@ class _Reader:
                 statement = (select(*columns, *(func.sum(table.c[c]).label(c) for c in counters))
                              .where(table.c.day >= first, table.c.day <= last, table.c.keyword_id.in_(keyword_ids))
                              .group_by(*columns))
-                if self.engines:
-                    statement = statement.where(table.c.engine_id.in_(self.engines))
+                if engine_ids is not None:
+                    statement = statement.where(table.c.engine_id.in_(engine_ids))
                 for row in connection.execute(statement).all():
                     grouped, values = row[:len(columns)], row[len(columns):]
                     key = tuple(flag if g == BRANDED else grouped[columns_grouped.index(g)] for g in group)
@@ -163,7 +166,18 @@ class _Reader:
                     else:
                         for c, v in zip(counters, values):
                             cells[c] += v or 0
-        return iter(merged.items())
+        return iter(_named(connection, group, merged).items())
+
+
+def _named(connection: Connection, group: tuple[str, ...], sums: dict[tuple[Any, ...], dict[str, float]]
+           ) -> dict[tuple[Any, ...], dict[str, float]]:
+    """The sums with the name ids in their keys replaced by the names."""
+    places = [i for i, column in enumerate(group) if column in NAMED_KEYS]
+    if not places or not sums:
+        return sums
+    names = names_of(connection, {key[i] for key in sums for i in places})
+    return {tuple(names[part] if i in places else part for i, part in enumerate(key)): cells
+            for key, cells in sums.items()}
 
 
 def _top_domains(result: PeriodRollups, per_keyword: dict[tuple[Any, ...], dict[str, float]], limit: int) -> None:

@@ -13,6 +13,9 @@ from sqlmodel import Field, SQLModel
 
 from citewatch.status import RUN_RUNNING
 
+# SQLite tables WITHOUT ROWID: rows stored in primary-key order, for small rows read by key ranges
+_CLUSTERED = {"sqlite_with_rowid": False}
+
 
 class Project(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
@@ -113,7 +116,7 @@ class Observation(SQLModel, table=True):
         Index("ix_observation_engine_time", "engine_id", "observed_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
-    run_id: int = Field(foreign_key="run.id", index=True)
+    run_id: int = Field(foreign_key="run.id")  # indexed by the unique constraint it leads
     keyword_id: int = Field(foreign_key="keyword.id", index=True)
     engine_id: str
     engine_kind: str
@@ -175,24 +178,39 @@ class Source(SQLModel, table=True):
     domain_class: str | None = None
 
 
-class Citation(SQLModel, table=True):
+class InternedName(SQLModel, table=True):
+    """A name stored once and referenced by id (storage.names): the rollups' text keys, citations' origins."""
+
+    __tablename__ = "interned_name"
     id: int | None = Field(default=None, primary_key=True)
-    observation_id: int = Field(foreign_key="observation.id", index=True)
-    position: int
+    name: str = Field(unique=True)
+
+
+# Citations, mentions and organic results are keyed by their observation and their place in it (an
+# answer's sources have distinct positions, its organic results distinct ranks, its mentions one row per
+# entity): tens of millions of rows a year, with no id nor second index to carry.
+
+
+class Citation(SQLModel, table=True):
+    """A page an answer cited or retrieved. The engine's own URL (a redirect, for Gemini) stays in the raw
+    payload; the row references the page it stands for."""
+
+    __table_args__ = _CLUSTERED
+    observation_id: int = Field(foreign_key="observation.id", primary_key=True)
+    position: int = Field(primary_key=True)
     source_id: int = Field(foreign_key="source.id")
-    url: str | None = None  # the engine's URL where it redirects to the source's page (else the source's)
     visible: bool = True
     cited: bool = True  # False: retrieved by the engine's search but not cited
-    origin: str = "annotation"
+    origin: int = Field(foreign_key="interned_name.id")  # the name: "annotation", "text", "search_result"...
     spans: list[list[int]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # position-adjusted word count (GEO); None where the engine ties no text to its sources
     visibility: float | None = None
 
 
 class Mention(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    observation_id: int = Field(foreign_key="observation.id", index=True)
-    entity_id: int = Field(foreign_key="tracked_entity.id", index=True)
+    __table_args__ = _CLUSTERED
+    observation_id: int = Field(foreign_key="observation.id", primary_key=True)
+    entity_id: int = Field(foreign_key="tracked_entity.id", primary_key=True, index=True)
     alias: str
     count: int
     first_offset: int
@@ -201,9 +219,9 @@ class Mention(SQLModel, table=True):
 
 class OrganicResult(SQLModel, table=True):
     __tablename__ = "organic_result"
-    id: int | None = Field(default=None, primary_key=True)
-    observation_id: int = Field(foreign_key="observation.id", index=True)
-    rank: int
+    __table_args__ = _CLUSTERED
+    observation_id: int = Field(foreign_key="observation.id", primary_key=True)
+    rank: int = Field(primary_key=True)
     source_id: int = Field(foreign_key="source.id")
     snippet: str | None = None
 
@@ -214,17 +232,16 @@ class OrganicResult(SQLModel, table=True):
 # period reads its whole months from the monthly tables and only its edges from the daily ones. The day is
 # the UTC date the observation's run started (periods place observations by their run, as coverage does).
 # On SQLite the tables are WITHOUT ROWID: rows sit in key order, and a period is one contiguous range.
+# Their text keys (engine, rank source, page type, domain class, domain) hold `interned_name` ids
+# (storage.names): the columns keep the names the reads group by.
 
 def _count(**kwargs: object) -> int:
     return Field(default=0, sa_column_kwargs={"server_default": "0"}, **kwargs)  # type: ignore[no-any-return]
 
 
-_CLUSTERED = {"sqlite_with_rowid": False}
-
-
 class _RollupKey(SQLModel):
     day: date = Field(primary_key=True)
-    engine_id: str = Field(primary_key=True)
+    engine_id: int = Field(primary_key=True)
     keyword_id: int = Field(foreign_key="keyword.id", primary_key=True)
 
 
@@ -260,7 +277,7 @@ class _RankCounts(_RollupKey):
     """How many answers had the brand's best citation (source `citation`) or best organic result (source
     `organic`) at each position: medians and best positions come from these histograms."""
 
-    source: str = Field(primary_key=True)
+    source: int = Field(primary_key=True)
     rank: int = Field(primary_key=True)
     answers: int = _count()
 
@@ -281,14 +298,14 @@ class _EntityCounts(_RollupKey):
 
 
 class _ContentCounts(_RollupKey):
-    content_type: str = Field(primary_key=True)
-    domain_class: str = Field(primary_key=True)
+    content_type: int = Field(primary_key=True)
+    domain_class: int = Field(primary_key=True)
     citations: int = _count()
     brand_answers: int = _count()
 
 
 class _DomainCounts(_RollupKey):
-    domain: str = Field(primary_key=True)
+    domain: int = Field(primary_key=True)
     answers: int = _count()
     answers_without_brand: int = _count()
 

@@ -41,6 +41,7 @@ from storage.models import (
     Source,
     TrackedEntity,
 )
+from storage.names import name_ids
 from storage.records import (
     CitationFact,
     EngineRunStatus,
@@ -252,10 +253,11 @@ def _insert_parsed(connection: Connection, ids: ProjectIds, observation_id: int,
         *(sources.organic_source(o.url, o.domain, o.title, owner_id(o.owner), o.content_type)
           for o in record.organic),
     ]))
+    origins = name_ids(connection, (c.origin for c in record.citations)) if record.citations else {}
     citations = [
-        dict(observation_id=observation_id, position=c.position, source_id=next(source_ids),
-             url=sources.redirect_url(c.url, c.normalized_url), visible=c.visible, cited=c.cited, origin=c.origin,
-             spans=[list(span) for span in c.spans], visibility=c.visibility)
+        dict(observation_id=observation_id, position=c.position, source_id=next(source_ids), visible=c.visible,
+             cited=c.cited, origin=origins[c.origin], spans=[list(span) for span in c.spans],
+             visibility=c.visibility)
         for c in record.citations
     ]
     mentions = [
@@ -457,7 +459,7 @@ def period_facts(db: Engine, project: str, start: datetime, end: datetime) -> Pe
             CitationFact(*row)
             for row in session.execute(
                 select(Citation.observation_id, TrackedEntity.name, Source.normalized_url,
-                       func.coalesce(Citation.url, Source.url), Source.title, Citation.position, Citation.visible,
+                       Source.url, Source.title, Citation.position, Citation.visible,
                        Source.content_type, Citation.cited, Citation.visibility)
                 .join(Source, Source.id == Citation.source_id)
                 .join(TrackedEntity, TrackedEntity.id == Source.owner_id)

@@ -37,6 +37,7 @@ from .models import (
     Source,
     TrackedEntity,
 )
+from .names import name_ids, names_of
 from .records import CitationRecord, MentionRecord, ObservationRecord, OrganicRecord
 from .tally import Tally, tally
 
@@ -44,6 +45,8 @@ from .tally import Tally, tally
 DAILY: tuple[Any, ...] = (KpiDay, KpiDayRank, KpiDayEntity, KpiDayContent, KpiDayDomain)
 MONTHLY: tuple[Any, ...] = (KpiMonth, KpiMonthRank, KpiMonthEntity, KpiMonthContent, KpiMonthDomain)
 ROLLUPS = DAILY + MONTHLY
+# the key columns holding a name, stored as its `interned_name` id (storage.names)
+NAMED_KEYS = frozenset({"engine_id", "source", "content_type", "domain_class", "domain"})
 
 
 def month_of(day: date) -> date:
@@ -97,16 +100,26 @@ class Accumulator:
     def write(self, connection: Connection, batch: int = 5000) -> None:
         # the row's day as SQLAlchemy's Date stores it on SQLite (text), a date for PostgreSQL
         day = date.isoformat if connection.dialect.name == "sqlite" else lambda value: value
+        ids = name_ids(connection, (key[i] for model, rows in self.rows.items()
+                                    for i in _named_places(model) for key in rows))
         for model, rows in self.rows.items():
             if not rows:
                 continue
-            sql, names = _adding_upsert(connection.dialect, model)
+            sql, parameters = _adding_upsert(connection.dialect, model)
             counters = counter_columns(model)
-            values = [(day(key[0]), *key[1:], *(cells.get(c, 0) for c in counters)) for key, cells in rows.items()]
-            if names is not None:  # named parameters (psycopg)
-                values = [dict(zip(names, row)) for row in values]  # type: ignore[misc]
+            named = _named_places(model)
+            values = [(day(key[0]), *(ids[part] if i in named else part for i, part in enumerate(key) if i),
+                       *(cells.get(c, 0) for c in counters)) for key, cells in rows.items()]
+            if parameters is not None:  # named parameters (psycopg)
+                values = [dict(zip(parameters, row)) for row in values]  # type: ignore[misc]
             for start in range(0, len(values), batch):
                 connection.exec_driver_sql(sql, values[start:start + batch])  # type: ignore[arg-type]
+
+
+@functools.cache
+def _named_places(model: Any) -> frozenset[int]:
+    """Where in the table's key the names are."""
+    return frozenset(i for i, column in enumerate(key_columns(model)) if column in NAMED_KEYS)
 
 
 def _merge(into: dict[str, float], cells: dict[str, float], sign: int) -> None:
@@ -247,10 +260,12 @@ def _parsed_rows(connection: Connection, ids: list[int], names: dict[int, str]
     citations: dict[int, list[CitationRecord]] = defaultdict(list)
     page = (Source.url.label("page"), Source.normalized_url, Source.domain, Source.title, Source.owner_id,
             Source.content_type, Source.domain_class)
-    for c in _rows_of(connection, Citation, ids, *page):
+    rows = list(_rows_of(connection, Citation, ids, *page))
+    origins = names_of(connection, {c["origin"] for c in rows})
+    for c in rows:
         citations[c["observation_id"]].append(CitationRecord(
-            position=c["position"], url=c["url"] or c["page"], normalized_url=c["normalized_url"],
-            domain=c["domain"], title=c["title"], visible=c["visible"], cited=c["cited"], origin=c["origin"],
+            position=c["position"], url=c["page"], normalized_url=c["normalized_url"],
+            domain=c["domain"], title=c["title"], visible=c["visible"], cited=c["cited"], origin=origins[c["origin"]],
             owner=owner(c["owner_id"]), content_type=c["content_type"], visibility=c["visibility"],
             domain_class=c["domain_class"]))
     mentions: dict[int, list[MentionRecord]] = defaultdict(list)

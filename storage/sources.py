@@ -10,8 +10,8 @@ hash is part of the stored data (migration 0009 computed it for the history befo
 it is made, or new rows stop sharing sources with the old ones.
 
 Where the engine's URL points at another host than the page it stands for (Gemini's per-answer
-vertexaisearch redirects, google.com/url?q=...), the source is the page, and the engine's URL stays on the
-citation row (`citation.url`): a redirect is unique to one answer and would make a source of its own.
+vertexaisearch redirects, google.com/url?q=...), the source is the page: a redirect is unique to one answer
+and would make a source of its own. The redirect itself stays only in the raw payload (it expires anyway).
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ def _host(url: str | None) -> str | None:
 
 
 def redirect_url(url: str, normalized_url: str) -> str | None:
-    """The engine's URL where it is a redirect to another host than the page (kept on the citation row),
-    else None (the source's URL is the engine's URL)."""
+    """The engine's URL where it is a redirect to another host than the page, else None (the source's URL
+    is the engine's URL)."""
     return url if url != normalized_url and _host(url) != _host(normalized_url) else None
 
 

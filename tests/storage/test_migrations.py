@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import json
 import zlib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
+import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 
+from citewatch.errors import StorageError
 from citewatch.raw import RawResult
-from storage import repository
-from storage.db import alembic_config, head_revision, make_engine, open_database
-from storage.records import CitationRecord, EntityRow, KeywordRow, ObservationRecord
+from storage import kpi_reads, repository, rollups
+from storage.db import alembic_config, current_revision, head_revision, make_engine, open_database
+from storage.records import (
+    CitationRecord,
+    EntityRow,
+    KeywordRow,
+    MentionRecord,
+    ObservationRecord,
+    OrganicRecord,
+)
 
 
 def test_upgrade_from_first_revision_keeps_rows(db_url: str) -> None:
@@ -40,13 +49,13 @@ def test_upgrade_from_first_revision_keeps_rows(db_url: str) -> None:
     engine.dispose()
     upgraded = open_database(db_url)
     with upgraded.connect() as connection:
-        row = connection.execute(text("SELECT COALESCE(c.url, s.url), c.visibility FROM citation c "
+        row = connection.execute(text("SELECT s.url, c.visibility FROM citation c "
                                       "JOIN source s ON s.id = c.source_id")).one()
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
         name = connection.execute(text("SELECT name FROM project")).scalar_one()
     assert tuple(row) == ("https://hengdavalve.com/", None)
     run_columns = {c["name"] for c in inspect(upgraded).get_columns("run")}
-    assert name == "恒达" and version == head_revision() == "0010"
+    assert name == "恒达" and version == head_revision() == "0011"
     assert {"ok_count", "failed_count", "cost"}.isdisjoint(run_columns) and "planned" in run_columns
     assert {"host", "pid", "process_scope"} <= run_columns
     with upgraded.connect() as connection:  # a run stored before owners were: nobody knows its process
@@ -61,7 +70,8 @@ def test_upgrade_from_first_revision_keeps_rows(db_url: str) -> None:
     assert repository.load_raw_result(upgraded, 1, "ab" * 32) == RawResult.single(b"{}")
     with upgraded.connect() as connection:  # the rollups count what was stored before them
         day, *counts = connection.execute(text(
-            "SELECT day, engine_id, keyword_id, observed, successful, citations FROM kpi_day")).one()
+            "SELECT day, n.name, keyword_id, observed, successful, citations FROM kpi_day "
+            "JOIN interned_name n ON n.id = kpi_day.engine_id")).one()
         assert str(day) == "2026-11-01" and counts == ["chatgpt", 1, 1, 1, 1]
         assert connection.execute(text("SELECT search_pool FROM observation")).scalar_one() in (True, 1)
     upgraded.dispose()
@@ -172,4 +182,79 @@ def test_0009_moves_pages_to_sources_once_packs_answers_and_downgrades_to_the_sa
         after = (connection.execute(text(citation_query)).all(), connection.execute(text(organic_query)).all())
         answers = connection.execute(text("SELECT answer_text FROM observation ORDER BY id")).scalars().all()
     assert after == before and answers == ["恒达阀门 makes API 6D valves.", None]
+    engine.dispose()
+
+
+def _compact_keys_history(engine) -> tuple[int, int]:  # noqa: ANN001
+    """A Gemini answer citing the brand through a redirect and another page, naming the brand and a
+    competitor, and a Google page with organic results: stored at the newest schema."""
+    ids = repository.sync_project(engine, "p", [EntityRow("恒达阀门", "brand", aliases=("Hengda",),
+                                                          domains=("hengdavalve.com",)),
+                                                EntityRow("Rival", "competitor", domains=("rival.com",))],
+                                  [KeywordRow("球阀")], datetime(2026, 12, 1, tzinfo=UTC))
+    run_id = repository.start_run(engine, ids.project_id, {"gemini": {str(ids.keyword_ids["球阀"]): 1}},
+                                  datetime(2026, 12, 1, tzinfo=UTC))
+    redirect = "https://vertexaisearch.cloud.google.com/grounding-api-redirect/AUZIYQ" + "x" * 60
+    repository.save_observation(engine, ids, ObservationRecord(
+        run_id=run_id, keyword="球阀", engine_id="gemini", engine_kind="gemini", sample_index=0,
+        observed_at=datetime(2026, 12, 1, tzinfo=UTC), status="ok", has_answer=True,
+        answer_text="Hengda and Rival make ball valves.",
+        citations=[CitationRecord(1, redirect, "https://hengdavalve.com/", "hengdavalve.com", "hengdavalve.com",
+                                  True, True, "annotation", "恒达阀门", "homepage", domain_class="own"),
+                   CitationRecord(2, "https://rival.com/v", "https://rival.com/v", "rival.com", "V", False, False,
+                                  "search_result", "Rival", "product", domain_class="competitor")],
+        mentions=[MentionRecord("恒达阀门", "Hengda", 1, 0, 1), MentionRecord("Rival", "Rival", 1, 11, 2)],
+        organic=[OrganicRecord(1, "https://rival.com/v", "rival.com", "Rival", "V"),
+                 OrganicRecord(2, "https://hengdavalve.com/", "hengdavalve.com", "恒达阀门", "Hengda")]))
+    return run_id, ids.keyword_ids["球阀"]
+
+
+def _what_is_read(engine) -> tuple:  # noqa: ANN001
+    with engine.connect() as connection:
+        records = [record for *_, record in rollups.stored_records(
+            connection, dict(connection.execute(text("SELECT id, name FROM tracked_entity")).all()), 100)]
+    period = kpi_reads.period_rollups(engine, "p", date(2026, 11, 1), date(2026, 12, 31))
+    return records, period.totals, period.rank_totals, period.entity, period.content, period.domains
+
+
+def test_0011_keys_parsed_rows_by_place_interns_names_and_round_trips(db_url: str) -> None:
+    engine = open_database(db_url)
+    _compact_keys_history(engine)
+    before = _what_is_read(engine)
+    assert [c.origin for c in before[0][0].citations] == ["annotation", "search_result"]
+    assert before[5][None][0][0] in {"hengdavalve.com", "rival.com"}
+    command.downgrade(alembic_config(engine), "0010")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT id, position, url, origin FROM citation ORDER BY id")).all() == [
+            (1, 1, None, "annotation"), (2, 2, None, "search_result")]
+        assert connection.execute(text("SELECT DISTINCT engine_id FROM kpi_day_domain")).scalars().all() == ["gemini"]
+        assert sorted(connection.execute(text("SELECT id FROM mention")).scalars()) == [1, 2]
+        assert "interned_name" not in inspect(engine).get_table_names()
+    engine.dispose()
+    upgraded = open_database(db_url)
+    assert _what_is_read(upgraded) == before
+    with upgraded.connect() as connection:
+        names = connection.execute(text("SELECT name FROM interned_name")).scalars().all()
+    assert sorted(names) == sorted(["gemini", "annotation", "search_result", "citation", "organic", "homepage",
+                                    "own", "hengdavalve.com"])
+    assert {"id", "url"}.isdisjoint(c["name"] for c in inspect(upgraded).get_columns("citation"))
+    upgraded.dispose()
+
+
+def test_0011_refuses_a_citation_stored_twice_at_one_place_and_changes_nothing(db_url: str) -> None:
+    engine = open_database(db_url)
+    _compact_keys_history(engine)
+    command.downgrade(alembic_config(engine), "0010")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO citation (observation_id, position, source_id, visible, cited, origin, "
+                                "spans) SELECT observation_id, position, source_id, visible, cited, origin, spans "
+                                "FROM citation WHERE position = 1"))
+    engine.dispose()
+    with pytest.raises(StorageError, match=r"citation: 1 \(observation_id, position\) pairs are stored twice"):
+        open_database(db_url)
+    engine = make_engine(db_url)
+    assert current_revision(engine) == "0010"
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM citation")).scalar_one() == 3
+    assert "interned_name" not in inspect(engine).get_table_names()
     engine.dispose()

@@ -106,7 +106,7 @@ def test_observation_round_trip_with_unicode_and_aware_times(db: Engine) -> None
     assert observation.answer_chars == len("恒达阀门 makes API 6D valves.")
     assert observation.search_queries == ["api 6d ball valve"]
     assert source.owner_id == ids.entity_ids["Hengda Valve"] and citation.spans == [[0, 4]]
-    assert source.title == "API 6D | 恒达" and citation.url is None  # the source's URL is the engine's
+    assert source.title == "API 6D | 恒达" and source.url == "https://hengdavalve.com/p?utm_source=openai"
     assert mention.alias == "恒达阀门"
 
 
@@ -235,15 +235,15 @@ def test_a_page_is_stored_once_and_a_new_reading_of_it_makes_a_new_source(db: En
     redirect = replace(page, url="https://vertexaisearch.cloud.google.com/grounding-api-redirect/AUZIYQabc")
     reclassified = replace(page, content_type="comparison", owner="Apex Flow Controls")
     with db.connect() as connection:
-        for sample, citations in enumerate(([page, page], [page], [redirect], [reclassified])):
+        for sample, citations in enumerate(([page, replace(page, position=2)], [page], [redirect], [reclassified])):
             repository.save_observation(connection, ids, record(run_id, sample, citations=citations, organic=[]))
     with Session(db) as session:
-        stored = session.execute(select(Citation).order_by(Citation.id)).scalars().all()
+        stored = session.execute(select(Citation).order_by(Citation.observation_id, Citation.position)).scalars().all()
         sources = {s.id: s for s in session.execute(select(Source)).scalars()}
     assert len(stored) == 5 and len(sources) == 3
     assert len({c.source_id for c in stored[:3]}) == 1  # the same page, cited three times
     redirected, changed = sources[stored[3].source_id], sources[stored[4].source_id]
-    assert (redirected.url, stored[3].url) == ("https://apexflow.com/x", redirect.url)  # the page; the redirect kept
+    assert redirected.url == "https://apexflow.com/x"  # the page (the redirect stays in the raw payload)
     assert (changed.content_type, changed.owner_id) == ("comparison", ids.entity_ids["Apex Flow Controls"])
     assert sources[stored[0].source_id].content_type == "other"  # history keeps what it was stored as
 
