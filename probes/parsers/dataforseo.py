@@ -227,7 +227,7 @@ def _cost(value: Any) -> float | None:
 
 def _organic(items: list[dict[str, Any]]) -> list[OrganicResult]:
     """Organic results with Google's rank (`rank_group`: ads and features not counted); where the rank is
-    missing or odd, the next after the previous result's."""
+    missing or odd, the next free one after the previous result's (a page's ranks are its results' keys)."""
     results: list[OrganicResult] = []
     seen: set[int] = set()
     for item in items:
@@ -239,6 +239,8 @@ def _organic(items: list[dict[str, Any]]) -> list[OrganicResult]:
         rank = count_or_none(item.get("rank_group"))  # a rank no column holds is garbage, as a missing one
         if not rank or rank in seen:
             rank = (results[-1].rank if results else 0) + 1
+            while rank in seen:
+                rank += 1
         seen.add(rank)
         results.append(OrganicResult(rank=rank, url=url, title=text_or_none(item.get("title")),
                                      snippet=text_or_none(item.get("description"))))

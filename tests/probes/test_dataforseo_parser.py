@@ -398,6 +398,15 @@ def test_missing_or_repeated_rank_group_counts_on() -> None:
     assert [o.rank for o in parse_obj(body).organic] == [1, 2]
 
 
+def test_a_rank_given_after_the_fallback_took_it_is_never_stored_twice() -> None:
+    # ranks 1, 3, 2, missing: the fallback after 2 would be 3, which is taken; ranks key a page's results
+    body = load("organic_no_overview.json")
+    page = body["tasks"][0]["result"][0]
+    page["items"] = [{"type": "organic", "url": f"https://example.com/{n}", "rank_group": rank}
+                     for n, rank in enumerate((1, 3, 2, None))]
+    assert [o.rank for o in parse_obj(body).organic] == [1, 3, 2, 4]
+
+
 def test_parse_takes_a_raw_result() -> None:
     raw = (FIXTURES / "organic_ai_overview_tankless.json").read_bytes()
     assert dataforseo.parse(RawResult.single(raw)).text == dataforseo.parse(raw).text
