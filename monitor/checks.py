@@ -25,8 +25,25 @@ def engine_lines(config: Config) -> list[str]:
     return lines
 
 
+# the services whose OpenAI-compatible endpoint searches but lists no sources, and the kind that records them
+_SOURCELESS_COMPATIBLE = {"dashscope.aliyuncs.com": "qwen", "dashscope-intl.aliyuncs.com": "qwen"}
+
+
 def config_notes(config: Config) -> list[str]:
-    return [*_keyless(config), *_unsent_locales(config), *_alert_channels(config)]
+    return [*_keyless(config), *_unsent_locales(config), *_sourceless_compatible(config), *_alert_channels(config)]
+
+
+def _sourceless_compatible(config: Config) -> list[str]:
+    """openai_compatible engines pointed at a service whose compatible endpoint returns no sources."""
+    notes = []
+    for engine in config.engines:
+        host = urlsplit(engine.base_url or "").hostname or ""
+        kind = _SOURCELESS_COMPATIBLE.get(host)
+        if engine.enabled and engine.kind == "openai_compatible" and kind is not None:
+            notes.append(f"engines[{engine.id}] uses {host}'s OpenAI-compatible endpoint, which searches but "
+                         f"returns no sources: only URLs written in the answer are recorded; kind {kind} "
+                         "records the engine's own source list")
+    return notes
 
 
 def _alert_channels(config: Config) -> list[str]:

@@ -116,6 +116,16 @@ class BrowserConfig(_Strict):
         return value
 
 
+class SearchConfig(_Strict):
+    """How an engine whose API takes search settings searches; each kind reads only its own
+    (`probes.registry.EngineKind.search_options`). Absent: the kind's default."""
+
+    forced: bool | None = None  # qwen: search even where the model would answer from memory (default true)
+    strategy: Literal["turbo", "max", "agent"] | None = None  # qwen (default turbo)
+    # glm (default search_std); Zhipu bills searches per engine
+    engine: Literal["search_std", "search_pro", "search_pro_sogou", "search_pro_quark"] | None = None
+
+
 class EngineConfig(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     kind: str
@@ -135,6 +145,7 @@ class EngineConfig(_Strict):
     daily_budget: float | None = Field(default=None, gt=0)
     enabled: bool = True
     browser: BrowserConfig | None = None  # browser kinds only; their defaults where absent
+    search: SearchConfig | None = None  # kinds whose search is tunable (qwen, glm) only
 
     @model_validator(mode="before")
     @classmethod
@@ -177,6 +188,11 @@ class EngineConfig(_Strict):
         if self.browser is not None and not registry.KINDS[self.kind].browser:
             problems.append(f"browser: only for kinds that drive a browser "
                             f"({', '.join(k.name for k in registry.KINDS.values() if k.browser)})")
+        if self.search is not None:
+            taken = registry.KINDS[self.kind].search_options
+            for name in sorted(self.search.model_fields_set - taken):
+                users = [k.name for k in registry.KINDS.values() if name in k.search_options]
+                problems.append(f"search.{name}: kind {self.kind} does not take it (only {', '.join(users)})")
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -73,6 +73,7 @@ from probes.base import (
     Probe,
     ProbeRequest,
     ProbeSettings,
+    SearchOptions,
 )
 from storage import repository
 from storage.records import EntityRow, KeywordRow, ObservationRecord, ProjectIds
@@ -302,8 +303,9 @@ def probe_request(keyword: KeywordConfig) -> ProbeRequest:
 
 def make_probe(engine: EngineConfig) -> Probe:
     """The real probe for an engine: its kind's probe with the key read from the environment."""
+    search = engine.search.model_dump() if engine.search is not None else {}
     settings = ProbeSettings(engine.model, engine.base_url, api_key(engine), engine.timeout,
-                             round(engine.max_response_mb * 2**20), browser_options(engine))
+                             round(engine.max_response_mb * 2**20), browser_options(engine), SearchOptions(**search))
     return registry.kind(engine.kind).make_probe(settings)
 
 

@@ -133,6 +133,17 @@ class ProbeSettings:
     timeout: float = 60.0  # seconds for each request's whole response (`probes.bounded`)
     max_response_bytes: int = 8 * 1024 * 1024  # body size past which a response is refused
     browser: BrowserOptions | None = None  # for kinds that drive a browser
+    search: SearchOptions = field(default_factory=lambda: SearchOptions())  # for kinds whose search is tunable
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """How an engine that takes search settings searches (engine config `search:`); None: the kind's default.
+    Which kind reads which is declared in `probes.registry` (`EngineKind.search_options`)."""
+
+    forced: bool | None = None  # qwen: search even where the model would answer from memory
+    strategy: str | None = None  # qwen: "turbo" | "max" | "agent"
+    engine: str | None = None  # glm: "search_std" | "search_pro" | "search_pro_sogou" | "search_pro_quark"
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Shared transport for probes that speak HTTP through httpx: one place that turns
-httpx failures and HTTP error statuses into `ProbeError`s."""
+httpx failures and HTTP error statuses into `ProbeError`s, and that decides, by a kind's
+own rule (`post_json`'s `answered`), which error status carries the engine's answer instead."""
 
 from __future__ import annotations
 
@@ -72,12 +73,33 @@ def client_secrets(client: httpx.AsyncClient) -> list[str]:
     return [secret for secret in found if secret]
 
 
+# Whether an error response (its status and body) is the engine's answer: see `post_json`.
+Answered = Callable[[int, bytes], bool]
+
+
 async def post_json(client: httpx.AsyncClient, url: str, body: Any, *, headers: dict[str, str] | None = None,
-                    secrets: Sequence[str | None] = (), error_text: Callable[[str], str] = error_message) -> bytes:
+                    secrets: Sequence[str | None] = (), error_text: Callable[[str], str] = error_message,
+                    answered: Answered | None = None) -> bytes:
     """POST a JSON body; return the response bytes on 2xx, raise ProbeError otherwise. Keys sent in the
     client's headers, and `secrets`, never appear in the error reason; `error_text` reads a service's
-    error body (default: `error_message`)."""
-    return await _send(client, "POST", url, dict(json=body, headers=headers), secrets, error_text)
+    error body (default: `error_message`).
+
+    `answered(status, body)`: a non-2xx response whose body is the engine's answer — a refusal the service
+    sends with an error status, such as a content filter's HTTP 400 — is returned as the payload instead of
+    raised, for the kind's parser to read (`refusal_on_client_error` builds the usual rule). It sees every
+    error response before the ProbeError is raised (redirects excepted: never followed, never an answer)."""
+    return await _send(client, "POST", url, dict(json=body, headers=headers), secrets, error_text, answered)
+
+
+def refusal_on_client_error(is_refusal: Callable[[bytes], bool]) -> Answered:
+    """The `answered` rule of a service that sends its refusals with a 4xx status: a 4xx whose body
+    `is_refusal` (the kind's parser's own test, so the rule lives in one place) reads as one. A 5xx is
+    never an answer: it is a failure, and retried."""
+
+    def answered(status: int, body: bytes) -> bool:
+        return 400 <= status < 500 and is_refusal(body)
+
+    return answered
 
 
 async def get_json(client: httpx.AsyncClient, url: str, params: dict[str, Any], *,
@@ -89,7 +111,8 @@ async def get_json(client: httpx.AsyncClient, url: str, params: dict[str, Any], 
 
 
 async def _send(client: httpx.AsyncClient, method: str, url: str, options: dict[str, Any],
-                secrets: Sequence[str | None], error_text: Callable[[str], str]) -> bytes:
+                secrets: Sequence[str | None], error_text: Callable[[str], str],
+                answered: Answered | None = None) -> bytes:
     hidden = [*client_secrets(client), *(secret for secret in secrets if secret)]
     try:
         response = await client.request(method, url, **options)
@@ -105,6 +128,8 @@ async def _send(client: httpx.AsyncClient, method: str, url: str, options: dict[
         raise redirect_error(response.status_code, redact(location, hidden) if location else None)
     if not response.is_success:
         status = response.status_code
+        if answered is not None and answered(status, response.content):
+            return response.content  # the engine's answer, sent with an error status
         raise ProbeError(
             # masked before shortened: a cut through the key would leave a piece no mask matches
             f"HTTP {status}: {short(redact(error_text(response.text), hidden))}",

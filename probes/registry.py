@@ -46,6 +46,7 @@ class EngineKind:
     locale: frozenset[str] = frozenset()
     serp: bool = False  # a Google results page: the answer is its AI Overview (or AI Mode answer)
     browser: bool = False  # drives a browser (engine config `browser:`; concurrency defaults to 1)
+    search_options: frozenset[str] = frozenset()  # the `probes.base.SearchOptions` fields it reads (`search:`)
 
     @property
     def available(self) -> bool:
@@ -143,10 +144,16 @@ _ENTRIES = (
                probe="probes.google_browser:GoogleBrowserProbe", parser="probes.parsers.google_html",
                simulator="probes.simulator.google_browser",
                needs_api_key=False, serp=True, browser=True, locale=LANGUAGE),
+    EngineKind("qwen", "Qwen (通义千问) through DashScope's native API, with its search sources",
+               probe="probes.qwen:QwenProbe", parser="probes.parsers.qwen", spans=True, retrieved_sources=True,
+               search_options=frozenset({"forced", "strategy"})),
+    EngineKind("glm", "GLM (智谱清言) through Zhipu's chat completions, web_search tool",
+               probe="probes.glm:GlmProbe", parser="probes.parsers.glm", spans=True, retrieved_sources=True,
+               search_options=frozenset({"engine"})),
+    EngineKind("ernie", "ERNIE (文心一言) through Baidu Qianfan AI Search, Baidu web search",
+               probe="probes.ernie:ErnieProbe", parser="probes.parsers.ernie", spans=True, retrieved_sources=True),
     # planned: accepted by config, refused by `run` and `check-config` until they land
-    EngineKind("qwen", "Qwen through DashScope's native API, with its search sources"),
-    EngineKind("doubao", "Doubao through Volcengine Ark's Responses API, web_search tool"),
-    EngineKind("glm", "GLM through Zhipu's chat completions, web_search tool"),
+    EngineKind("doubao", "Doubao (豆包) through Volcengine Ark's Responses API, web_search tool"),
 )
 
 KINDS: dict[str, EngineKind] = {entry.name: entry for entry in _ENTRIES}

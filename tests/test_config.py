@@ -140,19 +140,38 @@ def test_check_config_cli_names_missing_key_never_its_value(tmp_path: Path) -> N
 
 def test_check_config_refuses_kinds_not_available_yet_and_notes_keyless_engines(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
-    path.write_text(GOOD + "  - {id: qw, kind: qwen}\n  - {id: local, kind: openai_compatible, "
+    path.write_text(GOOD + "  - {id: db, kind: doubao}\n  - {id: local, kind: openai_compatible, "
                     "base_url: 'http://127.0.0.1:11434/v1', model: qwen3}\n  - {id: gpt, kind: openai}\n",
                     encoding="utf-8")
     result = run_cli("check-config", "--config", str(path), env={"CITEWATCH_TEST_KEY": "x", "PATH": "/usr/bin"})
     assert result.returncode == 2
     assert f"error: {path}: cannot run this config" in result.stderr
-    assert "engines[qw].kind: engine kind 'qwen' is not available in this version" in result.stderr
-    path.write_text(path.read_text().replace("  - {id: qw, kind: qwen}\n", ""), encoding="utf-8")
+    assert "engines[db].kind: engine kind 'doubao' is not available in this version" in result.stderr
+    path.write_text(path.read_text().replace("  - {id: db, kind: doubao}\n", ""), encoding="utf-8")
     result = run_cli("check-config", "--config", str(path), env={"CITEWATCH_TEST_KEY": "x", "PATH": "/usr/bin"})
     assert result.returncode == 0, result.stderr
     assert "engines[gpt] names no api_key_env" in result.stderr and "engines[local]" not in result.stderr
     assert "  gpt (openai): OpenAI Responses API, web_search tool; records citations, text spans" in result.stdout
     assert "  local (openai_compatible): " in result.stdout and "written in the text only" in result.stdout
+
+
+def test_check_config_says_dashscopes_compatible_endpoint_lists_no_sources_and_checks_search_settings(
+        tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(GOOD + "  - {id: qwen-compat, kind: openai_compatible, model: qwen-plus, "
+                    "base_url: 'https://dashscope.aliyuncs.com/compatible-mode/v1'}\n"
+                    "  - {id: qwen, kind: qwen, search: {forced: true, strategy: max}}\n"
+                    "  - {id: glm, kind: glm, search: {engine: search_pro}}\n", encoding="utf-8")
+    result = run_cli("check-config", "--config", str(path), env={"CITEWATCH_TEST_KEY": "x", "PATH": "/usr/bin"})
+    assert result.returncode == 0, result.stderr
+    assert ("engines[qwen-compat] uses dashscope.aliyuncs.com's OpenAI-compatible endpoint, which searches but "
+            "returns no sources") in result.stderr and "kind qwen records the engine's own source list" in result.stderr
+    assert "  qwen (qwen): Qwen (通义千问) through DashScope" in result.stdout
+    path.write_text(path.read_text().replace("{engine: search_pro}", "{engine: search_pro, strategy: max}"),
+                    encoding="utf-8")
+    result = run_cli("check-config", "--config", str(path), env={"CITEWATCH_TEST_KEY": "x", "PATH": "/usr/bin"})
+    assert result.returncode == 2
+    assert "search.strategy: kind glm does not take it (only qwen)" in result.stderr
 
 
 @pytest.mark.parametrize(("rule", "message"), [

@@ -189,3 +189,46 @@ class SourceList:
         for offset, citation in enumerate(retrieved, start=len(cited) + 1):
             citation.position = offset
         return cited + retrieved
+
+
+def first_choice(choices: list[Any]) -> tuple[dict[str, Any] | None, str | None]:
+    """A chat completion's first choice: its message and finish_reason; (None, None) when there is none."""
+    if not choices:
+        return None, None
+    choice = choices[0]
+    if not isinstance(choice, dict):
+        raise ParseError(f"choices[0] is a JSON {type(choice).__name__}, expected an object")
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        raise ParseError("choices[0] has no 'message' object (a streaming 'delta' is not a whole answer)")
+    finish = choice.get("finish_reason")
+    return message, finish if isinstance(finish, str) else None
+
+
+def chat_answer_text(content: Any) -> tuple[str, bool]:
+    """A chat message's answer text without a leading <think> block, and whether that block (if any) was
+    closed. Content parts (vision models, some gateways) are joined."""
+    if content is None:
+        text = ""
+    elif isinstance(content, str):
+        text = content
+    elif isinstance(content, list):
+        text = "".join(part["text"] for part in content
+                       if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str))
+    else:
+        raise ParseError(f"choices[0].message.content is a JSON {type(content).__name__}, expected a string")
+    start = answer_start(text)
+    if start is None:
+        return "", False  # cut off while reasoning: no answer yet
+    return text[start:], True
+
+
+def check_chat_completion(body: dict[str, Any]) -> None:
+    """Raise ParseError unless `body` is a whole chat completion (not a streaming chunk, with `choices`)."""
+    obj = body.get("object")
+    if obj == "chat.completion.chunk":
+        raise ParseError("a streaming chunk ('object' is 'chat.completion.chunk'), not a whole chat completion")
+    if obj not in ("chat.completion", None):
+        raise ParseError(f"not a chat completion: 'object' is {obj!r}, expected 'chat.completion'")
+    if not isinstance(body.get("choices"), list):
+        raise ParseError(f"chat completion has no 'choices' list (got {type(body.get('choices')).__name__})")

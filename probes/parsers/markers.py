@@ -40,12 +40,14 @@ _REFUSAL = re.compile(
 MarkerGroup = tuple[int, int, list[int]]
 
 
-def marker_groups(text: str, is_source: Callable[[int], bool]) -> list[MarkerGroup]:
+def marker_groups(text: str, is_source: Callable[[int], bool], group: re.Pattern[str] = _GROUP,
+                  number: re.Pattern[str] = _MARKER) -> list[MarkerGroup]:
     """Marker groups as (start, end, numbers naming a source, in order). A number that names no
-    source ("[0]", "[12]" with 7 sources) is not a marker; a group with none is plain text."""
+    source ("[0]", "[12]" with 7 sources) is not a marker; a group with none is plain text. `group` and
+    `number` are an engine's own marker syntax (default "[1][2]"; `number`'s first group is the number)."""
     groups = []
-    for match in _GROUP.finditer(text):
-        numbers = [n for n in (int(m) for m in _MARKER.findall(match.group())) if is_source(n)]
+    for match in group.finditer(text):
+        numbers = [n for n in (int(m) for m in number.findall(match.group())) if is_source(n)]
         if numbers:
             groups.append((match.start(), match.end(), numbers))
     return groups

@@ -40,7 +40,7 @@ from citewatch.errors import ParseError
 from citewatch.raw import Raw
 from citewatch.urls import trim_url
 from probes.base import WEB_SEARCH, Answer
-from probes.parsers import perplexity
+from probes.parsers import ernie, glm, perplexity
 from probes.parsers.common import (
     SourceList,
     answer_start,
@@ -72,9 +72,9 @@ _COMPATIBLE = _Dialect(text_urls=True, strip_think=True, search_model=False)
 
 
 def recognizes(body: dict[str, Any]) -> bool:
-    """A chat completion without Perplexity's source lists (for `citewatch parse` without --kind); one
-    without url_citation annotations could as well come from any compatible server."""
-    return is_chat_completion(body) and not perplexity.recognizes(body)
+    """A chat completion without Perplexity's, Zhipu's or Qianfan's source lists (for `citewatch parse`
+    without --kind); one without url_citation annotations could as well come from any compatible server."""
+    return is_chat_completion(body) and not any(other.recognizes(body) for other in (perplexity, glm, ernie))
 
 
 def recognizes_compatible(body: dict[str, Any]) -> bool:

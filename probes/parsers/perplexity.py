@@ -43,18 +43,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from citewatch.errors import ParseError
 from citewatch.raw import Raw
 from citewatch.text import short
 from probes.base import WEB_SEARCH, Answer
 from probes.parsers.common import (
     SourceList,
-    answer_start,
+    chat_answer_text,
     chat_usage_tokens,
+    check_chat_completion,
     citation_key,
     code_or_none,
     count_or_none,
     error_reason,
+    first_choice,
     is_chat_completion,
     load_json_object,
     text_or_none,
@@ -90,10 +91,10 @@ def parse(raw: Raw) -> Answer:
         input_tokens, output_tokens = chat_usage_tokens(body.get("usage"))
         return Answer(text="", status="error", status_reason=failure, model=_model(body),
                       input_tokens=input_tokens, output_tokens=output_tokens)
-    _check_shape(body)
+    check_chat_completion(body)
 
     input_tokens, output_tokens = chat_usage_tokens(body.get("usage"))
-    message, finish_reason = _first_choice(body["choices"])
+    message, finish_reason = first_choice(body["choices"])
     reasoning_steps = _reasoning_steps(message)
     listed = _listed_sources(body)
     base = dict(
@@ -106,7 +107,7 @@ def parse(raw: Raw) -> Answer:
     if message is None:
         return Answer(text="", status="no_answer", status_reason="no choices in response", **base)
 
-    text, think_closed = _answer_text(message.get("content"))
+    text, think_closed = chat_answer_text(message.get("content"))
     groups = marker_groups(text, lambda n: 1 <= n <= len(listed.urls))
     refusal = _refusal(message, finish_reason, text, groups)
     has_text = bool(text.strip())
@@ -141,14 +142,6 @@ def parse(raw: Raw) -> Answer:
 # --- payload shape ---------------------------------------------------------
 
 
-def _check_shape(body: dict[str, Any]) -> None:
-    obj = body.get("object")
-    if obj == "chat.completion.chunk":
-        raise ParseError("a streaming chunk ('object' is 'chat.completion.chunk'), not a whole chat completion")
-    if obj not in ("chat.completion", None):
-        raise ParseError(f"not a chat completion: 'object' is {obj!r}, expected 'chat.completion'")
-    if not isinstance(body.get("choices"), list):
-        raise ParseError(f"chat completion has no 'choices' list (got {type(body.get('choices')).__name__})")
 
 
 def _model(body: dict[str, Any]) -> str | None:
@@ -163,35 +156,8 @@ def error_label(error: dict[str, Any]) -> str | None:
     return f"{kind} (code {code})" if kind else f"code {code}"
 
 
-def _first_choice(choices: list[Any]) -> tuple[dict[str, Any] | None, str | None]:
-    """The first choice's message and finish_reason; (None, None) when there is no choice."""
-    if not choices:
-        return None, None
-    choice = choices[0]
-    if not isinstance(choice, dict):
-        raise ParseError(f"choices[0] is a JSON {type(choice).__name__}, expected an object")
-    message = choice.get("message")
-    if not isinstance(message, dict):
-        raise ParseError("choices[0] has no 'message' object (a streaming 'delta' is not a whole answer)")
-    finish = choice.get("finish_reason")
-    return message, finish if isinstance(finish, str) else None
 
 
-def _answer_text(content: Any) -> tuple[str, bool]:
-    """The answer text without a leading <think> block; and whether that block (if any) was closed."""
-    if content is None:
-        text = ""
-    elif isinstance(content, str):
-        text = content
-    elif isinstance(content, list):  # OpenAI-style content parts, from some gateways
-        text = "".join(p.get("text", "") for p in content
-                       if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str))
-    else:
-        raise ParseError(f"choices[0].message.content is a JSON {type(content).__name__}, expected a string")
-    start = answer_start(text)
-    if start is None:
-        return "", False  # cut off while reasoning: no answer yet
-    return text[start:], True
 
 
 # --- sources -----------------------------------------------------------------

@@ -503,3 +503,23 @@ async def test_a_stopped_batch_stores_every_answer_it_already_has(tmp_path: Path
         assert session.execute(select(Run.status)).scalar_one() == "interrupted"
     assert len(observations(db)) == len(answered) == 7
     db.dispose()
+
+
+async def test_an_engines_search_block_reaches_its_probes_request() -> None:
+    from monitor.config import EngineConfig
+    from monitor.pipeline import make_probe
+
+    request = ProbeRequest("球阀", "哪些厂家生产API 6D球阀？")
+    qwen = make_probe(EngineConfig(id="qwen", kind="qwen", search={"forced": False, "strategy": "max"}))
+    glm = make_probe(EngineConfig(id="glm", kind="glm", search={"engine": "search_pro_quark"}))
+    default = make_probe(EngineConfig(id="qwen2", kind="qwen"))
+    try:
+        options = qwen.request_body(request)["parameters"]["search_options"]  # type: ignore[attr-defined]
+        assert (options["forced_search"], options["search_strategy"]) == (False, "max")
+        tool = glm.request_body(request)["tools"][0]["web_search"]  # type: ignore[attr-defined]
+        assert tool["search_engine"] == "search_pro_quark"
+        options = default.request_body(request)["parameters"]["search_options"]  # type: ignore[attr-defined]
+        assert (options["forced_search"], options["search_strategy"]) == (True, "turbo")
+    finally:
+        for probe in (qwen, glm, default):
+            await probe.aclose()
