@@ -124,6 +124,8 @@ class SearchConfig(_Strict):
     strategy: Literal["turbo", "max", "agent"] | None = None  # qwen (default turbo)
     # glm (default search_std); Zhipu bills searches per engine
     engine: Literal["search_std", "search_pro", "search_pro_sogou", "search_pro_quark"] | None = None
+    # anthropic: the web search server tool's version (default web_search_20250305; DeepSeek takes it too)
+    tool: str | None = Field(default=None, pattern=r"^web_search_\d{8}$")
 
 
 class EngineConfig(_Strict):

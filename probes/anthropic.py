@@ -3,9 +3,12 @@
 Network only: ``fetch`` returns the response bodies as sent; `probes.parsers.anthropic` reads them.
 
 ``POST {base_url}/v1/messages`` with headers ``x-api-key`` and
-``anthropic-version``; the body asks for one user turn and the
-``web_search_20250305`` server tool (with an approximate ``user_location``
-where the keyword's locale names a country).
+``anthropic-version``; the body asks for one user turn and the web search
+server tool (with an approximate ``user_location`` where the keyword's locale
+names a country), of the version `DEFAULT_SEARCH_TOOL` unless the engine's
+``search: {tool: ...}`` names another (a newer Anthropic version, or what a
+compatible service takes: DeepSeek serves the same Messages API and tool at
+``https://api.deepseek.com/anthropic``).
 
 ``stop_reason: "pause_turn"``: the service stopped a long server-tool turn
 half-way. The probe continues it by sending the same request with the
@@ -30,6 +33,7 @@ DEFAULT_MODEL = "claude-sonnet-4-5"
 ANTHROPIC_VERSION = "2023-06-01"
 MAX_TOKENS = 2048
 MAX_SEARCHES = 5
+DEFAULT_SEARCH_TOOL = "web_search_20250305"
 # Follow-up requests allowed after a `pause_turn` (so at most 1 + 3 requests per fetch).
 MAX_CONTINUATIONS = 3
 
@@ -38,6 +42,7 @@ class AnthropicProbe:
     def __init__(self, settings: ProbeSettings) -> None:
         self.model = settings.model or DEFAULT_MODEL
         self.url = (settings.base_url or DEFAULT_BASE_URL).rstrip("/") + "/v1/messages"
+        self.search_tool = settings.search.tool or DEFAULT_SEARCH_TOOL
         headers = {"anthropic-version": ANTHROPIC_VERSION, "content-type": "application/json"}
         if settings.api_key:
             headers["x-api-key"] = settings.api_key
@@ -45,7 +50,7 @@ class AnthropicProbe:
         self._client = make_client(settings, headers)
 
     def request_body(self, request: ProbeRequest) -> dict[str, Any]:
-        tool: dict[str, Any] = {"type": "web_search_20250305", "name": "web_search", "max_uses": MAX_SEARCHES}
+        tool: dict[str, Any] = {"type": self.search_tool, "name": "web_search", "max_uses": MAX_SEARCHES}
         if request.locale.country:
             # The API only takes a location with a country; city and region refine it.
             tool["user_location"] = {"type": "approximate", **request.locale.approximate_location()}

@@ -144,6 +144,7 @@ class SearchOptions:
     forced: bool | None = None  # qwen: search even where the model would answer from memory
     strategy: str | None = None  # qwen: "turbo" | "max" | "agent"
     engine: str | None = None  # glm: "search_std" | "search_pro" | "search_pro_sogou" | "search_pro_quark"
+    tool: str | None = None  # anthropic: the web search server tool's version, e.g. "web_search_20250305"
 
 
 @dataclass(frozen=True)

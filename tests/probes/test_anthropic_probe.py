@@ -16,7 +16,7 @@ from citewatch.raw import RawPart, RawResult
 from monitor.config import EngineConfig
 from probes import anthropic as probe_module
 from probes.anthropic import DEFAULT_BASE_URL, DEFAULT_MODEL, AnthropicProbe
-from probes.base import Locale, ProbeRequest, ProbeSettings
+from probes.base import Locale, ProbeRequest, ProbeSettings, SearchOptions
 from probes.parsers.anthropic import parse
 from probes.simulator import ScriptedResponse, Simulator
 from probes.simulator import anthropic as sim_anthropic
@@ -270,3 +270,33 @@ async def test_simulator_answers_on_the_anthropic_mount(monkeypatch: pytest.Monk
     assert answer.search_queries == [REQUEST.prompt]
     assert any(c.cited for c in answer.citations)
     assert first != again  # the k-th call gets the k-th answer
+
+
+async def test_a_deepseek_engine_sends_its_tool_version_and_records_web_search_result_locations() -> None:
+    # DeepSeek serves the Messages API and its web search tool at https://api.deepseek.com/anthropic: an
+    # engine of kind anthropic with that base_url (here the local simulator), its model and the tool's version
+    from monitor.pipeline import make_probe as engine_probe
+
+    with Simulator() as sim:
+        sim.enqueue(ok("hengda_ball_valve_dup_sources.json"))
+        probe = engine_probe(EngineConfig(id="deepseek", kind="anthropic", model="deepseek-flash",
+                                          base_url=sim.base_url_for("anthropic"),
+                                          search={"tool": "web_search_20250305"}))
+        raw = await probe.fetch(ProbeRequest("球阀", "哪些中国厂家生产 API 6D 球阀？"))
+        await probe.aclose()
+        sent = sim.requests[0]["body"]
+    assert (sent["model"], sent["tools"][0]["type"]) == ("deepseek-flash", "web_search_20250305")
+    answer = parse(raw)
+    cited = [c for c in answer.citations if c.cited]
+    assert cited and all(c.spans for c in cited)  # each tied to the text it supports
+    assert {c.origin for c in cited} == {"annotation"}
+
+
+def test_the_search_tool_version_is_configurable_and_checked() -> None:
+    probe = AnthropicProbe(ProbeSettings(search=SearchOptions(tool="web_search_20260209")))
+    assert probe.request_body(REQUEST)["tools"][0]["type"] == "web_search_20260209"
+    assert AnthropicProbe(ProbeSettings()).request_body(REQUEST)["tools"][0]["type"] == "web_search_20250305"
+    with pytest.raises(ValueError, match="web_search_"):
+        EngineConfig(id="deepseek", kind="anthropic", search={"tool": "code_execution"})
+    with pytest.raises(ValueError, match="search.tool: kind openai does not take it"):
+        EngineConfig(id="gpt", kind="openai", search={"tool": "web_search_20250305"})
