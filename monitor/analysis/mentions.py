@@ -10,7 +10,9 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
+
+from opencc import OpenCC
 
 from citewatch.urls import trim_url
 
@@ -34,19 +36,29 @@ class MentionHit:
 
 
 class _FoldTable(dict[int, str]):
-    """str.translate table: NFKC of each character, when that is one char.
+    """str.translate table: NFKC of each character, when that is one char, and a traditional Chinese
+    character as its simplified form.
 
     Maps full-width Latin (ＡＣＭＥ), full-width punctuation and half-width
-    katakana to their usual forms without changing the length; characters
-    whose NFKC form is longer (㈱ -> (株)) stay as they are.
+    katakana to their usual forms, and 恆達閥門 to 恒达阀门 (OpenCC's character table), without changing
+    the length: an alias written in either script matches answers in both. Characters whose folded form is
+    longer (㈱ -> (株)) stay as they are.
     """
 
     def __missing__(self, codepoint: int) -> str:
         char = chr(codepoint)
         folded = unicodedata.normalize("NFKC", char)
         value = folded if len(folded) == 1 else char
+        if has_cjk(value):
+            simplified = _to_simplified().convert(value)
+            value = simplified if len(simplified) == 1 else value
         self[codepoint] = value
         return value
+
+
+@cache
+def _to_simplified() -> OpenCC:
+    return OpenCC("t2s")
 
 
 _FOLD = _FoldTable()

@@ -92,6 +92,9 @@ CASES: list[tuple[str, list[tuple[str, str, int, str]]]] = [
     ("ｱｸﾒの製品。", [("Acme", "アクメ", 1, "ｱｸﾒ")]),
     ("Gamma Labs ships.", [("Gamma", "Ｇａｍｍａ Labs", 1, "Gamma Labs")]),
     ("🚀🚀 Acme ships.", [("Acme", "Acme", 1, "Acme")]),
+    # --- traditional and simplified script: an alias in one matches answers in the other
+    ("艾克米工業的產品很好，阿克米也是。", [("Acme", "艾克米工业", 2, "艾克米工業")]),
+    ("貝塔與伽馬，貝塔較便宜。", [("Beta Corp", "贝塔", 2, "貝塔"), ("Gamma", "伽马", 1, "伽馬")]),
 ]
 
 
@@ -112,6 +115,12 @@ def test_first_offset_points_at_the_alias_in_the_original_text() -> None:
     original = text[acme.first_offset : acme.first_offset + len("Acme")]
     assert unicodedata.normalize("NFKC", original).lower() == "acme"
     assert text[hits["Beta Corp"].first_offset :].startswith("贝塔")
+
+
+def test_an_alias_written_in_traditional_script_matches_simplified_answers() -> None:
+    hengda = EntitySpec("Hengda Valve", "brand", aliases=("恆達閥門",))
+    (hit,) = find_mentions("我们推荐恒达阀门和其他厂家。", (hengda,))
+    assert (hit.alias, hit.first_offset) == ("恆達閥門", 4)
 
 
 def test_equal_first_offsets_keep_config_order() -> None:
