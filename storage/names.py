@@ -17,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from storage.models import InternedName
 
 _CACHE_KEY = "citewatch_name_ids"  # name -> id of names known to be committed, per database connection
+_NAMES_KEY = "citewatch_names_by_id"  # id -> name, the same per connection (for readers)
 
 
 def name_ids(connection: Connection, names: Iterable[str]) -> dict[str, int]:
@@ -37,18 +38,24 @@ def name_ids(connection: Connection, names: Iterable[str]) -> dict[str, int]:
 
 
 def names_of(connection: Connection, ids: Iterable[int]) -> dict[int, str]:
-    """The name of each id."""
+    """The name of each id. The first call on a connection reads them all (a few thousand names after a
+    year: one query, where a period's reads would otherwise ask a dozen times)."""
+    known: dict[int, str] = connection.info.setdefault(_NAMES_KEY, {})
     wanted = set(ids)
-    if not wanted:
-        return {}
-    table = InternedName.__table__
-    return dict(connection.execute(select(table.c.id, table.c.name).where(table.c.id.in_(wanted))).all())
+    missing = wanted - known.keys()
+    if missing:
+        table = InternedName.__table__
+        query = select(table.c.id, table.c.name)
+        known.update(connection.execute(query.where(table.c.id.in_(missing)) if known else query).all())
+    return {i: known[i] for i in wanted}
 
 
 @event.listens_for(Engine, "rollback")
 def _forget_uncommitted(connection: Connection) -> None:
-    """A rolled-back transaction may have stored names this cache learnt: they are gone now."""
+    """A rolled-back transaction may have stored names these caches learnt: they are gone now (and SQLite
+    may give their ids to other names)."""
     connection.info.pop(_CACHE_KEY, None)
+    connection.info.pop(_NAMES_KEY, None)
 
 
 def stored_ids(connection: Connection, names: Iterable[str]) -> dict[str, int]:
