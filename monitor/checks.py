@@ -27,14 +27,15 @@ def engine_lines(config: Config) -> list[str]:
 
 # the services whose OpenAI-compatible endpoint searches but lists no sources, and the kind that records them
 _SOURCELESS_COMPATIBLE = {"dashscope.aliyuncs.com": "qwen", "dashscope-intl.aliyuncs.com": "qwen"}
+_MOONSHOT = ("api.moonshot.cn", "api.moonshot.ai")
 
 
 def config_notes(config: Config) -> list[str]:
-    return [*_keyless(config), *_unsent_locales(config), *_sourceless_compatible(config), *_alert_channels(config)]
+    return [*_keyless(config), *_unsent_locales(config), *_sources_not_recorded(config), *_alert_channels(config)]
 
 
-def _sourceless_compatible(config: Config) -> list[str]:
-    """openai_compatible engines pointed at a service whose compatible endpoint returns no sources."""
+def _sources_not_recorded(config: Config) -> list[str]:
+    """Engines whose answers come without the sources the service could give (or with none to give)."""
     notes = []
     for engine in config.engines:
         host = urlsplit(engine.base_url or "").hostname or ""
@@ -43,6 +44,13 @@ def _sourceless_compatible(config: Config) -> list[str]:
             notes.append(f"engines[{engine.id}] uses {host}'s OpenAI-compatible endpoint, which searches but "
                          f"returns no sources: only URLs written in the answer are recorded; kind {kind} "
                          "records the engine's own source list")
+        if engine.enabled and engine.kind == "openai_compatible" and host in _MOONSHOT:
+            notes.append(f"engines[{engine.id}] asks {host} without its $web_search tool: Kimi answers from "
+                         "memory; kind kimi runs its web search (Kimi lists no sources either way: only URLs "
+                         "written in the answer are recorded)")
+        if engine.enabled and engine.kind == "kimi":
+            notes.append(f"engines[{engine.id}]: Kimi returns no source URLs; only mentions and URLs written in "
+                         "the answer are recorded")
     return notes
 
 

@@ -153,6 +153,8 @@ _ENTRIES = (
                search_options=frozenset({"engine"})),
     EngineKind("ernie", "ERNIE (文心一言) through Baidu Qianfan AI Search, Baidu web search",
                probe="probes.ernie:ErnieProbe", parser="probes.parsers.ernie", spans=True, retrieved_sources=True),
+    EngineKind("kimi", "Kimi (月之暗面) through Moonshot's chat completions, $web_search builtin function",
+               probe="probes.kimi:KimiProbe", parser="probes.parsers.kimi"),
     # planned: accepted by config, refused by `run` and `check-config` until they land
     EngineKind("doubao", "Doubao (豆包) through Volcengine Ark's Responses API, web_search tool"),
 )

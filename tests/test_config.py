@@ -167,6 +167,11 @@ def test_check_config_says_dashscopes_compatible_endpoint_lists_no_sources_and_c
     assert ("engines[qwen-compat] uses dashscope.aliyuncs.com's OpenAI-compatible endpoint, which searches but "
             "returns no sources") in result.stderr and "kind qwen records the engine's own source list" in result.stderr
     assert "  qwen (qwen): Qwen (通义千问) through DashScope" in result.stdout
+    path.write_text(path.read_text() + "  - {id: kimi, kind: kimi}\n  - {id: kimi-compat, kind: openai_compatible, "
+                    "model: moonshot-v1-auto, base_url: 'https://api.moonshot.cn/v1'}\n", encoding="utf-8")
+    result = run_cli("check-config", "--config", str(path), env={"CITEWATCH_TEST_KEY": "x", "PATH": "/usr/bin"})
+    assert "engines[kimi]: Kimi returns no source URLs" in result.stderr
+    assert "engines[kimi-compat] asks api.moonshot.cn without its $web_search tool" in result.stderr
     path.write_text(path.read_text().replace("{engine: search_pro}", "{engine: search_pro, strategy: max}"),
                     encoding="utf-8")
     result = run_cli("check-config", "--config", str(path), env={"CITEWATCH_TEST_KEY": "x", "PATH": "/usr/bin"})

@@ -74,7 +74,18 @@ _COMPATIBLE = _Dialect(text_urls=True, strip_think=True, search_model=False)
 def recognizes(body: dict[str, Any]) -> bool:
     """A chat completion without Perplexity's, Zhipu's or Qianfan's source lists (for `citewatch parse`
     without --kind); one without url_citation annotations could as well come from any compatible server."""
-    return is_chat_completion(body) and not any(other.recognizes(body) for other in (perplexity, glm, ernie))
+    return (is_chat_completion(body) and not _calls_a_builtin_function(body)
+            and not any(other.recognizes(body) for other in (perplexity, glm, ernie)))
+
+
+def _calls_a_builtin_function(body: dict[str, Any]) -> bool:
+    """A leg calling one of Moonshot's builtin functions (``$web_search``: kind kimi), named with a "$" no
+    other service's tools take."""
+    return any(isinstance(call, dict) and isinstance(call.get("function"), dict)
+               and str(call["function"].get("name", "")).startswith("$")
+               for choice in _list(body.get("choices"))[:1] if isinstance(choice, dict)
+               for message in [choice.get("message")] if isinstance(message, dict)
+               for call in _list(message.get("tool_calls")))
 
 
 def recognizes_compatible(body: dict[str, Any]) -> bool:
