@@ -21,8 +21,8 @@ from citewatch.errors import ParseError
 from citewatch.raw import RawPart, RawResult
 from probes.base import Answer
 from probes.parsers.kimi import PARSER_VERSION, is_refusal_error, parse, recognizes
-from probes.registry import recognizing
 from probes.parsers.openai_chat import parse_compatible
+from probes.registry import recognizing
 from tests.probes.support import load_json, raw_of, span_texts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "kimi"
