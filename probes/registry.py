@@ -155,8 +155,9 @@ _ENTRIES = (
                probe="probes.ernie:ErnieProbe", parser="probes.parsers.ernie", spans=True, retrieved_sources=True),
     EngineKind("kimi", "Kimi (月之暗面) through Moonshot's chat completions, $web_search builtin function",
                probe="probes.kimi:KimiProbe", parser="probes.parsers.kimi"),
-    # planned: accepted by config, refused by `run` and `check-config` until they land
-    EngineKind("doubao", "Doubao (豆包) through Volcengine Ark's Responses API, web_search tool"),
+    EngineKind("doubao", "Doubao (豆包) through Volcengine Ark's Responses API, web_search tool",
+               probe="probes.doubao:DoubaoProbe", parser="probes.parsers.doubao", locale=LOCATION),
+    # a kind with no probe yet is planned: accepted by config, refused by `run` and `check-config`
 )
 
 KINDS: dict[str, EngineKind] = {entry.name: entry for entry in _ENTRIES}

@@ -21,7 +21,7 @@ from typing import Any
 from citewatch.errors import ParseError
 from citewatch.raw import Raw
 from probes.base import WEB_SEARCH, Answer
-from probes.parsers import perplexity_agent
+from probes.parsers import doubao, perplexity_agent
 from probes.parsers.common import (
     SourceList,
     code_or_none,
@@ -43,8 +43,9 @@ PARSER_VERSION = 2
 PART_SEPARATOR = "\n\n"
 
 def recognizes(body: dict[str, Any]) -> bool:
-    """A Responses API body that is not the Perplexity Agent API's (for `citewatch parse` without --kind)."""
-    return is_responses_body(body) and not perplexity_agent.recognizes(body)
+    """A Responses API body that is not the Perplexity Agent API's nor Volcengine Ark's (for `citewatch parse`
+    without --kind)."""
+    return is_responses_body(body) and not perplexity_agent.recognizes(body) and not doubao.recognizes(body)
 
 
 def parse(raw: Raw) -> Answer:
