@@ -32,7 +32,8 @@ from monitor.metrics import period_metrics, weekly_trend  # noqa: E402
 from storage import repository  # noqa: E402
 from storage.db import make_engine, open_database  # noqa: E402
 from storage.records import EntityRow, KeywordRow  # noqa: E402
-from storage.rollups import DAILY, MONTHLY, Accumulator, counter_columns, key_columns, table_of  # noqa: E402
+from storage.names import name_ids  # noqa: E402
+from storage.rollups import DAILY, MONTHLY, Accumulator, counter_columns, key_columns, named_places, table_of  # noqa: E402
 from storage.tally import CITATION, Tally  # noqa: E402
 
 ENGINES = ["chatgpt", "perplexity", "gemini", "claude", "google", "google_ai_mode"]
@@ -79,6 +80,8 @@ def fill(db: Engine, days: int, keywords: int, last: date, seed: int = 1) -> Non
 
 
 def _copy(db: Engine, rows_of: dict, models: tuple) -> None:  # type: ignore[type-arg]
+    with db.begin() as interning:  # the keys' names as the interned ids the tables hold
+        ids = name_ids(interning, {key[i] for model in models for i in named_places(model) for key in rows_of[model]})
     connection = db.raw_connection()
     try:
         with connection.cursor() as cursor:
@@ -88,9 +91,11 @@ def _copy(db: Engine, rows_of: dict, models: tuple) -> None:  # type: ignore[typ
                 # counts are summed as floats in memory; integer columns take them as integers
                 whole = [isinstance(table_of(model).c[c].type, Integer) for c in counters]
                 with cursor.copy(f"COPY {table_of(model).name} ({', '.join(keys + counters)}) FROM STDIN") as copy:
+                    named = named_places(model)
                     for key, cells in rows.items():
-                        copy.write_row((*key, *(int(cells.get(c, 0)) if integer else cells.get(c, 0)
-                                                for c, integer in zip(counters, whole))))
+                        copy.write_row((*(ids[part] if i in named else part for i, part in enumerate(key)),
+                                        *(int(cells.get(c, 0)) if integer else cells.get(c, 0)
+                                          for c, integer in zip(counters, whole))))
         connection.commit()
     finally:
         connection.close()

@@ -101,13 +101,13 @@ class Accumulator:
         # the row's day as SQLAlchemy's Date stores it on SQLite (text), a date for PostgreSQL
         day = date.isoformat if connection.dialect.name == "sqlite" else lambda value: value
         ids = name_ids(connection, (key[i] for model, rows in self.rows.items()
-                                    for i in _named_places(model) for key in rows))
+                                    for i in named_places(model) for key in rows))
         for model, rows in self.rows.items():
             if not rows:
                 continue
             sql, parameters = _adding_upsert(connection.dialect, model)
             counters = counter_columns(model)
-            named = _named_places(model)
+            named = named_places(model)
             values = [(day(key[0]), *(ids[part] if i in named else part for i, part in enumerate(key) if i),
                        *(cells.get(c, 0) for c in counters)) for key, cells in rows.items()]
             if parameters is not None:  # named parameters (psycopg)
@@ -117,8 +117,8 @@ class Accumulator:
 
 
 @functools.cache
-def _named_places(model: Any) -> frozenset[int]:
-    """Where in the table's key the names are."""
+def named_places(model: Any) -> frozenset[int]:
+    """Where in the table's key the names (`interned_name` ids when stored) are."""
     return frozenset(i for i, column in enumerate(key_columns(model)) if column in NAMED_KEYS)
 
 
