@@ -31,8 +31,8 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from monitor.metrics import period_metrics, weekly_trend  # noqa: E402
 from storage import repository  # noqa: E402
 from storage.db import make_engine, open_database  # noqa: E402
-from storage.records import EntityRow, KeywordRow  # noqa: E402
 from storage.names import name_ids  # noqa: E402
+from storage.records import EntityRow, KeywordRow  # noqa: E402
 from storage.rollups import DAILY, MONTHLY, Accumulator, counter_columns, key_columns, named_places, table_of  # noqa: E402
 from storage.tally import CITATION, Tally  # noqa: E402
 
