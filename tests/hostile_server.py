@@ -114,11 +114,12 @@ class HostileServer(LocalServer):
     def envelope(self) -> bytes:
         message = f"Incorrect API key provided: {self.secret}. You can find your API key at your dashboard."
         # the fields of every kind's error envelope at once: {"error": {...}} (OpenAI, Gemini), "type": "error"
-        # (Anthropic), "status": "failed" (Perplexity's Agent API)
+        # (Anthropic), "status": "failed" (Perplexity's Agent API), "code" and "message" (DashScope)
         # and once more with every character escaped, as some JSON writers do
         escaped = "".join(f"\\u{ord(char):04x}" for char in self.secret)
         return json.dumps({"type": "error", "error": {"message": message, "type": "invalid_request_error"},
-                           "status": "failed"}).encode()[:-1] + f', "param": "{escaped}"}}'.encode()
+                           "status": "failed", "code": "InvalidApiKey", "message": message}
+                          ).encode()[:-1] + f', "param": "{escaped}"}}'.encode()
 
 
 class _QuietServer(ThreadingHTTPServer):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 
 from probes.simulator.openai_chat import handles, prompt_of
-from probes.simulator.scenario import SimulatedAnswer
+from probes.simulator.scenario import SimulatedAnswer, numbered_text
 
 BASE_SUFFIX = ""  # the probe's base_url is http://127.0.0.1:PORT/perplexity, like https://api.perplexity.ai
 
@@ -20,35 +20,14 @@ def model_of(path: str, body: dict) -> str:
     return str(body.get("model") or "sonar")
 
 
-def _cjk(text: str) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
-
-
 def numbered_answer(answer: SimulatedAnswer) -> tuple[str, list[dict]]:
     """The answer text with [n] markers after each cited sentence, and the numbered source list
     (marker n is entry n-1), with two extra pages retrieved but never marked. Both Perplexity formats
-    write answers this way."""
-    segments, scenario, prompt = answer.segments, answer.scenario, answer.prompt
-    numbers: dict[str, int] = {}
-    results: list[dict] = []
-
-    def listed(url: str, title: str) -> int:
-        if url not in numbers:
-            numbers[url] = len(results) + 1
-            results.append({"title": title, "url": url, "date": scenario.day, "last_updated": scenario.day,
-                            "snippet": title, "source": "web"})
-        return numbers[url]
-
-    sentences = []
-    for segment in segments:
-        markers = "".join(f"[{listed(url, title)}]" for url, title in segment.sources)
-        sentences.append(segment.sentence + markers)
-    extra = [(url, title) for url, title in scenario.neutral_pages if url not in numbers][:2]
-    for url, title in extra:
-        listed(url, title)  # retrieved, never marked in the text
-
-    joiner = "" if _cjk(prompt) else " "
-    text = sentences[0] + ("\n\n" + joiner.join(sentences[1:]) if len(sentences) > 1 else "")
+    write answers this way (`scenario.numbered_text`, shared with the engines that number their sources)."""
+    text, sources = numbered_text(answer)
+    day = answer.scenario.day
+    results = [{"title": title, "url": url, "date": day, "last_updated": day, "snippet": title, "source": "web"}
+               for url, title in sources]
     return text, results
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -145,6 +146,35 @@ def simulated_answer(scenario: Scenario, prompt: str, model: str, call_index: in
     ident = hashlib.sha256(f"{scenario.seed}|{scenario.day}|{prompt}|{call_index}|{kind}".encode()).hexdigest()[:24]
     return SimulatedAnswer(compose_answer(scenario, prompt, call_index, kind), scenario, prompt, model, ident,
                            call_index)
+
+
+def bracketed(numbers: list[int]) -> str:
+    """Markers as Perplexity writes them: "[1][3]" (nothing for no source)."""
+    return "".join(f"[{n}]" for n in numbers)
+
+
+def numbered_text(answer: SimulatedAnswer, marks: Callable[[list[int]], str] = bracketed
+                  ) -> tuple[str, list[tuple[str, str]]]:
+    """The answer as the engines that number their sources write it: each sentence followed by the markers
+    (`marks` of the numbers, from 1, of the sources it cites), and the numbered (url, title) list (source n
+    is entry n-1), with two of the scenario's neutral pages retrieved but never marked after the cited ones.
+    Sentences are joined by a space (none in a Chinese answer), the first in a paragraph of its own."""
+    numbers: dict[str, int] = {}
+    sources: list[tuple[str, str]] = []
+
+    def listed(url: str, title: str) -> int:
+        if url not in numbers:
+            numbers[url] = len(sources) + 1
+            sources.append((url, title))
+        return numbers[url]
+
+    sentences = [segment.sentence + marks([listed(url, title) for url, title in segment.sources])
+                 for segment in answer.segments]
+    for url, title in [(url, title) for url, title in answer.scenario.neutral_pages if url not in numbers][:2]:
+        listed(url, title)  # retrieved, never marked in the text
+    joiner = "" if _is_chinese(answer.prompt) else " "
+    text = sentences[0] + ("\n\n" + joiner.join(sentences[1:]) if len(sentences) > 1 else "")
+    return text, sources
 
 
 def domain_of(url: str) -> str:

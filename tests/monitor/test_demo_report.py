@@ -75,7 +75,7 @@ def _recompute(db: Path, since: str, until: str, brand: str, engine: str | None)
 
 def test_report_numbers_match_an_independent_recomputation(demo: DemoResult) -> None:
     report = json.loads((demo.out / "report.json").read_text(encoding="utf-8"))
-    engines = ["chatgpt", "perplexity", "gemini", "claude", "deepseek", "google"]
+    engines = ["chatgpt", "perplexity", "gemini", "claude", "deepseek", "google", "qwen"]
     assert sorted(report["metrics"]["engines"]) == sorted(engines)
     for (key, since, until), engine in itertools.product(
             (("metrics", "2026-11-23", "2026-11-29"), ("previous", "2026-11-16", "2026-11-22")),
@@ -83,7 +83,7 @@ def test_report_numbers_match_an_independent_recomputation(demo: DemoResult) -> 
         expected = _recompute(demo.database, since, until, "Hengda Valve", engine)
         period = report["metrics"] if key == "metrics" else report["metrics"]["previous"]
         got = period["engines"][engine] if engine else period["overall"]
-        assert got["successful"] == expected["successful"] == (126 if engine else 756)
+        assert got["successful"] == expected["successful"] == (126 if engine else 882)
         assert got["inclusion_rate"]["value"] == pytest.approx(expected["inclusion"])
         assert got["inclusion_rate"]["low"] == pytest.approx(expected["low"])
         assert got["inclusion_rate"]["high"] == pytest.approx(expected["high"])
