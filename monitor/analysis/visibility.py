@@ -26,10 +26,18 @@ def _is_marker(text: str, span: tuple[int, int]) -> bool:
     return bool(_MARKER.match(text[span[0]:span[1]]))
 
 
+# Numbered markers written after the text they support ("[3]", "[ref_3]", "^[3]^", "^[1][2]^"): the engine's
+# spans point at that text, not at the marker, which would otherwise count as a word, start a sentence of its
+# own at the end of an answer, or glue "sizes.[ref_1] Next" into one sentence.
+_NUMBERED_MARKER = re.compile(r"\^?(?:\[(?:ref_)?\d{1,4}\])+\^?")
+
+
 def _masked(text: str, spans: Sequence[tuple[int, int]]) -> str:
-    """Blank marker spans and the brackets around them (same length), so that they neither start
-    a sentence nor count as words."""
+    """Blank marker spans and the brackets around them, and every numbered marker (same length), so that
+    they neither start a sentence nor count as words."""
     chars = list(text)
+    for marker in _NUMBERED_MARKER.finditer(text):
+        chars[marker.start():marker.end()] = " " * (marker.end() - marker.start())
     for start, end in spans:
         while start > 0 and text[start - 1] in " (（":
             start -= 1

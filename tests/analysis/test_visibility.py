@@ -44,3 +44,21 @@ def test_gemini_style_prose_span_and_chinese_words() -> None:
 def test_out_of_range_and_empty_text_are_safe() -> None:
     assert visibility_scores("", {"a": [(0, 5)]}) == {"a": 0.0}
     assert visibility_scores("One sentence.", {"a": [(50, 60), (3, 3)]}) == {"a": 0.0}
+
+
+@pytest.mark.parametrize("marker", ["[ref_{}]", "[{}]", "^[{}]^"])
+def test_numbered_markers_after_the_prose_they_support_are_neither_words_nor_sentences(marker: str) -> None:
+    # Qwen, GLM and ERNIE give spans over the prose; their markers follow the stop with no space
+    first, second = "Hengda makes API 6D ball valves.", "Apex is cheaper."
+    text = f"{first}{marker.format(1)} {second}{marker.format(2)}"
+    scores = visibility_scores(text, {"hengda": [span_of(text, first)], "apex": [span_of(text, second)]})
+    assert scores["hengda"] == pytest.approx(6.0)  # its own sentence, the marker not a word
+    assert scores["apex"] == pytest.approx(3 * math.exp(-1 / 2))  # two sentences, not three
+
+
+def test_a_marker_after_a_chinese_full_stop_is_not_a_word_of_the_next_sentence() -> None:
+    first, second = "恒达阀门生产球阀。", "北极星专注低温阀门。"
+    text = f"{first}[ref_1]{second}[ref_2]"
+    scores = visibility_scores(text, {"a": [span_of(text, first)], "b": [span_of(text, second)]})
+    assert scores["a"] == pytest.approx(8.0)
+    assert scores["b"] == pytest.approx(9 * math.exp(-1 / 2))
