@@ -40,11 +40,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from citewatch.raw import RawResult
 from probes.base import Locale, ProbeRequest, ProbeSettings
-from probes.http import make_client, post_json, refusal_on_client_error
+from probes.http import bearer_client, post_json, refusal_on_client_error
 from probes.parsers.doubao import is_refusal_error
 
 DEFAULT_BASE_URL = "https://ark.cn-beijing.volces.com"
@@ -71,14 +69,6 @@ def user_location(locale: Locale) -> dict[str, str] | None:
     if country in COUNTRY_NAMES:
         location["country"] = COUNTRY_NAMES[country]
     return {"type": "approximate", **location}
-
-
-def bearer_client(settings: ProbeSettings) -> httpx.AsyncClient:
-    """The key lives only in the client's default headers: never in the URL, the body or an error reason."""
-    headers = {"Accept": "application/json"}
-    if settings.api_key:
-        headers["Authorization"] = f"Bearer {settings.api_key}"
-    return make_client(settings, headers)
 
 
 # A 4xx whose body is the content filter's refusal is the engine's answer, not a failed call.

@@ -23,11 +23,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from citewatch.raw import RawResult
 from probes.base import ProbeRequest, ProbeSettings
-from probes.http import make_client, post_json, refusal_on_client_error
+from probes.http import bearer_client, post_json, refusal_on_client_error
 from probes.parsers.ernie import is_refusal_error
 
 DEFAULT_BASE_URL = "https://qianfan.baidubce.com/v2"
@@ -37,14 +35,6 @@ SEARCH_SOURCE = "baidu_search_v2"  # v1 is the API's default only for compatibil
 
 # A 4xx whose body is the safety layer's refusal is the engine's answer, not a failed call.
 _ANSWERED = refusal_on_client_error(is_refusal_error)
-
-
-def bearer_client(settings: ProbeSettings) -> httpx.AsyncClient:
-    """The key lives only in the client's default headers: never in the URL, the body or an error reason."""
-    headers = {"Accept": "application/json"}
-    if settings.api_key:
-        headers["Authorization"] = f"Bearer {settings.api_key}"
-    return make_client(settings, headers)
 
 
 class ErnieProbe:

@@ -37,7 +37,7 @@ from typing import Any
 from citewatch.errors import ProbeError
 from citewatch.raw import RawResult
 from probes.base import ProbeRequest, ProbeSettings
-from probes.http import error_message, make_client, post_json, refusal_on_client_error
+from probes.http import bearer_client, error_message, post_json, refusal_on_client_error
 from probes.parsers.glm import error_label, is_refusal_error
 
 DEFAULT_BASE_URL = "https://open.bigmodel.cn/api/paas/v4"
@@ -62,10 +62,7 @@ class GlmProbe:
         self.model = settings.model or DEFAULT_MODEL
         self.url = (settings.base_url or DEFAULT_BASE_URL).rstrip("/") + "/chat/completions"
         self.search_engine = DEFAULT_SEARCH_ENGINE if engine is None else engine.strip()
-        headers = {"Accept": "application/json"}
-        if settings.api_key:
-            headers["Authorization"] = f"Bearer {settings.api_key}"
-        self._client = make_client(settings, headers)
+        self._client = bearer_client(settings)
 
     def request_body(self, request: ProbeRequest) -> dict[str, Any]:
         search = {"enable": True, "search_engine": self.search_engine, "search_result": True}

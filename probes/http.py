@@ -33,6 +33,15 @@ def make_client(settings: ProbeSettings, headers: dict[str, str] | None = None) 
 _SECRET_HEADERS = ("authorization", "x-api-key", "x-goog-api-key")
 
 
+def bearer_client(settings: ProbeSettings) -> httpx.AsyncClient:
+    """A client for APIs that take the key as ``Authorization: Bearer``: the key lives only in its default
+    headers, never in the URL, a body or an error reason."""
+    headers = {"Accept": "application/json"}
+    if settings.api_key:
+        headers["Authorization"] = f"Bearer {settings.api_key}"
+    return make_client(settings, headers)
+
+
 def error_message(text: str) -> str:
     """What an HTTP error body says: the message of a JSON error envelope (`{"error": {"message": ...,
     "type": ...}}`, `{"message": ...}`; Google's in a list), with its type, status or code; else the body.

@@ -46,7 +46,7 @@ from typing import Any
 from citewatch.errors import ProbeError
 from citewatch.raw import RESPONSE, RawPart, RawResult
 from probes.base import ProbeRequest, ProbeSettings
-from probes.http import make_client, post_json, refusal_on_client_error
+from probes.http import bearer_client, post_json, refusal_on_client_error
 from probes.parsers.kimi import (
     SEARCH_FUNCTION,
     TOOL_CALLS,
@@ -78,10 +78,7 @@ class KimiProbe:
     def __init__(self, settings: ProbeSettings) -> None:
         self.model = settings.model or DEFAULT_MODEL
         self.url = (settings.base_url or DEFAULT_BASE_URL).rstrip("/") + PATH
-        headers = {"Accept": "application/json"}
-        if settings.api_key:
-            headers["Authorization"] = f"Bearer {settings.api_key}"
-        self._client = make_client(settings, headers)
+        self._client = bearer_client(settings)
 
     def request_body(self, request: ProbeRequest) -> dict[str, Any]:
         return {

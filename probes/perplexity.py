@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from citewatch.raw import RawResult
 from probes.base import Locale, ProbeRequest, ProbeSettings
-from probes.http import make_client, post_json
+from probes.http import bearer_client, post_json
 
 DEFAULT_BASE_URL = "https://api.perplexity.ai"
 DEFAULT_MODEL = "sonar"
@@ -34,15 +32,6 @@ def user_location(locale: Locale) -> dict[str, str] | None:
     if locale.city:
         location["city"] = locale.city
     return location
-
-
-def bearer_client(settings: ProbeSettings) -> httpx.AsyncClient:
-    """The HTTP client both Perplexity APIs take. The key lives only in its default headers: never in
-    the URL, the body or an error reason."""
-    headers = {"Accept": "application/json"}
-    if settings.api_key:
-        headers["Authorization"] = f"Bearer {settings.api_key}"
-    return make_client(settings, headers)
 
 
 class PerplexityProbe:

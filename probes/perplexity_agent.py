@@ -16,8 +16,8 @@ from typing import Any
 
 from citewatch.raw import RawResult
 from probes.base import ProbeRequest, ProbeSettings
-from probes.http import post_json
-from probes.perplexity import DEFAULT_BASE_URL, bearer_client, user_location
+from probes.http import bearer_client, post_json
+from probes.perplexity import DEFAULT_BASE_URL, user_location
 
 DEFAULT_MODEL = "perplexity/sonar"
 PRESETS = frozenset({"fast", "low", "medium", "high", "xhigh",

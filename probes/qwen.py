@@ -49,11 +49,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx
-
 from citewatch.raw import RawResult
 from probes.base import ProbeRequest, ProbeSettings
-from probes.http import make_client, post_json, refusal_on_client_error
+from probes.http import bearer_client, post_json, refusal_on_client_error
 from probes.parsers.qwen import is_refusal_error
 
 DEFAULT_BASE_URL = "https://dashscope.aliyuncs.com"  # China (Beijing)
@@ -83,14 +81,6 @@ def endpoint_url(base_url: str | None, multimodal: bool) -> str:
     """The generation URL under `base_url` (its root, or the SDKs' ``…/api/v1``)."""
     root = (base_url or DEFAULT_BASE_URL).rstrip("/").removesuffix("/api/v1")
     return root + (MULTIMODAL_PATH if multimodal else TEXT_PATH)
-
-
-def bearer_client(settings: ProbeSettings) -> httpx.AsyncClient:
-    """The key lives only in the client's default headers: never in the URL, the body or an error reason."""
-    headers = {"Accept": "application/json"}
-    if settings.api_key:
-        headers["Authorization"] = f"Bearer {settings.api_key}"
-    return make_client(settings, headers)
 
 
 # A 4xx whose body is the content filter's refusal is the engine's answer, not a failed call.

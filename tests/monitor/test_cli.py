@@ -158,10 +158,10 @@ def test_parse_detects_the_kind_where_the_payload_is_unambiguous(fixture: str, k
 
 
 def test_parse_asks_for_the_kind_where_the_payload_is_ambiguous() -> None:
-    # a plain chat completion, no search fields: OpenAI's chat API or any compatible server
+    # a plain chat completion, no search fields: OpenAI's chat API, any compatible server, or Kimi's last leg
     result = cli("parse", str(FIXTURES / "openai_chat" / "kimi_no_links.json"))
     assert result.returncode == 2 and result.stdout == ""
-    assert "could come from openai_chat or openai_compatible; say which with --kind" in result.stderr
+    assert "could come from openai_chat or openai_compatible or kimi; say which with --kind" in result.stderr
 
 
 def test_parse_refuses_a_streamed_body(tmp_path: Path) -> None:
