@@ -232,3 +232,28 @@ def check_chat_completion(body: dict[str, Any]) -> None:
         raise ParseError(f"not a chat completion: 'object' is {obj!r}, expected 'chat.completion'")
     if not isinstance(body.get("choices"), list):
         raise ParseError(f"chat completion has no 'choices' list (got {type(body.get('choices')).__name__})")
+
+
+class ListedPages:
+    """The pages an engine lists, by page (`citation_key`): the first title given and the first rank, for
+    `SourceList.citations(rank_of)` and the markers' titles. A page listed twice keeps its first of both."""
+
+    def __init__(self) -> None:
+        self._titles: dict[str, str] = {}
+        self._ranks: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        """How many distinct pages are listed."""
+        return len(self._ranks)
+
+    def note(self, url: str, title: str | None, rank: int) -> None:
+        key = citation_key(url)
+        self._ranks.setdefault(key, rank)
+        if title:
+            self._titles.setdefault(key, title)
+
+    def title_of(self, url: str | None) -> str | None:
+        return self._titles.get(citation_key(url)) if url else None
+
+    def rank_of(self, url: str) -> int | None:
+        return self._ranks.get(citation_key(url))

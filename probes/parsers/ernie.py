@@ -58,10 +58,10 @@ from citewatch.status import AnswerStatus
 from citewatch.text import short
 from probes.base import WEB_SEARCH, Answer, Citation
 from probes.parsers.common import (
+    ListedPages,
     SourceList,
     chat_answer_text,
     chat_usage_tokens,
-    citation_key,
     code_or_none,
     error_reason,
     first_choice,
@@ -255,15 +255,14 @@ def _reference_id(entry: Any) -> int | None:
     return number if number is not None and number >= 1 else None
 
 
-class _References:
+class _References(ListedPages):
     """The numbered references the markers name (by `id`; by list place where an id is missing or garbage)."""
 
     def __init__(self, entries: list[Any]) -> None:
+        super().__init__()
         self.any_listed = bool(entries)  # references came back: a search ran
         self._numbered: dict[int, _Reference] = {}
         self.pages: list[_Reference] = []  # web pages in list order
-        self._ranks: dict[str, int] = {}
-        self._titles: dict[str, str] = {}
         for place, entry in enumerate(entries, start=1):
             reference = _reference(entry)
             if reference is None:
@@ -273,11 +272,8 @@ class _References:
                 self._add_page(reference, place)
 
     def _add_page(self, reference: _Reference, place: int) -> None:
-        key = citation_key(reference.url)
         self.pages.append(reference)
-        self._ranks.setdefault(key, place)  # a page listed twice keeps its first place
-        if reference.title:
-            self._titles.setdefault(key, reference.title)
+        self.note(reference.url, reference.title, place)  # a page listed twice keeps its first place
 
     def is_page(self, number: int) -> bool:
         reference = self._numbered.get(number)
@@ -286,11 +282,6 @@ class _References:
     def url_of(self, number: int) -> str | None:
         return self._numbered[number].url if self.is_page(number) else None
 
-    def title_of(self, url: str | None) -> str | None:
-        return self._titles.get(citation_key(url)) if url else None
-
-    def rank_of(self, url: str) -> int | None:
-        return self._ranks.get(citation_key(url))
 
 
 

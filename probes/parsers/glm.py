@@ -50,11 +50,11 @@ from citewatch.raw import Raw
 from citewatch.text import short
 from probes.base import WEB_SEARCH, Answer, Citation
 from probes.parsers.common import (
+    ListedPages,
     SourceList,
     chat_answer_text,
     chat_usage_tokens,
     check_chat_completion,
-    citation_key,
     code_or_none,
     error_reason,
     first_choice,
@@ -182,15 +182,14 @@ def _empty_reason(think_closed: bool, finish_reason: str | None) -> str:
 # --- sources -------------------------------------------------------------------------------------------
 
 
-class _SearchResults:
+class _SearchResults(ListedPages):
     """The top-level `web_search` list: the linked results in list order, and the page each refer names."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.urls: list[str] = []  # a page listed twice appears twice; SourceList merges them
         self.searched = False  # the engine sent results (linked or not): a search ran
         self._by_refer: dict[int, str] = {}
-        self._titles: dict[str, str] = {}
-        self._ranks: dict[str, int] = {}
 
     @classmethod
     def of(cls, listed: Any) -> _SearchResults:
@@ -209,12 +208,8 @@ class _SearchResults:
         url = text_or_none(entry.get("link"))
         if url is None:
             return  # a result without a link names no page
-        key = citation_key(url)
         self.urls.append(url)
-        self._ranks.setdefault(key, len(self.urls))
-        title = text_or_none(entry.get("title"))
-        if title:
-            self._titles.setdefault(key, title)
+        self.note(url, text_or_none(entry.get("title")), len(self.urls))
         number = _refer_number(entry.get("refer"))
         if number is not None:
             self._by_refer.setdefault(number, url)  # a refer given twice names its first result
@@ -224,12 +219,6 @@ class _SearchResults:
 
     def url_of(self, number: int) -> str | None:
         return self._by_refer.get(number)
-
-    def title_of(self, url: str | None) -> str | None:
-        return self._titles.get(citation_key(url)) if url else None
-
-    def rank_of(self, url: str) -> int | None:
-        return self._ranks.get(citation_key(url))
 
     def citations(self, text: str, groups: list[MarkerGroup]) -> list[Citation]:
         """The marked results cited (with the words each group supports), the others retrieved only."""

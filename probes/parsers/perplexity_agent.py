@@ -45,8 +45,8 @@ from citewatch.raw import Raw
 from citewatch.text import short
 from probes.base import WEB_SEARCH, Answer
 from probes.parsers.common import (
+    ListedPages,
     SourceList,
-    citation_key,
     error_reason,
     incomplete_reason,
     int_or_none,
@@ -188,16 +188,15 @@ def _message_text(items: list[dict[str, Any]]) -> tuple[str, list[Annotation], s
 # --- sources ---------------------------------------------------------------------------------
 
 
-class _Pages:
+class _Pages(ListedPages):
     """The pages the run's tools returned, and what its markers' numbers name."""
 
     def __init__(self, items: list[dict[str, Any]]) -> None:
+        super().__init__()
         self.all: list[tuple[str, str | None, str]] = []
         self.queries: list[str] = []
         self.searched = False
         self._by_number: dict[int, str] = {}
-        self._titles: dict[str, str] = {}
-        self._ranks: dict[str, int] = {}
         numbered = 0
         for item in items:
             origin = _PAGE_ITEMS.get(str(item.get("type")))
@@ -213,9 +212,7 @@ class _Pages:
                     continue
                 title = text_or_none(result.get("title"))
                 self.all.append((url, title, origin))
-                self._ranks.setdefault(citation_key(url), len(self._ranks) + 1)
-                if title:
-                    self._titles.setdefault(citation_key(url), title)
+                self.note(url, title, len(self) + 1)
                 numbered += 1
                 number = int_or_none(result.get("id"))
                 self._by_number.setdefault(number if number is not None else numbered, url)
@@ -223,11 +220,6 @@ class _Pages:
     def url_of(self, number: int) -> str | None:
         return self._by_number.get(number)
 
-    def title_of(self, url: str | None) -> str | None:
-        return self._titles.get(citation_key(url)) if url else None
-
-    def rank_of(self, url: str) -> int | None:
-        return self._ranks.get(citation_key(url))
 
 
 def _cite_in_text_order(sources: SourceList, text: str, groups: list[MarkerGroup], annotations: list[Annotation],

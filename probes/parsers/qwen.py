@@ -62,8 +62,8 @@ from citewatch.raw import Raw, as_result
 from citewatch.text import short
 from probes.base import WEB_SEARCH, Answer, Citation
 from probes.parsers.common import (
+    ListedPages,
     SourceList,
-    citation_key,
     code_or_none,
     count_or_none,
     error_reason,
@@ -263,20 +263,16 @@ def _refusal(text: str, finish: str | None, code: str | None, body: dict[str, An
 # --- sources -----------------------------------------------------------------
 
 
-class _Listed:
+class _Listed(ListedPages):
     """The search results by their `index`, which the markers name."""
 
     def __init__(self, results: list[tuple[int, str, str | None]]) -> None:
+        super().__init__()
         self._pages = sorted(results, key=lambda result: result[0])  # stable: list order within an index
         self._by_index: dict[int, str] = {}
-        self._titles: dict[str, str] = {}
-        self._ranks: dict[str, int] = {}
         for index, url, title in self._pages:
             self._by_index.setdefault(index, url)  # an index listed twice names its first page
-            key = citation_key(url)
-            self._ranks.setdefault(key, index)  # a page listed twice keeps its first index
-            if title:
-                self._titles.setdefault(key, title)
+            self.note(url, title, index)  # a page listed twice keeps its first index
 
     def any(self) -> bool:
         return bool(self._pages)
@@ -286,12 +282,6 @@ class _Listed:
 
     def url_of(self, index: int) -> str | None:
         return self._by_index.get(index)
-
-    def title_of(self, url: str | None) -> str | None:
-        return self._titles.get(citation_key(url)) if url else None
-
-    def rank_of(self, url: str) -> int | None:
-        return self._ranks.get(citation_key(url))
 
     def retrieve_all(self, sources: SourceList) -> None:
         """Every listed page, in index order; those no marker cites stay retrieved-only."""
