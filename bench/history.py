@@ -557,7 +557,7 @@ SOURCE_COLUMNS = ("id", "hash", *SourceRow._fields)
 # source_id is a source's hash until the writer, which numbers sources in the order save_observation would
 # origin is the name until the writer, which stores it as its interned id
 CITATION_COLUMNS = ("observation_id", "position", "source_id", "visible", "cited", "origin", "spans", "visibility")
-MENTION_COLUMNS = ("observation_id", "entity_id", "alias", "count", "first_offset", "rank")
+MENTION_COLUMNS = ("observation_id", "entity_id", "alias", "count", "first_offset", "rank", "third")
 ORGANIC_COLUMNS = ("observation_id", "rank", "source_id", "snippet")
 FEATURE_COLUMNS = ("observation_id", "name")
 TABLES = (("source", SOURCE_COLUMNS), ("raw_payload", RAW_COLUMNS), ("observation", OBSERVATION_COLUMNS),
@@ -657,7 +657,8 @@ def synthesize(task: tuple[int, int, int]) -> Batch:
                         oid, c.position, page.hash, as_bool(c.visible), as_bool(c.cited), c.origin,
                         json.dumps([list(span) for span in c.spans]), c.visibility))
                 for m in record.mentions:
-                    rows["mention"].append((oid, entity_ids[m.entity], m.alias, m.count, m.first_offset, m.rank))
+                    rows["mention"].append(
+                        (oid, entity_ids[m.entity], m.alias, m.count, m.first_offset, m.rank, m.third))
                 for o in record.organic:
                     page = sources.organic_source(o.url, o.domain, o.title, owner(o.owner), o.content_type)
                     pages[page.hash] = page

@@ -113,7 +113,8 @@ def mention_records(answer: Answer, entities: Sequence[EntitySpec]) -> list[Ment
     if not answer.text:
         return []
     return [
-        MentionRecord(entity=m.entity, alias=m.alias, count=m.count, first_offset=m.first_offset, rank=m.rank)
+        MentionRecord(entity=m.entity, alias=m.alias, count=m.count, first_offset=m.first_offset, rank=m.rank,
+                      third=m.third)
         for m in find_mentions(answer.text, entities)
     ]
 

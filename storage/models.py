@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint, false
+from sqlalchemy import JSON, Column, Index, LargeBinary, SmallInteger, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from citewatch.status import RUN_RUNNING
@@ -215,6 +215,8 @@ class Mention(SQLModel, table=True):
     count: int
     first_offset: int
     rank: int
+    # 1, 2 or 3: the third of the answer's prose the first mention falls in (None: stored before migration 0012)
+    third: int | None = Field(default=None, sa_type=SmallInteger)
 
 
 class OrganicResult(SQLModel, table=True):

@@ -73,6 +73,7 @@ class MentionRecord:
     count: int
     first_offset: int
     rank: int
+    third: int | None = None  # 1, 2 or 3: the third of the prose the first mention is in (None: stored before 0012)
 
 
 @dataclass

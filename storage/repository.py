@@ -262,7 +262,7 @@ def _insert_parsed(connection: Connection, ids: ProjectIds, observation_id: int,
     ]
     mentions = [
         dict(observation_id=observation_id, entity_id=ids.entity_ids[m.entity], alias=m.alias, count=m.count,
-             first_offset=m.first_offset, rank=m.rank)
+             first_offset=m.first_offset, rank=m.rank, third=m.third)
         for m in record.mentions
     ]
     organic = [

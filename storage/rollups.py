@@ -271,7 +271,7 @@ def _parsed_rows(connection: Connection, ids: list[int], names: dict[int, str]
     mentions: dict[int, list[MentionRecord]] = defaultdict(list)
     for m in _rows_of(connection, Mention, ids):
         mentions[m["observation_id"]].append(MentionRecord(names[m["entity_id"]], m["alias"], m["count"],
-                                                           m["first_offset"], m["rank"]))
+                                                           m["first_offset"], m["rank"], m["third"]))
     organic: dict[int, list[OrganicRecord]] = defaultdict(list)
     for o in _rows_of(connection, OrganicResult, ids, Source.url, Source.domain, Source.owner_id, Source.title):
         organic[o["observation_id"]].append(OrganicRecord(o["rank"], o["url"], o["domain"], owner(o["owner_id"]),

@@ -12,7 +12,8 @@ what a scan of the stored observations would count. The KPIs built from these co
 - included: a cited URL owned by the brand; its best position, and whether that citation is visible;
 - gap: a competitor is cited and the brand is not;
 - mentions count on answers only; an entity's first mention falls in the first, middle or last third of
-  the answer text;
+  the answer's prose (its letters, digits and CJK characters, links and citation markers left out, so that
+  the markup an engine wraps its citations in does not move a mention);
 - search pool: for engines that report what they retrieved, whether any source (cited or not) is the
   brand's;
 - organic: the brand's best organic rank on the same results page.
@@ -24,6 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from citewatch.status import SKIPPED, SUCCESSFUL
+from citewatch.text import THIRDS, third_of
 
 from .records import CitationRecord, ObservationRecord
 
@@ -133,7 +135,9 @@ def _entities(record: ObservationRecord, sources: list[CitationRecord], brand: s
             cell["answers_naming"] = 1
             cell["mention_count"] = mention.count
             cell["mention_rank_sum"] = mention.rank
-            cell[_third(mention.first_offset, length)] = 1
+            # the third measured on the prose at analysis; rows stored before it was, by offset and length
+            third = mention.third or third_of(mention.first_offset, length)
+            cell[THIRDS[third - 1]] = 1
     for citation in sources:
         if citation.owner is None:
             continue
@@ -146,10 +150,3 @@ def _entities(record: ObservationRecord, sources: list[CitationRecord], brand: s
     for citation in record.citations:
         if citation.cited and citation.owner is not None and citation.visibility is not None:
             result.entities[citation.owner]["visibility"] += citation.visibility
-
-
-def _third(offset: int, length: int) -> str:
-    """Where in the answer a first mention falls: its first, middle or last third."""
-    if length <= 0 or offset * 3 < length:
-        return "first_third"
-    return "middle_third" if offset * 3 < 2 * length else "last_third"

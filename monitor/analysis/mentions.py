@@ -14,6 +14,7 @@ from functools import cache, lru_cache
 
 from opencc import OpenCC
 
+from citewatch.text import third_of
 from citewatch.urls import trim_url
 
 from ._cjk import CJK, has_cjk
@@ -30,6 +31,7 @@ class MentionHit:
     count: int
     first_offset: int
     rank: int  # 1-based, by first_offset among entities found
+    third: int = 1  # 1, 2 or 3: the third of the prose (its word characters) where the first mention falls
 
 
 # --- width folding --------------------------------------------------------
@@ -82,9 +84,10 @@ _BARE_URL = re.compile(
 # and an optional "title".
 _TARGET = r"\(\s*<?(?:[^()\s<>]|\([^()\s]*\))*>?(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)"
 _LINK = re.compile(rf"\[([^\[\]\n]*)\]({_TARGET})")
-# [1], [2][3], [1, 2], [1-3], [^1] footnotes, and 【1】 seen in Chinese answers.
+# [1], [2][3], [1, 2], [1-3], [^1] footnotes, [ref_1] (Qwen, GLM), ^[1]^ (ERNIE), and 【1】 seen in Chinese
+# answers.
 _CITE_MARKER = re.compile(
-    r"\[\^?\d+(?:\s*[,\-–]\s*\d+)*\]|【\d+(?:\s*[,\-–、]\s*\d+)*】"
+    r"\^?\[(?:\^|ref_)?\d+(?:\s*[,\-–]\s*\d+)*\]\^?|【\d+(?:\s*[,\-–、]\s*\d+)*】"
 )
 _URL_LABEL = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
 _DOMAIN_LABEL = re.compile(
@@ -220,7 +223,18 @@ def find_mentions(text: str, entities: Sequence[EntitySpec]) -> list[MentionHit]
             alias = matcher.terms[first.lastindex - 1]
             found.append((first.start(), order, matcher.entity, alias, count))
     found.sort()
+    prose_length = _word_chars(prose)
     return [
-        MentionHit(entity=name, alias=alias, count=count, first_offset=offset, rank=i)
+        MentionHit(entity=name, alias=alias, count=count, first_offset=offset, rank=i,
+                   third=third_of(_word_chars(prose, offset), prose_length))
         for i, (offset, _, name, alias, count) in enumerate(found, start=1)
     ]
+
+
+_NOT_WORD = re.compile(r"\W+")
+
+
+def _word_chars(prose: str, end: int | None = None) -> int:
+    """Letters, digits and CJK characters in ``prose[:end]``: a measure of how far into the answer a place is
+    that spaces, punctuation and the blanked links and markers do not move."""
+    return len(_NOT_WORD.sub("", prose[:end]))

@@ -101,11 +101,36 @@ CASES: list[tuple[str, list[tuple[str, str, int, str]]]] = [
 @pytest.mark.parametrize(("text", "expected"), CASES)
 def test_find_mentions(text: str, expected: list[tuple[str, str, int, str]]) -> None:
     hits = find_mentions(text, ENTITIES)
-    want = [
-        MentionHit(entity=e, alias=a, count=c, first_offset=text.index(anchor), rank=i)
-        for i, (e, a, c, anchor) in enumerate(expected, start=1)
-    ]
-    assert hits == want
+    want = [(e, a, c, text.index(anchor), i) for i, (e, a, c, anchor) in enumerate(expected, start=1)]
+    assert [(h.entity, h.alias, h.count, h.first_offset, h.rank) for h in hits] == want
+
+
+# The third of the prose a first mention falls in is counted in letters, digits and CJK characters, with
+# links, URLs and citation markers left out: the same prose gives the same thirds whatever markup carries
+# its citations.
+PROSE = "Acme makes ball valves for pipelines{0}. Many buyers compare Beta Corp on price{1}. Gamma Labs is newer{2}."
+MARKUPS = [
+    ("", "", ""),
+    (" ([acme.com](https://acme.com/valves?utm_source=openai))", " ([beta.com](https://beta.com/p))",
+     " ([gamma.io](https://gamma.io/x?utm_source=openai&ref=long-tracking-parameter-value))"),
+    ("[ref_1]", "[ref_2][ref_3]", "[ref_12]"),
+    ("^[1]^", "^[1][2]^", "^[3]^"),
+    ("[1]", "【2】", " https://gamma.io/a/very/long/path/indeed/that/goes/on/and/on"),
+]
+
+
+@pytest.mark.parametrize("markup", MARKUPS)
+def test_thirds_are_measured_on_the_prose_whatever_markup_carries_the_citations(markup: tuple[str, ...]) -> None:
+    hits = find_mentions(PROSE.format(*markup), ENTITIES)
+    assert [(h.entity, h.third) for h in hits] == [("Acme", 1), ("Beta Corp", 2), ("Gamma", 3)]
+
+
+def test_thirds_count_chinese_characters_and_not_spaces_or_punctuation() -> None:
+    text = "阿克米，阀门……   厂家！！" + "很" * 6 + "贝塔" + "好" * 10 + "伽马。"
+    thirds = {h.entity: h.third for h in find_mentions(text, ENTITIES)}
+    assert thirds == {"Acme": 1, "Beta Corp": 2, "Gamma": 3}
+    # an answer that is a single name is all first third
+    assert [h.third for h in find_mentions("Acme", ENTITIES)] == [1]
 
 
 def test_first_offset_points_at_the_alias_in_the_original_text() -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from citewatch.errors import ParseError
@@ -19,7 +19,7 @@ from probes import registry
 from probes.simulator import ScriptedResponse, Simulator
 from storage import repository
 from storage.db import open_database
-from storage.models import Citation, Observation
+from storage.models import Citation, Mention, Observation
 from tests.conftest import write_config
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
@@ -68,6 +68,23 @@ async def test_reparse_applies_a_newer_parser_and_only_once(tmp_path: Path, simu
     with Session(db) as session:
         errors = session.execute(select(Observation.error)).scalars().all()
     assert errors.count("unparseable payload: layout changed") == 3
+    db.dispose()
+
+
+async def test_reparse_all_measures_the_prose_third_of_mentions_stored_before_migration_0012(
+        tmp_path: Path, simulator: Simulator, db_url: str) -> None:
+    config = load_config(write_config(tmp_path / "c.yaml", simulator.base_url, db_url, samples=1))
+    db = open_database(config.storage.url)
+    await run_batch(config, db, fixed_clock(T0))
+    with Session(db) as session:
+        measured = sorted(session.execute(select(Mention.observation_id, Mention.entity_id, Mention.third)).all())
+        session.execute(update(Mention).values(third=None))  # as rows stored before 0012 are
+        session.commit()
+    assert measured and all(third in (1, 2, 3) for *_, third in measured)
+    assert reparse(config, db, everything=True, clock=fixed_clock(T0)).reparsed > 0
+    with Session(db) as session:
+        assert sorted(session.execute(select(Mention.observation_id, Mention.entity_id, Mention.third)).all()) == (
+            measured)
     db.dispose()
 
 

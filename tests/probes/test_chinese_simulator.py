@@ -186,9 +186,8 @@ engines:
   - {{id: qwen, kind: qwen, model: qwen-plus, samples: {samples}, concurrency: 1, retries: 0}}
 storage: {{url: "{storage}"}}
 """
-# KPIs that measure where in the answer text an entity stands, which the two formats lay out differently
-# (see `test_mention_thirds_and_pawc_depend_on_how_the_text_carries_its_citations`)
-TEXT_LAYOUT_KPIS = ("mention_position", "visibility_pawc")
+# the KPI whose floats PostgreSQL may add in another order (compared in `test_pawc_is_the_same_...`)
+SUMMED_FLOATS = "visibility_pawc"
 
 
 async def same_answers_metrics(tmp_path: Path, db_url: str) -> dict[str, Any]:
@@ -227,17 +226,15 @@ async def test_the_metrics_of_a_qwen_engine_on_the_same_answers_equal_those_of_a
     assert openai["successful"] == 4 * SAMPLES and 0 < openai["inclusion_rate"]["value"] < 1
     assert openai["citation_position"]["n"] > 0 and openai["mention_rate"]["Hengda Valve"]["value"] > 0
     assert openai["search_pool"]["n"] > 0
-    # every KPI but the two of text layout; cost is compared too (0: no price is configured; with one it
-    # would differ, as the two services count tokens differently)
-    assert set(openai) == set(qwen) and set(TEXT_LAYOUT_KPIS) < set(openai)
-    assert {k: v for k, v in qwen.items() if k not in TEXT_LAYOUT_KPIS} == {
-        k: v for k, v in openai.items() if k not in TEXT_LAYOUT_KPIS}
-    # of the text-layout ones, what does not depend on where in the text: how many answers, the mean rank
-    for entity, placed in openai["mention_position"].items():
-        assert (qwen["mention_position"][entity]["n"], qwen["mention_position"][entity]["mean_rank"]) == (
-            placed["n"], placed["mean_rank"])
-    assert {e: v["n"] for e, v in qwen["visibility_pawc"].items()} == {
-        e: v["n"] for e, v in openai["visibility_pawc"].items()}
+    # mentions in every third, so that where the prose is measured matters (OpenAI's inline links make its
+    # raw text far longer than Qwen's "[ref_1]" markers: offsets into it put mentions in other thirds)
+    hengda = openai["mention_position"]["Hengda Valve"]
+    assert hengda["first_third"]["value"] > 0 and hengda["middle_third"]["value"] + hengda["last_third"]["value"] > 0
+    # every KPI; cost is compared too (0: no price is configured; with one it would differ, as the two
+    # services count tokens differently)
+    assert set(openai) == set(qwen) and SUMMED_FLOATS in openai
+    assert {k: v for k, v in qwen.items() if k != SUMMED_FLOATS} == {
+        k: v for k, v in openai.items() if k != SUMMED_FLOATS}
     for keyword, row in metrics["keywords"].items():
         assert row["by_engine"]["qwen"] == row["by_engine"]["chatgpt"], keyword
 
@@ -252,11 +249,3 @@ async def test_pawc_is_the_same_whatever_markup_carries_the_citations(tmp_path: 
     # equal but for the order PostgreSQL adds the floats in
     assert {name: share["value"] for name, share in qwen["visibility_pawc"].items()} == pytest.approx(shares, rel=1e-12)
 
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "mention thirds are offsets into the raw answer text, and OpenAI's inline ([domain](url)) links make it "
-    "far longer than Qwen's [ref_n] markers: the third should be measured on the prose"))
-async def test_mention_thirds_depend_on_how_the_text_carries_its_citations(tmp_path: Path, db_url: str) -> None:
-    metrics = await same_answers_metrics(tmp_path, db_url)
-    openai, qwen = metrics["engines"]["chatgpt"], metrics["engines"]["qwen"]
-    assert qwen["mention_position"] == openai["mention_position"]

@@ -55,7 +55,7 @@ def test_upgrade_from_first_revision_keeps_rows(db_url: str) -> None:
         name = connection.execute(text("SELECT name FROM project")).scalar_one()
     assert tuple(row) == ("https://hengdavalve.com/", None)
     run_columns = {c["name"] for c in inspect(upgraded).get_columns("run")}
-    assert name == "恒达" and version == head_revision() == "0011"
+    assert name == "恒达" and version == head_revision() == "0012"
     assert {"ok_count", "failed_count", "cost"}.isdisjoint(run_columns) and "planned" in run_columns
     assert {"host", "pid", "process_scope"} <= run_columns
     with upgraded.connect() as connection:  # a run stored before owners were: nobody knows its process
@@ -185,9 +185,10 @@ def test_0009_moves_pages_to_sources_once_packs_answers_and_downgrades_to_the_sa
     engine.dispose()
 
 
-def _compact_keys_history(engine) -> tuple[int, int]:  # noqa: ANN001
-    """A Gemini answer citing the brand through a redirect and another page, naming the brand and a
-    competitor, and a Google page with organic results: stored at the newest schema."""
+def _compact_keys_history(engine, hengda_third: int | None = None) -> tuple[int, int]:  # noqa: ANN001
+    """A Gemini answer citing the brand through a redirect and another page, naming the brand (in the third
+    of the prose given) and a competitor, and a Google page with organic results: stored at the newest
+    schema."""
     ids = repository.sync_project(engine, "p", [EntityRow("恒达阀门", "brand", aliases=("Hengda",),
                                                           domains=("hengdavalve.com",)),
                                                 EntityRow("Rival", "competitor", domains=("rival.com",))],
@@ -203,7 +204,8 @@ def _compact_keys_history(engine) -> tuple[int, int]:  # noqa: ANN001
                                   True, True, "annotation", "恒达阀门", "homepage", domain_class="own"),
                    CitationRecord(2, "https://rival.com/v", "https://rival.com/v", "rival.com", "V", False, False,
                                   "search_result", "Rival", "product", domain_class="competitor")],
-        mentions=[MentionRecord("恒达阀门", "Hengda", 1, 0, 1), MentionRecord("Rival", "Rival", 1, 11, 2)],
+        mentions=[MentionRecord("恒达阀门", "Hengda", 1, 0, 1, third=hengda_third),
+                  MentionRecord("Rival", "Rival", 1, 11, 2)],
         organic=[OrganicRecord(1, "https://rival.com/v", "rival.com", "Rival", "V"),
                  OrganicRecord(2, "https://hengdavalve.com/", "hengdavalve.com", "恒达阀门", "Hengda")]))
     return run_id, ids.keyword_ids["球阀"]
@@ -258,3 +260,25 @@ def test_0011_refuses_a_citation_stored_twice_at_one_place_and_changes_nothing(d
         assert connection.execute(text("SELECT count(*) FROM citation")).scalar_one() == 3
     assert "interned_name" not in inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_0012_keeps_the_prose_third_and_rows_stored_before_it_count_by_offset(db_url: str) -> None:
+    engine = open_database(db_url)
+    _compact_keys_history(engine, hengda_third=3)  # named at offset 0, in the prose's last third
+    records, *_, entity, _, _ = _what_is_read(engine)
+    assert [(m.entity, m.third) for m in records[0].mentions] == [("恒达阀门", 3), ("Rival", None)]
+    names = {info.name: entity_id for entity_id, info in kpi_reads.project_scope(engine, "p")[1].items()}
+    brand, rival = (entity[("gemini", False, names[name])] for name in ("恒达阀门", "Rival"))
+    # the stored third wins over the offset; the row without one counts by its offset (11 of 34: first)
+    assert (brand["first_third"], brand["last_third"]) == (0, 1) and rival["first_third"] == 1
+    command.downgrade(alembic_config(engine), "0011")
+    assert "third" not in {c["name"] for c in inspect(engine).get_columns("mention")}
+    if engine.dialect.name == "sqlite":  # dropped in place: the table is still clustered by its key
+        with engine.connect() as connection:
+            sql = connection.execute(text("SELECT sql FROM sqlite_master WHERE name = 'mention'")).scalar_one()
+        assert "WITHOUT ROWID" in sql
+    engine.dispose()
+    upgraded = open_database(db_url)
+    records, *_ = _what_is_read(upgraded)
+    assert [m.third for m in records[0].mentions] == [None, None]
+    upgraded.dispose()
