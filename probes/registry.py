@@ -155,9 +155,10 @@ _ENTRIES = (
                probe="probes.ernie:ErnieProbe", parser="probes.parsers.ernie", simulator="probes.simulator.ernie",
                spans=True, retrieved_sources=True),
     EngineKind("kimi", "Kimi (月之暗面) through Moonshot's chat completions, $web_search builtin function",
-               probe="probes.kimi:KimiProbe", parser="probes.parsers.kimi"),
+               probe="probes.kimi:KimiProbe", parser="probes.parsers.kimi", simulator="probes.simulator.kimi"),
     EngineKind("doubao", "Doubao (豆包) through Volcengine Ark's Responses API, web_search tool",
-               probe="probes.doubao:DoubaoProbe", parser="probes.parsers.doubao", locale=LOCATION),
+               probe="probes.doubao:DoubaoProbe", parser="probes.parsers.doubao", locale=LOCATION,
+               simulator="probes.simulator.doubao"),
     # a kind with no probe yet is planned: accepted by config, refused by `run` and `check-config`
 )
 

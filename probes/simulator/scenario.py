@@ -95,7 +95,7 @@ _ZH_COMPETITOR_LINES = ("{name}是产品目录较全的知名替代品牌。", "
 _ZH_NEUTRAL_LINES = ("下单前请核对压力等级、阀体材料和连接方式。", "每批货物都应索取 EN 10204 3.1 材质证书。")
 
 
-def _is_chinese(text: str) -> bool:
+def is_chinese(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
@@ -103,7 +103,7 @@ def compose_answer(scenario: Scenario, prompt: str, call_index: int, kind: str =
     """An abstract answer: sentences and the sources each one cites. Wire formats render it."""
     rng = _rng(scenario.seed, scenario.day, prompt, call_index, kind)
     brand_rate = scenario.brand_citation_rate + scenario.engine_bias.get(kind, 0.0)
-    chinese = _is_chinese(prompt)
+    chinese = is_chinese(prompt)
     openers, brand_lines, competitor_lines, neutral_lines = (
         (_ZH_OPENERS, _ZH_BRAND_LINES, _ZH_COMPETITOR_LINES, _ZH_NEUTRAL_LINES) if chinese
         else (_OPENERS, _BRAND_LINES, _COMPETITOR_LINES, _NEUTRAL_LINES))
@@ -172,7 +172,7 @@ def numbered_text(answer: SimulatedAnswer, marks: Callable[[list[int]], str] = b
                  for segment in answer.segments]
     for url, title in [(url, title) for url, title in answer.scenario.neutral_pages if url not in numbers][:2]:
         listed(url, title)  # retrieved, never marked in the text
-    joiner = "" if _is_chinese(answer.prompt) else " "
+    joiner = "" if is_chinese(answer.prompt) else " "
     text = sentences[0] + ("\n\n" + joiner.join(sentences[1:]) if len(sentences) > 1 else "")
     return text, sources
 

@@ -1,5 +1,5 @@
-"""The simulator's wire formats of the Chinese engines (qwen, glm, ernie): each kind's real probe fetches a
-Chinese prompt from the running simulator, its parser reads the sources of the scenario's answer back; and
+"""The simulator's wire formats of the Chinese engines (qwen, glm, ernie, doubao, kimi): each kind's real probe
+fetches a Chinese prompt from the running simulator, its parser reads the sources of the scenario's answer back; and
 the same answers rendered for Qwen and for OpenAI give the same KPIs through the real pipeline."""
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from probes import registry
 from probes.base import WEB_SEARCH, ProbeRequest
 from probes.fake import FakeProbe
 from probes.simulator import Simulator, demo_scenario
+from probes.simulator import doubao as doubao_wire
 from probes.simulator import ernie as ernie_wire
 from probes.simulator import glm as glm_wire
+from probes.simulator import kimi as kimi_wire
 from probes.simulator import qwen as qwen_wire
 from probes.simulator.formats import FORMATS
 from probes.simulator.scenario import SimulatedAnswer, simulated_answer
@@ -54,10 +56,11 @@ def expected_sources(simulated: SimulatedAnswer) -> tuple[list[str], list[str], 
 # --- the module contract ------------------------------------------------------------------------------
 
 
-def test_the_three_formats_are_registered_and_mounted_where_their_probes_post() -> None:
-    assert (FORMATS["qwen"], FORMATS["glm"], FORMATS["ernie"]) == (qwen_wire, glm_wire, ernie_wire)
-    assert {kind: registry.KINDS[kind].simulator for kind in ("qwen", "glm", "ernie")} == {
-        kind: f"probes.simulator.{kind}" for kind in ("qwen", "glm", "ernie")}
+def test_the_five_formats_are_registered_and_mounted_where_their_probes_post() -> None:
+    assert [FORMATS[kind] for kind in ("qwen", "glm", "ernie", "doubao", "kimi")] == [
+        qwen_wire, glm_wire, ernie_wire, doubao_wire, kimi_wire]
+    assert {kind: registry.KINDS[kind].simulator for kind in ("qwen", "glm", "ernie", "doubao", "kimi")} == {
+        kind: f"probes.simulator.{kind}" for kind in ("qwen", "glm", "ernie", "doubao", "kimi")}
     with Simulator() as sim:
         root = f"http://127.0.0.1:{sim.port}"
         # like https://dashscope.aliyuncs.com, https://open.bigmodel.cn/api/paas/v4, https://qianfan.baidubce.com/v2
@@ -161,6 +164,60 @@ def test_glm_and_ernie_name_their_results_by_refer_and_id() -> None:
     assert [(r["id"], r["type"]) for r in ernie["references"]] == [
         (n, "web") for n in range(1, len(ernie["references"]) + 1)]
     assert "^[1]^" in ernie["choices"][0]["message"]["content"] and ernie["is_safe"] is True
+
+
+def cited_in_order(simulated: SimulatedAnswer) -> list[str]:
+    return list(dict.fromkeys(url for segment in simulated.segments for url, _ in segment.sources))
+
+
+async def test_doubao_lists_the_pages_it_used_and_the_queries_it_searched() -> None:
+    parse = registry.kind("doubao").parse
+    with Simulator() as sim:
+        probe = make_probe(EngineConfig(id="doubao", kind="doubao", base_url=sim.base_url_for("doubao")))
+        try:
+            for call in range(3):
+                raw = await probe.fetch(ProbeRequest("球阀 制造商", PROMPTS[0]))
+                request = sim.requests[-1]
+                assert request["path"] == "/doubao/api/v3/responses"
+                assert registry.recognizing(json.loads(raw.first.data)) == ["doubao"]
+                simulated = simulated_answer(sim.scenario, PROMPTS[0], doubao_wire.DEFAULT_MODEL, call, "doubao")
+                answer = parse(raw)
+                assert answer.status == "ok" and answer.model == doubao_wire.DEFAULT_MODEL
+                assert all(segment.sentence in answer.text for segment in simulated.segments)
+                assert "[" not in answer.text  # Ark writes no markers
+                # every page is one the answer used, in order of first use; Ark ties none to words
+                assert [(c.url, c.cited, c.spans) for c in answer.citations] == [
+                    (url, True, []) for url in cited_in_order(simulated)]
+                assert answer.search_queries[0] == PROMPTS[0]
+        finally:
+            await probe.aclose()
+
+
+async def test_kimi_answers_in_two_legs_and_the_second_is_not_a_new_call() -> None:
+    parse = registry.kind("kimi").parse
+    with Simulator() as sim:
+        probe = make_probe(EngineConfig(id="kimi", kind="kimi", base_url=sim.base_url_for("kimi")))
+        try:
+            for call in range(3):
+                raw = await probe.fetch(ProbeRequest("球阀 制造商", PROMPTS[0]))
+                first, second = (request["body"] for request in sim.requests[-2:])
+                assert [part.name for part in raw.parts] == ["response", "response-2"]
+                # the search arguments go back unchanged, after the assistant message that asked for them
+                asked = json.loads(raw.parts[0].data)["choices"][0]["message"]
+                assert second["messages"][1:] == [asked, {
+                    "role": "tool", "tool_call_id": asked["tool_calls"][0]["id"], "name": "$web_search",
+                    "content": asked["tool_calls"][0]["function"]["arguments"]}]
+                assert "tool" not in {m["role"] for m in first["messages"]}
+                assert kimi_wire.earlier_call("", second) == (PROMPTS[0], call)
+                simulated = simulated_answer(sim.scenario, PROMPTS[0], kimi_wire.DEFAULT_MODEL, call, "kimi")
+                answer = parse(raw)
+                assert answer.status == "ok" and answer.features == [WEB_SEARCH]
+                assert all(segment.sentence in answer.text for segment in simulated.segments)
+                # no source list: the pages are the URLs written in the prose, in order
+                assert [c.url for c in answer.citations] == cited_in_order(simulated)
+        finally:
+            await probe.aclose()
+    assert len(sim.requests) == 6
 
 
 # --- the same answers from Qwen and from OpenAI: the same KPIs ----------------------------------------------
