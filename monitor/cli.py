@@ -478,7 +478,7 @@ def report(
     if language not in LANGUAGES:
         raise UsageError(f"--lang {language!r}: expected one of {', '.join(LANGUAGES)}")
     data = build_report(_open_project(loaded), loaded.project_name, [e.name for e in loaded.entities], year,
-                        week_number)
+                        week_number, engines={e.id: (e.kind, e.base_url) for e in loaded.engines})
     overall = data["metrics"]["overall"]
     if overall["successful"] == 0:
         attempted = overall["failed"] + overall["skipped"]

@@ -187,7 +187,8 @@ def run_demo(out: str | Path, today: date | None = None, seed: int = 7, *, force
             runs.append(asyncio.run(run_batch(config, db, clock)))
     year, week, _ = days[-1].isocalendar()
     entities = [e.name for e in config.entities]
-    report = build_report(db, config.project_name, entities, year, week)
+    report = build_report(db, config.project_name, entities, year, week,
+                          engines={e.id: (e.kind, e.base_url) for e in config.engines})
     files = write_report(report, out, config.report.language)
     _record(out, [config_path, *files])
     db.dispose()

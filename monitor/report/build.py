@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from citewatch.errors import UsageError
 from citewatch.status import SUCCESSFUL
 from monitor import metrics
+from monitor.report.engine_names import engine_labels
 from storage import repository
 from storage.records import CitationFact, PeriodFacts
 
@@ -42,7 +43,10 @@ def week_label(day: date) -> str:
     return f"{year}-W{week:02d}"
 
 
-def build_report(db: Engine, project: str, entities: Sequence[str], year: int, week: int) -> dict[str, Any]:
+def build_report(db: Engine, project: str, entities: Sequence[str], year: int, week: int,
+                 engines: Mapping[str, tuple[str, str | None]] | None = None) -> dict[str, Any]:
+    """The week's report data. `engines`: the configured engines as {id: (kind, base_url)}, which name them
+    as users know them (`engine_labels`); an engine stored but no longer configured shows by its id."""
     since, until = iso_week_bounds(year, week)
     # both weeks list the same engines, so an engine that went silent shows as a drop, not a gap
     current = metrics.period_metrics(db, project, since, until)
@@ -54,6 +58,7 @@ def build_report(db: Engine, project: str, entities: Sequence[str], year: int, w
         "week": f"{year}-W{week:02d}",
         "previous_week": week_label(since - timedelta(days=7)),
         "period": {"since": since.isoformat(), "until": until.isoformat()},
+        "engine_labels": engine_labels(dict(engines or {})),
         "metrics": current,
         "keywords": current["keywords"],
         "citations": cited_pages(facts, entities),

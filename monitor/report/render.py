@@ -61,7 +61,14 @@ def _environment() -> Environment:
 
 def render(report: dict[str, Any], template: str, language: str = "en") -> str:
     env = _environment()
-    return env.get_template(template).render(r=report, rows=per_engine_rows(report), t=LABELS[language],
+    labels, t = report.get("engine_labels", {}), LABELS[language]
+
+    def engine(engine_id: str) -> str:
+        """An engine as users know it ("通义千问 (qwen)"); 'overall' is all engines."""
+        return t["overall"] if engine_id == "overall" else labels.get(engine_id, {}).get(language, engine_id)
+
+    env.filters["engine"] = engine
+    return env.get_template(template).render(r=report, rows=per_engine_rows(report), t=t,
                                               lang=language)
 
 

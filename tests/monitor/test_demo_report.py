@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from monitor.demo import DemoResult, demo_days, run_demo
+from monitor.report import write_report
 
 TODAY = date(2026, 11, 30)  # a Monday: the demo covers 2026-W47 and 2026-W48
 
@@ -102,10 +103,20 @@ def test_markdown_and_html_show_the_same_figures(demo: DemoResult) -> None:
     shown, change = f"{inclusion * 100:.1f}%", f"{(inclusion - previous) * 100:+.1f} pp"
     markdown = (demo.out / "report.md").read_text(encoding="utf-8")
     html = (demo.out / "report.html").read_text(encoding="utf-8")
-    assert f"| chatgpt | 100.0% | 100.0% | {shown} | {change} |" in markdown
+    assert f"| ChatGPT | 100.0% | 100.0% | {shown} | {change} |" in markdown
     assert shown in html and change in html
     assert "| 球阀 制造商 |" in markdown and "<td>球阀 制造商</td>" in html
     assert "<script" not in html and "http://" not in html.split("<body>")[0]  # self-contained, no remote assets
+
+
+def test_engines_are_named_as_users_know_them_in_each_language(demo: DemoResult, tmp_path: Path) -> None:
+    report = json.loads((demo.out / "report.json").read_text(encoding="utf-8"))
+    assert report["engine_labels"]["qwen"] == {"en": "Qwen", "zh": "通义千问 (qwen)"}
+    write_report(report, tmp_path, "zh")
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "| 通义千问 (qwen) |" in markdown and "<td>通义千问 (qwen)</td>" in html
+    assert "| ChatGPT |" in markdown and "| 全部引擎 |" in markdown
 
 
 def test_demo_is_deterministic_per_seed(demo: DemoResult, tmp_path: Path) -> None:
