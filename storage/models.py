@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, SmallInteger, UniqueConstraint, false
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, SmallInteger, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from citewatch.status import RUN_RUNNING
@@ -409,3 +409,77 @@ class AlertDelivery(SQLModel, table=True):
     attempts: int = 0
     delivered_at: datetime | None = None
     last_error: str | None = None
+
+
+# --- traffic (monitor.traffic): AI referrals and AI crawler hits read from the site's logs, as daily counts;
+# never an address (addresses are used in memory, for visits and verification, and dropped)
+
+
+class TrafficFile(SQLModel, table=True):
+    """A log file read, recognised by its first bytes (decompressed), not by its name: a rotated or
+    compressed copy is the same file, and a growing one continues at `bytes_read`."""
+
+    __tablename__ = "traffic_file"
+    __table_args__ = (UniqueConstraint("project_id", "head_len", "head_hash"),)
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id")
+    head_hash: str  # sha256 of the first head_len bytes of the (decompressed) content
+    head_len: int
+    path: str  # where it was last read, for the operator
+    format: str
+    bytes_read: int = Field(default=0, sa_type=BigInteger)  # complete lines read, in (decompressed) bytes
+    lines_read: int = Field(default=0, sa_type=BigInteger)
+    malformed: int = Field(default=0, sa_type=BigInteger)
+    first_read_at: datetime
+    last_read_at: datetime
+
+
+class _TrafficKey(SQLModel):
+    project_id: int = Field(foreign_key="project.id", primary_key=True)
+    day: date = Field(primary_key=True)  # UTC
+
+
+class AiReferralDay(_TrafficKey, table=True):
+    """Page views (HTML, answered 2xx/3xx, not from a bot) referred by an AI assistant, and the visits they
+    began, per source and landing path (without query)."""
+
+    __tablename__ = "ai_referral_day"
+    __table_args__ = _CLUSTERED
+    source: str = Field(primary_key=True)
+    path: str = Field(primary_key=True)
+    pageviews: int = _count()
+    visits: int = _count()
+
+
+class AiCrawlerDay(_TrafficKey, table=True):
+    """Hits of an AI crawler or agent (an ai.robots.txt token) per purpose, verification and path."""
+
+    __tablename__ = "ai_crawler_day"
+    __table_args__ = _CLUSTERED
+    bot: str = Field(primary_key=True)
+    purpose: str = Field(primary_key=True)
+    verification: str = Field(primary_key=True)  # verified | spoofed | unverifiable
+    path: str = Field(primary_key=True)
+    hits: int = _count()
+
+
+class AnalyticsSessionDay(_TrafficKey, table=True):
+    """Sessions from an analytics export (GA4), per source view, which are never added together."""
+
+    __tablename__ = "analytics_session_day"
+    __table_args__ = _CLUSTERED
+    view: str = Field(primary_key=True)  # session | first_user
+    source: str = Field(primary_key=True)  # an AI source id
+    path: str = Field(primary_key=True)
+    sessions: int = _count()
+
+
+class BotRange(SQLModel, table=True):
+    """An AI crawler operator's published address range, loaded by `citewatch update-bot-ranges`; for a bot
+    listed here these replace the ranges shipped with citewatch."""
+
+    __tablename__ = "bot_range"
+    bot: str = Field(primary_key=True)  # the ai.robots.txt token
+    network: str = Field(primary_key=True)  # CIDR
+    source: str  # the file it came from, as the user named it
+    updated_at: datetime

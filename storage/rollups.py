@@ -105,7 +105,7 @@ class Accumulator:
         for model, rows in self.rows.items():
             if not rows:
                 continue
-            sql, parameters = _adding_upsert(connection.dialect, model)
+            sql, parameters = adding_upsert(connection.dialect, model)
             counters = counter_columns(model)
             named = named_places(model)
             values = [(day(key[0]), *(ids[part] if i in named else part for i, part in enumerate(key) if i),
@@ -128,7 +128,7 @@ def _merge(into: dict[str, float], cells: dict[str, float], sign: int) -> None:
 
 
 @functools.cache
-def _adding_upsert(dialect: Any, model: Any) -> tuple[str, list[str] | None]:
+def adding_upsert(dialect: Any, model: Any) -> tuple[str, list[str] | None]:
     """INSERT ... ON CONFLICT DO UPDATE SET counter = counter + excluded.counter as the driver's SQL, and the
     parameter names where the driver takes named ones. Compiled once per dialect and table: ten upserts
     per stored observation cost more in SQLAlchemy's statement handling than in the database."""

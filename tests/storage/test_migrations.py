@@ -55,7 +55,7 @@ def test_upgrade_from_first_revision_keeps_rows(db_url: str) -> None:
         name = connection.execute(text("SELECT name FROM project")).scalar_one()
     assert tuple(row) == ("https://hengdavalve.com/", None)
     run_columns = {c["name"] for c in inspect(upgraded).get_columns("run")}
-    assert name == "恒达" and version == head_revision() == "0012"
+    assert name == "恒达" and version == head_revision() == "0013"
     assert {"ok_count", "failed_count", "cost"}.isdisjoint(run_columns) and "planned" in run_columns
     assert {"host", "pid", "process_scope"} <= run_columns
     with upgraded.connect() as connection:  # a run stored before owners were: nobody knows its process
