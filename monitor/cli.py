@@ -488,6 +488,89 @@ def report(
         typer.echo(f"wrote {path}")
 
 
+@app.command("ingest-logs")
+def ingest_logs(
+    paths: Annotated[list[Path], typer.Argument(help="Access logs (plain or .gz; a rotated set is read oldest "
+                                                "first) or a GA4 export (.csv).", metavar="PATH...")],
+    config: ConfigOption = Path("config.yaml"),
+    format: Annotated[str | None, typer.Option("--format", help="The log format (default: traffic.format in "
+                                               "the config, else detected per file).")] = None,
+) -> None:
+    """Count AI referral traffic and AI crawler hits from the site's own logs, as daily totals (no address
+    is stored). A file already read is recognised by its content and not counted again; a grown one
+    continues where it stopped."""
+    from monitor.traffic.formats import FORMATS
+    from monitor.traffic.ingest import iter_summaries
+    from monitor.traffic.service import ingest_logs as ingest
+
+    if format is not None and format != "auto" and format not in FORMATS:
+        raise UsageError(f"--format {format!r}: expected auto or one of {', '.join(FORMATS)}")
+    loaded = _load(config)
+    db = _open(loaded)
+    try:
+        summaries = ingest(loaded, db, paths, format, show_progress=sys.stderr.isatty())
+    finally:
+        db.dispose()
+    for line in iter_summaries(summaries):
+        typer.echo(line)
+
+
+@app.command()
+def traffic(
+    config: ConfigOption = Path("config.yaml"),
+    since: Annotated[str, typer.Option(help="First day (UTC), inclusive, YYYY-MM-DD.")] = ...,  # type: ignore[assignment]
+    until: Annotated[str, typer.Option(help="Last day (UTC), inclusive, YYYY-MM-DD.")] = ...,  # type: ignore[assignment]
+    format: Annotated[str, typer.Option("--format", help="table, json, or csv (visits by source and landing "
+                                        "page).")] = "table",
+) -> None:
+    """AI referral visits by source and landing page, and AI crawler hits by bot and purpose, beside the
+    period of the same length before it. Reads the database only."""
+    from monitor.traffic.service import traffic_report
+    from monitor.traffic.tables import traffic_csv, traffic_table
+
+    if format not in ("table", "json", "csv"):
+        raise UsageError(f"--format {format!r}: expected table, json or csv")
+    start, end = _parse_date(since, "--since"), _parse_date(until, "--until")
+    if end < start:
+        raise UsageError("--until is before --since")
+    loaded = _load(config)
+    db = _open(loaded, read_only=True)
+    try:
+        figures = traffic_report(loaded, db, start, end)
+    finally:
+        db.dispose()
+    if format == "json":
+        typer.echo(json.dumps(figures, ensure_ascii=False, indent=2))
+    elif format == "csv":
+        typer.echo(traffic_csv(figures), nl=False)
+    else:
+        typer.echo(traffic_table(figures), nl=False)
+
+
+@app.command("update-bot-ranges")
+def update_bot_ranges(
+    file: Annotated[Path, typer.Argument(help="The operator's published ranges as downloaded (OpenAI's "
+                                         "gptbot.json, Perplexity's perplexitybot.json, Google's "
+                                         "googlebot.json) or a plain list of CIDRs.", metavar="FILE")],
+    config: ConfigOption = Path("config.yaml"),
+    bot: Annotated[str | None, typer.Option(help="The crawler's user-agent token, e.g. GPTBot (default: "
+                                            "from the file's name).")] = None,
+) -> None:
+    """Replace one AI crawler's published address ranges, which tell a verified crawler from a spoofed one.
+    Nothing is fetched: download the file from the operator first."""
+    from datetime import UTC, datetime
+
+    from monitor.traffic.service import update_bot_ranges as update
+
+    loaded = _load(config)
+    db = _open(loaded)
+    try:
+        token, count = update(loaded, db, file, bot, datetime.now(UTC))
+    finally:
+        db.dispose()
+    typer.echo(f"{token}: {count} address ranges from {file}")
+
+
 @app.command()
 def demo(out: Annotated[Path, typer.Option(help="Folder for the demo config, database and report.")] = Path("demo"),
          force: Annotated[bool, typer.Option("--force", help="Write into a folder that holds other files, "

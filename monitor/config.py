@@ -303,6 +303,42 @@ class ReportConfig(_Strict):
     language: Literal["en", "zh"] = "en"
 
 
+Purpose = Literal["training", "search", "user_fetch", "agent", "other"]
+
+
+class TrafficConfig(_Strict):
+    """Reading the site's own logs (`citewatch ingest-logs`): the format, and what to add to the packaged
+    lists of AI referrers and AI crawlers (monitor/traffic/data)."""
+
+    format: str = "auto"  # detected per file from its first lines; or one of monitor.traffic.formats.FORMATS
+    log_format: str | None = None  # format nginx: the server's `log_format` string
+    fields: dict[str, str] = {}  # format jsonl: {time, client, method, path or uri, status, referrer, ...} -> key
+    time_format: str = "auto"  # format jsonl: auto, iso, epoch, clf, or a strptime pattern
+    referrers: dict[str, str] = {}  # more AI referrers: a host (subdomains too) or utm_source value -> source id
+    bots: dict[str, Purpose] = {}  # more AI crawlers: a user-agent token -> its purpose
+    page_extensions: list[str] = []  # path extensions that are pages besides .html, .php ... (e.g. pdf)
+
+    @model_validator(mode="after")
+    def _format_and_its_options(self) -> TrafficConfig:
+        from monitor.traffic.formats import FORMATS
+
+        if self.format != "auto" and self.format not in FORMATS:
+            raise ValueError(f"format {self.format!r}: expected auto or one of {', '.join(FORMATS)}")
+        if self.format == "nginx" and not self.log_format:
+            raise ValueError("format nginx needs log_format: the server's log_format string")
+        if self.format == "jsonl" and not self.fields:
+            raise ValueError("format jsonl needs fields: which JSON key holds the time, client, path, status ...")
+        return self
+
+    def parser_options(self) -> dict[str, object]:
+        """The options of the configured format (`monitor.traffic.formats.make_parser`)."""
+        if self.format == "nginx":
+            return {"log_format": self.log_format}
+        if self.format == "jsonl":
+            return {"fields": dict(self.fields), "time_format": self.time_format}
+        return {}
+
+
 AlertKind = Literal["citation_lost", "citation_gained", "competitor_gained", "share_of_voice_drop",
                     "inclusion_drop", "engine_failing"]
 # which options each rule kind reads (monitor.alerts.rules says what they mean)
@@ -392,6 +428,7 @@ class Config(_Strict):
     # a factory, not an instance: validating the default cron loads APScheduler, which only configs need
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    traffic: TrafficConfig = Field(default_factory=TrafficConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     # the file it was read from, for messages about it (set by load_config)

@@ -246,3 +246,12 @@ class RunStatus:
     host: str | None
     pid: int | None
     engines: list[EngineRunStatus]
+
+
+@dataclass
+class TrafficCounts:
+    """A period's traffic counts (storage.traffic.period_counts), summed over its days."""
+
+    referrals: list[tuple[str, str, int, int]]  # (source, path, pageviews, visits)
+    crawlers: list[tuple[str, str, str, str, int]]  # (bot, purpose, verification, path, hits)
+    sessions: list[tuple[str, str, str, int]]  # (view, source, path, sessions)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from .models import AiCrawlerDay, AiReferralDay, AnalyticsSessionDay, BotRange, Project, TrafficFile
+from .records import TrafficCounts
 from .rollups import adding_upsert, counter_columns, key_columns
 
 # how much of a file's (decompressed) start recognises it: a rotated, renamed or compressed copy has the
@@ -82,13 +83,6 @@ def add_counts(connection: Connection, model: Any, project_id: int,
 
 def project_id_of(connection: Connection, project: str) -> int | None:
     return connection.execute(select(Project.id).where(Project.name == project)).scalar_one_or_none()
-
-
-@dataclass
-class TrafficCounts:
-    referrals: list[tuple[str, str, int, int]]  # (source, path, pageviews, visits)
-    crawlers: list[tuple[str, str, str, str, int]]  # (bot, purpose, verification, path, hits)
-    sessions: list[tuple[str, str, str, int]]  # (view, source, path, sessions)
 
 
 def period_counts(db: Engine, project: str, since: date, until: date) -> TrafficCounts:

@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 
 from storage import repository, traffic
 from storage.models import AiCrawlerDay, AiReferralDay, AnalyticsSessionDay
+from storage.records import TrafficCounts
 
 NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)
 
@@ -57,7 +58,7 @@ def test_counts_are_added_and_summed_over_the_period(db: Engine) -> None:
     assert counts.referrals == [("chatgpt", "/products/valve", 8, 4)]
     assert counts.crawlers == [("GPTBot", "training", "spoofed", "/", 4), ("GPTBot", "training", "verified", "/", 14)]
     assert counts.sessions == [("session", "chatgpt", "/", 8)]
-    assert traffic.period_counts(db, "nobody", date(2026, 12, 1), date(2026, 12, 7)) == traffic.TrafficCounts(
+    assert traffic.period_counts(db, "nobody", date(2026, 12, 1), date(2026, 12, 7)) == TrafficCounts(
         [], [], [])
 
 
