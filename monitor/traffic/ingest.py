@@ -31,9 +31,10 @@ from sqlalchemy import Engine
 from citewatch.errors import UsageError
 from monitor.traffic.classify import Classifier, VisitCounter
 from monitor.traffic.formats import Hit, LineParser, MalformedLine, detect_format, make_parser
+from monitor.traffic.ga4 import Ga4FormatError, read_ga4_csv
 from monitor.traffic.scan import PATTERNS, Candidates, Sieve, every_line, lines_to_read, scan_in_worker, start_worker
 from storage import traffic
-from storage.models import AiCrawlerDay, AiReferralDay
+from storage.models import AiCrawlerDay, AiReferralDay, AnalyticsSessionDay
 
 FLUSH_LINES = 200_000
 BLOCK_BYTES = 1 << 20
@@ -159,6 +160,8 @@ class Ingest:
         head = _head(path)
         with self.db.connect() as connection:
             known = traffic.known_file(connection, self.project_id, head)
+        if is_ga4_export(head):
+            return self._analytics_export(path, head, known)
         stream, compressed = _open(path)
         try:
             _skip(stream, compressed, known.bytes_read if known else 0)
@@ -204,6 +207,40 @@ class Ingest:
         if pending or known is None:
             self._flush(counts, known, head, path, summary.format, offset, line_number,
                         malformed_before + summary.malformed)
+
+    def _analytics_export(self, path: Path, head: bytes, known: traffic.FileProgress | None) -> FileSummary:
+        """A GA4 export (a finished report, small): its AI sessions per day, source view, source and landing
+        page. A row is an AI source's when its source is one (chatgpt.com, perplexity ...) or GA4's channel
+        says "AI Assistant" (then the source as GA4 names it)."""
+        summary = FileSummary(path, "ga4", "already read" if known else "new")
+        if known is not None:
+            return summary
+        stream, _ = _open(path)
+        try:
+            data = stream.read()
+        finally:
+            stream.close()
+        try:
+            rows = read_ga4_csv(data.decode("utf-8-sig", "replace").splitlines())
+        except Ga4FormatError as exc:
+            raise UsageError(f"{path}: {exc}") from None
+        sessions: dict[tuple, list[int]] = defaultdict(lambda: [0])
+        for row in rows:
+            source = self.classifier.source_id(row.source) or (
+                row.source.lower() if row.channel.lower() == AI_CHANNEL and row.source else None)
+            if source is None or not row.sessions:
+                continue
+            if row.day is None:
+                raise UsageError(f"{path}: the export has no Date column; add the Date dimension to the GA4 "
+                                 "report, so that sessions can be counted per day")
+            sessions[(row.day, row.source_view, source, row.landing_page.partition("?")[0] or "/")][0] += row.sessions
+            summary.pageviews += row.sessions
+        with self.db.begin() as connection:
+            traffic.add_counts(connection, AnalyticsSessionDay, self.project_id, sessions)
+            traffic.save_progress(connection, self.project_id, None, head, str(path), "ga4", len(data),
+                                  data.count(NEWLINE), 0, self.clock())
+        summary.lines = len(rows)
+        return summary
 
     def _scanned(self, stream: BinaryIO, compressed: bool, format_name: str,
                  size: int) -> Iterator[tuple[int, int, Candidates]]:
@@ -275,6 +312,15 @@ def _blocks(stream: BinaryIO, final_line: bool) -> Iterator[bytes]:
             yield data[:cut]
     if rest and final_line:
         yield rest
+
+
+AI_CHANNEL = "ai assistant"  # GA4's default channel group for AI assistants
+_GA4_HEADER = re.compile(rb"(?:Session|First user) (?:source|default channel group|primary channel group)")
+
+
+def is_ga4_export(head: bytes) -> bool:
+    """A GA4 CSV export: a header naming a session or first-user source (or channel), and Sessions."""
+    return _GA4_HEADER.search(head) is not None and b"Sessions" in head
 
 
 def _first_lines(head: bytes) -> list[str]:

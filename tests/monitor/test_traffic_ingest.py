@@ -243,3 +243,43 @@ def test_worker_processes_count_what_one_process_counts(tmp_path: Path, monkeypa
     assert (parallel.lines, parallel.malformed, parallel.samples) == (alone.lines, alone.malformed, alone.samples)
     assert figures(parallel_config) == figures(alone_config)
     assert figures(alone_config)["ai_referrals"]["total"]["pageviews"] == 4 * 24 and alone.malformed == 24
+
+
+GA4_EXPORT = """\
+# ----------------------------------------
+# Traffic acquisition: Session source / medium
+# Account: Hengda Valve
+# Start date: 20261123
+# End date: 20261129
+# ----------------------------------------
+Date,Session source / medium,Landing page + query string,Session default channel group,First user source / medium,Sessions
+20261124,chatgpt.com / referral,/products/ball-valve?x=1,Referral,google / organic,12
+20261124,perplexity / (not set),/,Referral,perplexity / (not set),3
+20261125,chat.mistral.ai / referral,/about,AI Assistant,chat.mistral.ai / referral,2
+20261125,assistant.example / referral,/about,AI Assistant,assistant.example / referral,1
+20261125,google / organic,/,Organic Search,google / organic,"1,204"
+Grand total,,,,,1222
+"""
+
+
+def test_a_ga4_export_keeps_its_source_views_apart_and_is_counted_once(config_path: Path, tmp_path: Path) -> None:
+    export = tmp_path / "ga4.csv"
+    export.write_text(GA4_EXPORT, encoding="utf-8")
+    (summary,) = ingest(config_path, export)
+    assert (summary.format, summary.state) == ("ga4", "new")
+    sessions = figures(config_path)["analytics_sessions"]
+    # the session's source and the first user's source describe the same sessions: two views, never summed
+    # a source GA4 files under "AI Assistant" that our lists do not know keeps the name GA4 gives it
+    assert sessions["session"] == {"chatgpt": 12, "perplexity": 3, "mistral": 2, "assistant.example": 1}
+    # (the session's channel says nothing of the first user's source)
+    assert sessions["first_user"] == {"perplexity": 3, "mistral": 2}
+    (again,) = ingest(config_path, export)
+    assert again.state == "already read" and figures(config_path)["analytics_sessions"] == sessions
+    undated = tmp_path / "undated.csv"
+    undated.write_text("Session source / medium,Sessions\nchatgpt.com / referral,4\n", encoding="utf-8")
+    with pytest.raises(Exception, match=r"undated.csv: the export has no Date column"):
+        ingest(config_path, undated)
+    broken = tmp_path / "broken.csv"
+    broken.write_text("Date,Session source,Sessions\n20261124,chatgpt.com,many\n", encoding="utf-8")
+    with pytest.raises(Exception, match=r"broken.csv: line 2: Sessions is not a number"):
+        ingest(config_path, broken)
