@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from monitor import kpis
-from storage import kpi_reads
+from monitor.traffic.summary import traffic_figures
+from storage import kpi_reads, traffic
 
 # reads made at once, each on its own connection (the database driver runs a query without Python's lock,
 # so they use every core): a period's core and its detail, and the period before
@@ -61,7 +62,16 @@ def period_metrics(db: Engine, project: str, since: date, until: date, *, engine
     current["period"], previous["period"] = _period(project, since, until), _period(project, *before)
     current["previous"] = previous
     current["change"] = {"test": kpis.CHANGE_TEST, **_changes(current, previous, seen)}
+    current["ai_referral_traffic"] = ai_referral_traffic(db, project, since, until)
     return current
+
+
+def ai_referral_traffic(db: Engine, project: str, since: date, until: date) -> dict[str, Any]:
+    """What the site's logs say over the same period (`citewatch ingest-logs`): AI referrals and AI crawler
+    hits beside the period before (`monitor.traffic.summary`); all zero where no log was read."""
+    before = previous_period(since, until)
+    return traffic_figures(traffic.period_counts(db, project, since, until),
+                           traffic.period_counts(db, project, *before), since, until, *before)
 
 
 def engine_changes(db: Engine, project: str, since: date, until: date, *, engines: Collection[str] = (),

@@ -13,7 +13,8 @@ from citewatch.errors import UsageError
 from citewatch.status import SUCCESSFUL
 from monitor import metrics
 from monitor.report.engine_names import engine_labels
-from storage import repository
+from monitor.traffic.summary import landing_pages_cited
+from storage import repository, traffic
 from storage.records import CitationFact, PeriodFacts
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -51,6 +52,8 @@ def build_report(db: Engine, project: str, entities: Sequence[str], year: int, w
     # both weeks list the same engines, so an engine that went silent shows as a drop, not a gap
     current = metrics.period_metrics(db, project, since, until)
     facts = repository.period_facts(db, project, *metrics.period_bounds(since, until))
+    citations = cited_pages(facts, entities)
+    landing = landing_pages_cited(traffic.period_counts(db, project, since, until), citations[entities[0]])
     return {
         "project": project,
         "brand": entities[0],
@@ -61,7 +64,8 @@ def build_report(db: Engine, project: str, entities: Sequence[str], year: int, w
         "engine_labels": engine_labels(dict(engines or {})),
         "metrics": current,
         "keywords": current["keywords"],
-        "citations": cited_pages(facts, entities),
+        "citations": citations,
+        "ai_referral_traffic": {**current["ai_referral_traffic"], "landing_pages_cited": landing},
     }
 
 

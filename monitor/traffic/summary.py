@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 from storage.records import TrafficCounts
 
@@ -86,3 +87,30 @@ def traffic_figures(current: TrafficCounts, previous: TrafficCounts, since: date
         "analytics_sessions": analytics_sessions(current),
         "previous": {"ai_referrals": referrals(previous), "ai_crawlers": crawlers(previous)},
     }
+
+
+def landing_pages_cited(counts: TrafficCounts, brand_pages: list[dict[str, Any]], limit: int = 20
+                        ) -> list[dict[str, Any]]:
+    """The landing pages with the most AI referral visits, each with its visits per source and, where the
+    engines cite the brand's page at that path, which engines and for how many keywords: "cited by
+    perplexity for 4 keywords; 37 visits from perplexity.ai". `brand_pages`: the report's cited pages of the
+    brand (url, engines, keywords)."""
+    visits: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for source, path, _pageviews, count in counts.referrals:
+        if count:
+            visits[path][source] += count
+    cited: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for page in brand_pages:
+        for engine in page["engines"]:
+            cited[_path_of(page["url"])][engine].update(page["keywords"])
+    ranked = sorted(visits.items(), key=lambda item: (-sum(item[1].values()), item[0]))[:limit]
+    return [{"path": path, "visits": sum(by_source.values()),
+             "visits_by_source": _sorted_by_count(dict(by_source)),
+             "cited_by": {engine: len(keywords) for engine, keywords in sorted(cited.get(_path_of(path), {}).items())}}
+            for path, by_source in ranked]
+
+
+def _path_of(url: str) -> str:
+    """A URL's or a landing page's path, without query or trailing slash ("/" for the home page)."""
+    path = urlsplit(url).path if "://" in url else url.partition("?")[0]
+    return path.rstrip("/") or "/"

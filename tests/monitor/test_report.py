@@ -136,3 +136,37 @@ def test_metrics_and_report_cli_on_a_database_with_only_failures(tmp_path: Path)
     assert bad.returncode == 2 and "--since '16/11/2026'" in bad.stderr
     far = cli("metrics", "--config", str(config), "--since", "2026-11-16", "--until", "9999-12-31")
     assert far.returncode == 2 and "--until '9999-12-31': expected a date from 1970-01-01 to 9998-12-31" in far.stderr
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_ai_referral_traffic_is_reported_beside_the_pages_the_engines_cite(db: Engine, tmp_path: Path,
+                                                                             language: str) -> None:
+    from datetime import date
+
+    from storage import traffic
+    from storage.models import AiCrawlerDay, AiReferralDay
+
+    store_evil_week(db)  # the brand's page https://hengdavalve.com/p?... cited by chatgpt for one keyword
+    project_id = repository.project_id(db, "p")
+    hostile = "/<script>alert(1)</script>"
+    with db.begin() as connection:
+        traffic.add_counts(connection, AiReferralDay, project_id, {
+            (date(2026, 11, 24), "perplexity", "/p"): [40, 37], (date(2026, 11, 25), "chatgpt", "/p"): [3, 2],
+            (date(2026, 11, 25), "chatgpt", hostile): [1, 1], (date(2026, 11, 18), "chatgpt", "/p"): [9, 9]})
+        traffic.add_counts(connection, AiCrawlerDay, project_id, {
+            (date(2026, 11, 24), "GPTBot", "training", "verified", "/p"): [5],
+            (date(2026, 11, 24), "GPTBot", "training", "spoofed", "/"): [2]})
+    report = build_report(db, "p", ["Hengda Valve", "Apex <i>Flow</i>"], 2026, 48)
+    section = report["ai_referral_traffic"]
+    assert section["ai_referrals"]["total"] == {"pageviews": 44, "visits": 40}
+    assert section["previous"]["ai_referrals"]["total"] == {"pageviews": 9, "visits": 9}
+    assert section["ai_crawlers"]["by_bot"] == {"GPTBot": 5} and section["ai_crawlers"]["spoofed"] == 2
+    assert section["landing_pages_cited"][0] == {
+        "path": "/p", "visits": 39, "visits_by_source": {"perplexity": 37, "chatgpt": 2}, "cited_by": {"chatgpt": 1}}
+    assert report["metrics"]["ai_referral_traffic"]["ai_referrals"]["total"]["visits"] == 40
+    write_report(report, tmp_path, language)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "perplexity 37, chatgpt 2" in html and "perplexity 37, chatgpt 2" in markdown
+    assert ("AI 引荐流量" if language == "zh" else "AI referral traffic") in html
