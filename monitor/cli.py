@@ -52,6 +52,8 @@ alerts_app = typer.Typer(help="Alert events, and a test message to every channel
 app.add_typer(alerts_app, name="alerts")
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Path to config.yaml.")]
+SinceOption = Annotated[str, typer.Option(help="First day (UTC), inclusive, YYYY-MM-DD.")]
+UntilOption = Annotated[str, typer.Option(help="Last day (UTC), inclusive, YYYY-MM-DD.")]
 
 
 def _version(value: bool) -> None:
@@ -368,6 +370,16 @@ def _stored_engine_ids(config: Config) -> list[str]:
         db.dispose()
 
 
+def _period_of(since: str, until: str, format_: str) -> tuple[date, date]:
+    """The first and last day of a reading command's period, once its --format is checked."""
+    if format_ not in ("table", "json", "csv"):
+        raise UsageError(f"--format {format_!r}: expected table, json or csv")
+    start, end = _parse_date(since, "--since"), _parse_date(until, "--until")
+    if end < start:
+        raise UsageError("--until is before --since")
+    return start, end
+
+
 def _parse_date(value: str, option: str) -> date:
     try:
         day = date.fromisoformat(value)
@@ -381,8 +393,8 @@ def _parse_date(value: str, option: str) -> date:
 @app.command()
 def metrics(
     config: ConfigOption = Path("config.yaml"),
-    since: Annotated[str, typer.Option(help="First day (UTC), inclusive, YYYY-MM-DD.")] = ...,  # type: ignore[assignment]
-    until: Annotated[str, typer.Option(help="Last day (UTC), inclusive, YYYY-MM-DD.")] = ...,  # type: ignore[assignment]
+    since: SinceOption = ...,  # type: ignore[assignment]
+    until: UntilOption = ...,  # type: ignore[assignment]
     format: Annotated[str, typer.Option("--format", help="table, json, or csv (the per-keyword table).")] = "table",
     engine: Annotated[list[str] | None, typer.Option("--engine", help="Only this engine id (repeatable).")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Only keywords with this tag (repeatable).")] = None,
@@ -392,11 +404,7 @@ def metrics(
     before it, with the change and whether it is beyond sampling noise. Reads the database only."""
     from monitor.metrics import period_metrics, select_keywords
 
-    if format not in ("table", "json", "csv"):
-        raise UsageError(f"--format {format!r}: expected table, json or csv")
-    start, end = _parse_date(since, "--since"), _parse_date(until, "--until")
-    if end < start:
-        raise UsageError("--until is before --since")
+    start, end = _period_of(since, until, format)
     loaded = _load(config)
     _check_filters(loaded, engine or [], tag or [], keyword or [])
     db = _open_project(loaded)
@@ -518,8 +526,8 @@ def ingest_logs(
 @app.command()
 def traffic(
     config: ConfigOption = Path("config.yaml"),
-    since: Annotated[str, typer.Option(help="First day (UTC), inclusive, YYYY-MM-DD.")] = ...,  # type: ignore[assignment]
-    until: Annotated[str, typer.Option(help="Last day (UTC), inclusive, YYYY-MM-DD.")] = ...,  # type: ignore[assignment]
+    since: SinceOption = ...,  # type: ignore[assignment]
+    until: UntilOption = ...,  # type: ignore[assignment]
     format: Annotated[str, typer.Option("--format", help="table, json, or csv (visits by source and landing "
                                         "page).")] = "table",
 ) -> None:
@@ -528,11 +536,7 @@ def traffic(
     from monitor.traffic.service import traffic_report
     from monitor.traffic.tables import traffic_csv, traffic_table
 
-    if format not in ("table", "json", "csv"):
-        raise UsageError(f"--format {format!r}: expected table, json or csv")
-    start, end = _parse_date(since, "--since"), _parse_date(until, "--until")
-    if end < start:
-        raise UsageError("--until is before --since")
+    start, end = _period_of(since, until, format)
     loaded = _load(config)
     db = _open(loaded, read_only=True)
     try:
@@ -569,6 +573,38 @@ def update_bot_ranges(
     finally:
         db.dispose()
     typer.echo(f"{token}: {count} address ranges from {file}")
+
+
+@app.command()
+def serve(
+    config: ConfigOption = Path("config.yaml"),
+    host: Annotated[str, typer.Option(help="Address to listen on; beyond 127.0.0.1 a token is required.")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8787,
+    archive: Annotated[Path | None, typer.Option(help="Folder of weekly reports (one folder per ISO week, "
+                                                 "e.g. 2026-W47/report.html) to serve.")] = None,
+    token_env: Annotated[str | None, typer.Option(help="Environment variable holding the access token "
+                                                  "(default CITEWATCH_SERVE_TOKEN); required beyond "
+                                                  "loopback, checked on every request but /healthz.")] = None,
+) -> None:
+    """Serve, read-only: the latest metrics (HTML and /api/metrics), the report archive, every stored sample
+    per keyword with its raw payload, and /healthz."""
+    import os
+
+    import uvicorn
+
+    from monitor.web import make_app, serve_settings
+
+    token = serve_settings(host, token_env, os.environ)  # before anything is opened: a refusal costs nothing
+    loaded = _load(config)
+    db = _open_project(loaded)
+    try:
+        typer.echo(f"serving {loaded.project_name!r} on http://{host}:{port}/"
+                   + (" (token required)" if token else ""), err=True)
+        uvicorn.run(make_app(loaded, db, archive, token), host=host, port=port, server_header=False,
+                    proxy_headers=False, log_level="info")
+    finally:
+        db.dispose()
 
 
 @app.command()

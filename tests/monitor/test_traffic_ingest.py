@@ -252,7 +252,8 @@ GA4_EXPORT = """\
 # Start date: 20261123
 # End date: 20261129
 # ----------------------------------------
-Date,Session source / medium,Landing page + query string,Session default channel group,First user source / medium,Sessions
+Date,Session source / medium,Landing page + query string,Session default channel group,\
+First user source / medium,Sessions
 20261124,chatgpt.com / referral,/products/ball-valve?x=1,Referral,google / organic,12
 20261124,perplexity / (not set),/,Referral,perplexity / (not set),3
 20261125,chat.mistral.ai / referral,/about,AI Assistant,chat.mistral.ai / referral,2
@@ -283,3 +284,38 @@ def test_a_ga4_export_keeps_its_source_views_apart_and_is_counted_once(config_pa
     broken.write_text("Date,Session source,Sessions\n20261124,chatgpt.com,many\n", encoding="utf-8")
     with pytest.raises(Exception, match=r"broken.csv: line 2: Sessions is not a number"):
         ingest(config_path, broken)
+
+
+def test_serve_through_the_console_script(tmp_path: Path) -> None:
+    import socket
+    import time as clock
+
+    import httpx
+
+    config_path = tmp_path / "config.yaml"  # the web view's reads are tested on both databases (test_web)
+    config_path.write_text(CONFIG.format(storage=f"sqlite:///{tmp_path / 'serve.db'}"), encoding="utf-8")
+    refused = cli("serve", "--config", str(config_path), "--host", "0.0.0.0", cwd=tmp_path)
+    assert refused.returncode == 2 and "token" in refused.stderr and "Traceback" not in refused.stderr
+    log = tmp_path / "access.log"
+    log.write_text(day_of_traffic(), encoding="utf-8")
+    ingest(config_path, log)  # the project exists now
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([str(CONSOLE_SCRIPT), "serve", "--config", str(config_path), "--port", str(port)],
+                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=dict(os.environ, OPENAI_API_KEY="unused"))
+    try:
+        for _ in range(100):
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                clock.sleep(0.1)
+        assert health.status_code == 200 and health.json()["database"] == "ok"
+        metrics = httpx.get(f"http://127.0.0.1:{port}/api/metrics?since=2026-11-23&until=2026-11-29", timeout=10)
+        assert metrics.status_code == 200
+        assert metrics.json()["ai_referral_traffic"]["ai_referrals"]["total"] == {"pageviews": 4, "visits": 3}
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
