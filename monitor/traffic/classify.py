@@ -101,7 +101,8 @@ _TYPICAL = (
     '"https://www.bing.com/search?q=valve" "https://l.facebook.com/" "https://duckduckgo.com/" "https://example.com/" '
     '"mozilla/5.0 (iphone; cpu iphone os 17_4 like mac os x) applewebkit/605.1.15 (khtml, like gecko) version/17.4 '
     'mobile/15e148 safari/604.1" "mozilla/5.0 (macintosh; intel mac os x 10_15_7) chrome/120.0.0.0 edg/120.0" '
-    '"mozilla/5.0 (linux; android 10; k) mobile" "mozilla/5.0 (compatible; googlebot/2.1; +http://www.google.com/bot.html)" '
+    '"mozilla/5.0 (linux; android 10; k) mobile" '
+    '"mozilla/5.0 (compatible; googlebot/2.1; +http://www.google.com/bot.html)" '
     '"mozilla/5.0 (x11; linux x86_64; rv:125.0) gecko/20100101 firefox/125.0" /wp-content/themes/index.php '
     '/static/css/main.css /images/logo.png jan feb mar apr may jun jul aug sep oct nov dec +0100 -0500 +0800 '
     '/api/v1/users?page=2&sort=desc /about-us/ /contact /news/2024/05/article-title.html /products/industrial-valves/')
@@ -219,9 +220,11 @@ def merge_bot_ranges(data: Mapping[str, Any], token: str, cidrs: list[str], sour
 
 # --- the classifier --------------------------------------------------------------------------------------------
 
-_ASSETS = frozenset(
-    ["css", "js", "mjs", "map", "png", "jpg", "jpeg", "gif", "svg", "ico", "webp", "avif", "bmp", "tif", "tiff", "woff", "woff2", "ttf", "otf", "eot", "json", "xml", "rss", "atom", "txt", "csv", "pdf", "zip", "gz", "tgz", "bz2", "xz", "7z", "rar", "mp3", "mp4", "m4a", "m4v", "webm", "ogg", "ogv", "wav", "flac", "mov", "avi", "wmv", "mkv", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "apk", "dmg", "exe", "msi", "iso", "wasm", "swf", "flv", "eps", "psd", "webmanifest", "yaml", "yml"])
-_PAGES = frozenset(["html", "htm", "xhtml", "shtml", "php", "asp", "aspx", "jsp", "jspx", "cfm", "cgi", "pl", "do", "action"])
+_ASSETS = frozenset("""
+    css js mjs map png jpg jpeg gif svg ico webp avif bmp tif tiff woff woff2 ttf otf eot json xml
+    rss atom txt csv pdf zip gz tgz bz2 xz 7z rar mp3 mp4 m4a m4v webm ogg ogv wav flac mov avi wmv
+    mkv doc docx xls xlsx ppt pptx apk dmg exe msi iso wasm swf flv eps psd webmanifest yaml yml""".split())
+_PAGES = frozenset("html htm xhtml shtml php asp aspx jsp jspx cfm cgi pl do action".split())
 _OTHER_BOT = re.compile(
     r"bot\b|bot/|crawl|spider|slurp|scrap|fetch|curl/|wget/|python-requests|python-urllib|python-httpx|httpx/|"
     r"aiohttp|go-http-client|java/|okhttp|libwww|lwp::|apache-httpclient|node-fetch|axios/|headless|phantomjs|"

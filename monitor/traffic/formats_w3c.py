@@ -26,8 +26,16 @@ from monitor.traffic.base import (
     status_of,
 )
 
-_IIS_DEFAULT = ["date", "time", "s-ip", "cs-method", "cs-uri-stem", "cs-uri-query", "s-port", "cs-username", "c-ip", "cs(User-Agent)", "cs(Referer)", "sc-status", "sc-substatus", "sc-win32-status", "time-taken"]
-_CLOUDFRONT_DEFAULT = ["date", "time", "x-edge-location", "sc-bytes", "c-ip", "cs-method", "cs(Host)", "cs-uri-stem", "sc-status", "cs(Referer)", "cs(User-Agent)", "cs-uri-query", "cs(Cookie)", "x-edge-result-type", "x-edge-request-id", "x-host-header", "cs-protocol", "cs-bytes", "time-taken", "x-forwarded-for", "ssl-protocol", "ssl-cipher", "x-edge-response-result-type", "cs-protocol-version", "fle-status", "fle-encrypted-fields", "c-port", "time-to-first-byte", "x-edge-detailed-result-type", "sc-content-type", "sc-content-len", "sc-range-start", "sc-range-end"]
+_IIS_DEFAULT = """
+    date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent)
+    cs(Referer) sc-status sc-substatus sc-win32-status time-taken""".split()
+_CLOUDFRONT_DEFAULT = """
+    date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer)
+    cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header
+    cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher
+    x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port
+    time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start
+    sc-range-end""".split()
 _QUOTED_TOKENS = re.compile(r'"([^"]*)"|(\S+)')
 _ALIASES = {
     "date": ("date",), "time": ("time",), "client": ("c-ip",), "method": ("cs-method",),

@@ -32,7 +32,17 @@ from citewatch.errors import UsageError
 from monitor.traffic.classify import Classifier, VisitCounter
 from monitor.traffic.formats import Hit, LineParser, MalformedLine, detect_format, make_parser
 from monitor.traffic.ga4 import Ga4FormatError, read_ga4_csv
-from monitor.traffic.scan import PATTERNS, Candidates, Sieve, every_line, lines_to_read, scan_in_worker, start_worker
+from monitor.traffic.scan import (
+    PATTERNS,
+    Candidates,
+    Sieve,
+    every_line,
+    line_count,
+    lines_to_read,
+    scan_in_worker,
+    scan_range_in_worker,
+    start_worker,
+)
 from storage import traffic
 from storage.models import AiCrawlerDay, AiReferralDay, AnalyticsSessionDay
 
@@ -41,6 +51,7 @@ BLOCK_BYTES = 1 << 20
 NEWLINE = b"\n"
 # a file this big is scanned in worker processes, at most this many
 PARALLEL_BYTES, MAX_WORKERS = 32 << 20, 4
+RANGE_BYTES = 4 << 20  # what a worker reads of a plain file at a time
 SAMPLES_KEPT = 3
 DETECT_LINES = 20
 
@@ -184,7 +195,7 @@ class Ingest:
         malformed_before = known.malformed if known else 0
         pending = 0
         size = path.stat().st_size
-        for block_size, lines, candidates in self._scanned(stream, compressed, summary.format, size):
+        for block_size, lines, candidates in self._scanned(stream, compressed, summary.format, path, offset, size):
             for index, raw in candidates:
                 try:
                     hit = parser.parse(raw.decode("utf-8", "replace").rstrip("\r"))
@@ -242,25 +253,29 @@ class Ingest:
         summary.lines = len(rows)
         return summary
 
-    def _scanned(self, stream: BinaryIO, compressed: bool, format_name: str,
+    def _scanned(self, stream: BinaryIO, compressed: bool, format_name: str, path: Path, offset: int,
                  size: int) -> Iterator[tuple[int, int, Candidates]]:
-        """Each block of whole lines as (its size, its lines, the lines the parser must read): for the text
-        formats the fast scan's candidates (`monitor.traffic.scan`), in worker processes on every core
-        for a big file; for the others every line."""
-        blocks = _blocks(stream, final_line=compressed)
+        """Each block of whole lines from `offset` on, as (its size, its lines, the lines the parser must
+        read): for the text formats the fast scan's candidates (`monitor.traffic.scan`), in worker processes
+        on every core for a big file; for the other formats every line."""
         pattern = PATTERNS.get(format_name)
         workers = min(MAX_WORKERS, os.cpu_count() or 1) if size >= PARALLEL_BYTES else 1
         if pattern is None or workers < 2:
-            for block in blocks:
+            for block in _blocks(stream, final_line=compressed):
                 found = every_line(block) if pattern is None else lines_to_read(block, pattern, self.sieve)
-                yield len(block), block.count(NEWLINE) + (not block.endswith(NEWLINE)), found
+                yield len(block), line_count(block), found
             return
         context = multiprocessing.get_context("spawn")  # no fork of a process holding database connections
         with context.Pool(workers, initializer=start_worker,
                           initargs=(format_name, self.classifier_options)) as pool:
+            if compressed:  # read here, in order, and handed to the workers block by block
+                tasks = ((scan_in_worker, (block,)) for block in _blocks(stream, final_line=True))
+            else:  # each worker reads its own byte range of the file: nothing to copy between processes
+                tasks = ((scan_range_in_worker, (str(path), start, min(start + RANGE_BYTES, size)))
+                         for start in range(offset, size, RANGE_BYTES))
             waiting: deque[Any] = deque()
-            for block in blocks:  # a few blocks in flight at most: memory stays bounded
-                waiting.append(pool.apply_async(scan_in_worker, (block,)))
+            for function, arguments in tasks:  # a few blocks in flight at most: memory stays bounded
+                waiting.append(pool.apply_async(function, arguments))
                 if len(waiting) > workers:
                     yield waiting.popleft().get()
             while waiting:

@@ -140,4 +140,26 @@ def scan_in_worker(block: bytes) -> tuple[int, int, Candidates]:
     """(the block's size, its lines, the lines to read) in a worker started by `start_worker`."""
     assert _worker is not None, "start_worker first"
     pattern, sieve = _worker
-    return len(block), block.count(b"\n") + (not block.endswith(b"\n")), lines_to_read(block, pattern, sieve)
+    return len(block), line_count(block), lines_to_read(block, pattern, sieve)
+
+
+def line_count(block: bytes) -> int:
+    """Lines in a block: its newlines, and a last line without one (a finished, compressed file's)."""
+    return block.count(b"\n") + (bool(block) and not block.endswith(b"\n"))
+
+
+def scan_range_in_worker(path: str, start: int, end: int) -> tuple[int, int, Candidates]:
+    """`scan_in_worker` on the lines of a plain file that start in [start, end): the line running across
+    `start` belongs to the range before, the one running across `end` to this one, so consecutive ranges
+    cover the file once, line by line. A last line without its newline is still being written: left out."""
+    with open(path, "rb") as file:
+        position = start
+        if start > 0:
+            file.seek(start - 1)
+            position += len(file.readline()) - 1  # to the first line starting at or after `start`
+        block = file.read(max(0, end - position))
+        if block and not block.endswith(b"\n"):
+            block += file.readline()
+    if block and not block.endswith(b"\n"):
+        block = block[:block.rfind(b"\n") + 1]
+    return scan_in_worker(block)

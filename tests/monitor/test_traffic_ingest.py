@@ -127,8 +127,13 @@ def test_a_file_is_counted_once_whatever_its_name_or_compression(config_path: Pa
     assert figures(config_path) == once
 
 
-def test_a_growing_file_continues_where_it_stopped_and_waits_for_a_whole_line(config_path: Path,
-                                                                                tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_growing_file_continues_where_it_stopped_and_waits_for_a_whole_line(
+        config_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    if workers > 1:  # each worker reading a byte range of the file
+        monkeypatch.setattr(ingest_module, "PARALLEL_BYTES", 0)
+        monkeypatch.setattr(ingest_module, "RANGE_BYTES", 300)
+        monkeypatch.setattr(ingest_module.os, "cpu_count", lambda: workers)
     text = day_of_traffic()
     lines = text.splitlines(keepends=True)
     log = tmp_path / "access.log"
@@ -232,17 +237,23 @@ def test_spoofed_crawlers_through_the_console_script(config_path: Path, tmp_path
 def test_worker_processes_count_what_one_process_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     log = tmp_path / "access.log"
     log.write_text("".join(day_of_traffic(T0 + timedelta(hours=h)) for h in range(24)), encoding="utf-8")
+    compressed = tmp_path / "copy.log.gz"
+    compressed.write_bytes(gzip.compress(log.read_bytes()))
     monkeypatch.setattr(ingest_module, "BLOCK_BYTES", 4096)  # many blocks, several in flight
-    alone_config, parallel_config = tmp_path / "alone.yaml", tmp_path / "parallel.yaml"
-    for path in (alone_config, parallel_config):
-        path.write_text(CONFIG.format(storage=f"sqlite:///{tmp_path / path.stem}.db"), encoding="utf-8")
-    (alone,) = ingest(alone_config, log)
+    configs = {name: tmp_path / f"{name}.yaml" for name in ("alone", "ranges", "blocks")}
+    for name, path in configs.items():
+        path.write_text(CONFIG.format(storage=f"sqlite:///{tmp_path / name}.db"), encoding="utf-8")
+    (alone,) = ingest(configs["alone"], log)
     monkeypatch.setattr(ingest_module, "PARALLEL_BYTES", 0)  # every file is big enough for workers
+    monkeypatch.setattr(ingest_module, "RANGE_BYTES", 1000)  # ranges that cut lines: each belongs to one
     monkeypatch.setattr(ingest_module.os, "cpu_count", lambda: 2)
-    (parallel,) = ingest(parallel_config, log)
-    assert (parallel.lines, parallel.malformed, parallel.samples) == (alone.lines, alone.malformed, alone.samples)
-    assert figures(parallel_config) == figures(alone_config)
-    assert figures(alone_config)["ai_referrals"]["total"]["pageviews"] == 4 * 24 and alone.malformed == 24
+    (ranges,) = ingest(configs["ranges"], log)  # a plain file: each worker reads its own byte ranges
+    (blocks,) = ingest(configs["blocks"], compressed)  # a compressed one: blocks read here, scanned there
+    for parallel, config in ((ranges, configs["ranges"]), (blocks, configs["blocks"])):
+        assert (parallel.lines, parallel.malformed, parallel.samples) == (
+            alone.lines, alone.malformed, alone.samples)
+        assert figures(config) == figures(configs["alone"])
+    assert figures(configs["alone"])["ai_referrals"]["total"]["pageviews"] == 4 * 24 and alone.malformed == 24
 
 
 GA4_EXPORT = """\
