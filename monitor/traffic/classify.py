@@ -11,13 +11,10 @@
       .verify(token: str, client_ip: str) -> 'verified' | 'spoofed' | 'unverifiable'
       .is_page_view(hit) -> bool          GET, 2xx/3xx, HTML by content type when logged, else by extension
       .is_other_bot(user_agent: str) -> bool     generic bots and HTTP libraries (and an empty agent)
-      .might_matter(line: str) -> bool    cheap prefilter over the raw line; never False for a line that
-                                          holds an AI referrer host, AI utm_source value or AI bot token
       .sources: {id: name}; .bots: {token: BotMatch}
     VisitCounter(gap=30 min).add(client, source, time) -> bool  True when the page view starts a new visit
     load_bot_ranges(path) -> list[str]   CIDRs from an operator's file (OpenAI/Google/Perplexity "prefixes"
                                          JSON, our bot_ranges.json shape with token=..., or plain text)
-    merge_bot_ranges(data, token, cidrs, source_url, generated) -> dict   a new bot_ranges.json document
     PURPOSES = ('training', 'search', 'user_fetch', 'agent', 'other')
 
 Data files (monitor/traffic/data/, each naming its sources and date): ai_referrers.yaml, ai_bots.yaml,
@@ -94,46 +91,6 @@ def referrer_host(referrer: str) -> str:
     return host.split(":")[0].lower().rstrip(".")
 
 
-# What ordinary log lines are made of, lower-cased: the prefilter's anchors avoid it.
-_TYPICAL = (
-    '10.0.0.1 - - [14/nov/2023:22:13:20 +0000] "get /blog/post-1?id=3 http/1.1" 200 123 "https://www.google.com/" '
-    '"mozilla/5.0 (windows nt 10.0; win64; x64) applewebkit/537.36 (khtml, like gecko) chrome/124.0 safari/537.36" '
-    '"https://www.bing.com/search?q=valve" "https://l.facebook.com/" "https://duckduckgo.com/" "https://example.com/" '
-    '"mozilla/5.0 (iphone; cpu iphone os 17_4 like mac os x) applewebkit/605.1.15 (khtml, like gecko) version/17.4 '
-    'mobile/15e148 safari/604.1" "mozilla/5.0 (macintosh; intel mac os x 10_15_7) chrome/120.0.0.0 edg/120.0" '
-    '"mozilla/5.0 (linux; android 10; k) mobile" '
-    '"mozilla/5.0 (compatible; googlebot/2.1; +http://www.google.com/bot.html)" '
-    '"mozilla/5.0 (x11; linux x86_64; rv:125.0) gecko/20100101 firefox/125.0" /wp-content/themes/index.php '
-    '/static/css/main.css /images/logo.png jan feb mar apr may jun jul aug sep oct nov dec +0100 -0500 +0800 '
-    '/api/v1/users?page=2&sort=desc /about-us/ /contact /news/2024/05/article-title.html /products/industrial-valves/')
-
-
-def prefilter_anchors(needles: Iterable[str]) -> list[str]:
-    """Short substrings such that every needle contains one, starting with few distinct characters that are
-    rare in ordinary lines: a regex whose alternatives begin with few, rare characters lets re skip most
-    positions of a line in C (a plain alternation of ~150 words tries every position: 10x slower)."""
-    from collections import Counter
-
-    words = sorted({n.lower() for n in needles if n})
-    freq = Counter(_TYPICAL)
-
-    def starts(word: str) -> str:  # where an anchor of at least 3 characters can begin
-        return word[:max(1, len(word) - 2)]
-
-    rare: set[str] = set()
-    uncovered = words
-    while uncovered:
-        counts = Counter(ch for w in uncovered for ch in set(starts(w)))
-        best = max(counts, key=lambda ch: (counts[ch] / (freq[ch] + 1), ch))
-        rare.add(best)
-        uncovered = [w for w in uncovered if best not in starts(w)]
-    anchors = set()
-    for word in words:
-        options = [word[i:i + 5] for i, ch in enumerate(starts(word)) if ch in rare]
-        anchors.add(min(options, key=lambda a: (a in _TYPICAL, freq[a[0]], -len(a), a)))
-    return sorted(a for a in anchors if not any(b != a and b in a for b in anchors))
-
-
 # --- published IP ranges -------------------------------------------------------------------------------------
 
 class _Ranges:
@@ -205,19 +162,6 @@ def load_bot_ranges(path: str | Path, token: str | None = None) -> list[str]:
     return cidrs
 
 
-def merge_bot_ranges(data: Mapping[str, Any], token: str, cidrs: list[str], source_url: str,
-                     generated: str) -> dict[str, Any]:
-    """A new bot_ranges.json document with `token`'s ranges replaced (not added to: a bot's published
-    list is the whole truth at its date)."""
-    result = {"note": data.get("note", ""), "generated": generated, "sources": dict(data.get("sources", {})),
-              "ranges": {k: list(v) for k, v in data.get("ranges", {}).items()}}
-    result["sources"][token] = source_url
-    networks = sorted({ipaddress.ip_network(c, strict=False) for c in cidrs},
-                      key=lambda n: (n.version, int(n.network_address), n.prefixlen))
-    result["ranges"][token] = [str(n) for n in networks]
-    return result
-
-
 # --- the classifier --------------------------------------------------------------------------------------------
 
 _ASSETS = frozenset("""
@@ -243,9 +187,6 @@ class Classifier:
         self._assets = _ASSETS - self._pages
         self._bot_cache: dict[str, BotMatch | None] = {}
         self._verify_cache: dict[tuple[str, str], str] = {}
-        needles = set(self._hosts) | set(self._utm)
-        needles |= {token.lower().split(" ")[0] for token in self._matchable}  # CloudFront/IIS encode spaces
-        self._prefilter = re.compile(trie_pattern(prefilter_anchors(needles))).search
 
     # referrals
     def _load_referrers(self, extra: Mapping[str, str]) -> None:
@@ -380,9 +321,6 @@ class Classifier:
 
     def is_other_bot(self, user_agent: str) -> bool:
         return not user_agent.strip() or _OTHER_BOT.search(user_agent) is not None
-
-    def might_matter(self, line: str) -> bool:
-        return self._prefilter(line.lower()) is not None
 
 
 class VisitCounter:

@@ -16,7 +16,6 @@ from monitor.traffic.classify import (
     Classifier,
     VisitCounter,
     load_bot_ranges,
-    merge_bot_ranges,
     referrer_host,
 )
 from monitor.traffic.formats import make_parser
@@ -52,7 +51,8 @@ def test_the_issue_source_ids_are_all_there(classifier: Classifier) -> None:
     ("https://www.perplexity.ai/search/valves-xyz", "perplexity"), ("https://perplexity.ai/", "perplexity"),
     ("https://gemini.google.com/app", "gemini"), ("https://bard.google.com/", "gemini"),
     ("https://copilot.microsoft.com/", "copilot"), ("https://edgeservices.bing.com/edgesvc/chat", "copilot"),
-    ("https://claude.ai/chat/1", "claude"), ("https://chat.deepseek.com/", "deepseek"), ("https://you.com/search", "you"),
+    ("https://claude.ai/chat/1", "claude"), ("https://chat.deepseek.com/", "deepseek"),
+    ("https://you.com/search", "you"),
     ("https://www.phind.com/", "phind"), ("https://poe.com/ChatGPT", "poe"), ("https://grok.com/", "grok"),
     ("https://www.meta.ai/", "meta_ai"), ("https://www.doubao.com/chat/", "doubao"), ("https://doubao.com/", "doubao"),
     ("https://kimi.moonshot.cn/chat/x", "kimi"), ("https://www.kimi.com/", "kimi"),
@@ -88,7 +88,6 @@ def test_referrer_wins_over_utm_and_config_extends_both() -> None:
     assert extended.referral_source("https://eu.assistant.example.ai/x", "") == "acme_ai"
     assert extended.referral_source("", "utm_source=acmebot") == "acme_ai"
     assert extended.referral_source("https://claude.ai/", "utm_source=acmebot") == "claude"
-    assert extended.might_matter('1.1.1.1 - - [x] "GET /?utm_source=AcmeBot HTTP/1.1" 200 1 "-" "-"')
 
 
 def test_source_id_maps_analytics_source_names(classifier: Classifier) -> None:
@@ -219,10 +218,12 @@ def test_load_bot_ranges_reads_the_operator_shapes(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not-an-ip"):
         load_bot_ranges(bad)
     packaged = load_bot_ranges(DATA / "bot_ranges.json", token="GPTBot")
-    merged = merge_bot_ranges({"ranges": {"GPTBot": packaged}, "sources": {}}, "ClaudeBot",
-                              load_bot_ranges(text), "https://example.com/claude.txt", "2026-09-01")
-    assert merged["ranges"]["GPTBot"] == packaged and merged["ranges"]["ClaudeBot"][0] == "160.79.104.0/23"
-    assert Classifier(bot_ranges=merged).verify("ClaudeBot", "2607:6bc0::10") == "verified"
+    assert packaged and all("/" in cidr for cidr in packaged)
+    # ranges given for a bot (as update-bot-ranges stores them) make it verifiable; the packaged ones stay
+    given = Classifier(bot_ranges={"ranges": {"ClaudeBot": load_bot_ranges(text)}})
+    assert given.verify("ClaudeBot", "2607:6bc0::10") == "verified"
+    assert given.verify("ClaudeBot", "1.2.3.4") == "spoofed"
+    assert given.verify("GPTBot", "20.171.206.5") == "verified"
 
 
 # --- page views, other bots ------------------------------------------------------------------------------
@@ -249,43 +250,13 @@ def test_page_extensions_can_be_extended() -> None:
     ("Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", True), ("curl/8.5.0", True),
     ("python-requests/2.31.0", True), ("Go-http-client/1.1", True), ("Mozilla/5.0 (compatible; AhrefsBot/7.0)", True),
     ("", True), ("-", False),
-    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148", False),
-    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36", False),
+    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+     "Mobile/15E148", False),
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 "
+     "Safari/537.36", False),
 ])
 def test_other_bots(classifier: Classifier, agent: str, bot: bool) -> None:
     assert classifier.is_other_bot(agent) is bot
-
-
-# --- the prefilter ------------------------------------------------------------------------------------------
-
-JSON_FILES = {"caddy.log", "traefik.log", "cloudflare.log", "custom.jsonl"}
-
-
-@pytest.mark.parametrize("file", sorted(p.name for p in FIXTURES.glob("*.log")) + ["custom.jsonl"])
-def test_might_matter_never_misses_a_fixture_line_that_matters(classifier: Classifier, file: str) -> None:
-    lines = [line for line in (FIXTURES / file).read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
-    assert len(lines) == len(EXPECTED)
-    for line, expected in zip(lines, EXPECTED):
-        kind = expected["kind"]
-        if kind.startswith(("ref:", "utm:", "bot:")) and not (file in ("alb.log", "elb.log") and kind.startswith("ref:")) \
-                and not (file == "common.log" and kind.startswith(("ref:", "bot:"))):
-            assert classifier.might_matter(line), (file, kind)
-        if kind == "plain" and file not in JSON_FILES:  # JSON keys ("request_User-Agent") may pass: only slower
-            assert not classifier.might_matter(line), (file, line)
-
-
-def test_might_matter_covers_every_host_utm_value_and_token(classifier: Classifier) -> None:
-    referrers = yaml.safe_load((DATA / "ai_referrers.yaml").read_text(encoding="utf-8"))["sources"]
-    for entry in referrers.values():
-        for host in entry["hosts"]:
-            assert classifier.might_matter(f'"https://sub.{host.upper()}/x"'), host
-        for value in entry["utm"]:
-            assert classifier.might_matter(f"GET /?utm_source={value}"), value
-    for token in classifier._matchable:
-        assert classifier.might_matter(f"Mozilla/5.0 (compatible; {token.replace(' ', '%2520')}/1.0)"), token
-    assert not classifier.might_matter('203.0.113.5 - - [14/Nov/2023:22:13:20 +0000] "GET /blog/post-1 HTTP/1.1" 200 '
-                                       '512 "https://www.google.com/" "Mozilla/5.0 (Windows NT 10.0; Win64; x64) '
-                                       'AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"')
 
 
 def test_fixture_classification_end_to_end(classifier: Classifier) -> None:
