@@ -287,7 +287,8 @@ def test_detect_format_on_real_samples(name: str) -> None:
 
 
 def test_real_gptbot_sample_mixed_offsets_to_utc() -> None:
-    hits = [make_parser("combined").parse(line) for line in real_lines("issue_ai_crawler_gptbot_nginx-bad-bot-blocker-530.log")]
+    sample = real_lines("issue_ai_crawler_gptbot_nginx-bad-bot-blocker-530.log")
+    hits = [make_parser("combined").parse(line) for line in sample]
     assert hits[0].time == datetime(2023, 8, 4, 13, 25, 54, tzinfo=UTC)  # 09:25:54 -0400
     assert hits[1].time == datetime(2023, 8, 7, 18, 2, 7, tzinfo=UTC)
     assert hits[0].status == 301
