@@ -67,6 +67,7 @@ class FileSummary:
     pageviews: int = 0
     visits: int = 0
     crawler_hits: int = 0
+    sessions: int = 0  # an analytics export's AI sessions (both source views)
 
 
 @dataclass
@@ -245,7 +246,7 @@ class Ingest:
                 raise UsageError(f"{path}: the export has no Date column; add the Date dimension to the GA4 "
                                  "report, so that sessions can be counted per day")
             sessions[(row.day, row.source_view, source, row.landing_page.partition("?")[0] or "/")][0] += row.sessions
-            summary.pageviews += row.sessions
+            summary.sessions += row.sessions
         with self.db.begin() as connection:
             traffic.add_counts(connection, AnalyticsSessionDay, self.project_id, sessions)
             traffic.save_progress(connection, self.project_id, None, head, str(path), "ga4", len(data),
@@ -365,6 +366,9 @@ def iter_summaries(summaries: Iterable[FileSummary]) -> Iterator[str]:
     for s in summaries:
         if s.state == "already read":
             yield f"{s.path}: already read ({s.format}), nothing new"
+            continue
+        if s.format == "ga4":
+            yield f"{s.path}: {s.state}, ga4, {s.lines} rows, {s.sessions} sessions from AI sources (both views)"
             continue
         yield (f"{s.path}: {s.state}, {s.format}, {s.lines} lines, {s.malformed} malformed, "
                f"{s.pageviews} AI referral page views ({s.visits} visits), {s.crawler_hits} AI crawler hits")

@@ -18,7 +18,7 @@ import pytest
 from monitor.clock import fixed_clock
 from monitor.config import load_config
 from monitor.traffic import ingest as ingest_module
-from monitor.traffic.ingest import reading_order
+from monitor.traffic.ingest import iter_summaries, reading_order
 from monitor.traffic.service import ingest_logs, traffic_report
 from storage import traffic
 from storage.db import open_database
@@ -278,7 +278,9 @@ def test_a_ga4_export_keeps_its_source_views_apart_and_is_counted_once(config_pa
     export = tmp_path / "ga4.csv"
     export.write_text(GA4_EXPORT, encoding="utf-8")
     (summary,) = ingest(config_path, export)
-    assert (summary.format, summary.state) == ("ga4", "new")
+    # five data rows, each in both views; AI sessions: 18 by the session's source, 5 by the first user's
+    assert (summary.format, summary.state, summary.lines, summary.sessions) == ("ga4", "new", 10, 18 + 5)
+    assert list(iter_summaries([summary])) == [f"{export}: new, ga4, 10 rows, 23 sessions from AI sources (both views)"]
     sessions = figures(config_path)["analytics_sessions"]
     # the session's source and the first user's source describe the same sessions: two views, never summed
     # a source GA4 files under "AI Assistant" that our lists do not know keeps the name GA4 gives it
