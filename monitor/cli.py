@@ -622,6 +622,8 @@ def demo(out: Annotated[Path, typer.Option(help="Folder for the demo config, dat
     for path in result.report_files:
         typer.echo(f"wrote {path}")
     typer.echo(f"next: citewatch metrics --config {result.config_path} --since {result.since} --until {result.until}")
+    report = next(path for path in result.report_files if path.name == "report.html")
+    typer.echo(f"the report: {report.resolve()}")
 
 
 @app.command()

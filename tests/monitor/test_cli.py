@@ -493,6 +493,13 @@ def test_reparse_names_the_known_engines_for_an_unknown_one(tmp_path: Path) -> N
 # --- demo ---------------------------------------------------------------------------------------------
 
 
+def test_demo_ends_by_saying_where_the_report_is(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run_main(capsys, "demo", "--out", str(tmp_path / "demo"))
+    last = out.strip().splitlines()[-1]
+    assert code == 0 and last == f"the report: {(tmp_path / 'demo' / 'report.html').resolve()}"
+    assert (tmp_path / "demo" / "report.html").is_file()
+
+
 def test_demo_refuses_a_folder_with_files_it_did_not_write(tmp_path: Path) -> None:
     from monitor.demo import MANIFEST, run_demo
 
