@@ -7,8 +7,9 @@ well-formed lines into their user agent, referrer and request target, and the li
 (`monitor.traffic.formats`) reads in full only the lines whose agent, referrer or target says AI (decided
 once per distinct value: agents and referrers repeat). Lines the regex does not match (escaped quotes,
 odd requests, garbage) fall between two matches: they go to the line parser too, which reads them or says
-why they are malformed. The regex is no looser than the parser's, so a line it accepts the parser would
-accept too.
+why they are malformed. The regex is no looser than the parser's in shape, so a line it accepts the parser
+would accept too; only an impossible time (25:61:00) in a line that cannot matter goes uncounted as
+malformed, since only the lines that matter have their time read.
 """
 
 from __future__ import annotations
