@@ -533,14 +533,14 @@ def traffic(
 ) -> None:
     """AI referral visits by source and landing page, and AI crawler hits by bot and purpose, beside the
     period of the same length before it. Reads the database only."""
-    from monitor.traffic.service import traffic_report
+    from monitor.metrics import ai_referral_traffic
     from monitor.traffic.tables import traffic_csv, traffic_table
 
     start, end = _period_of(since, until, format)
     loaded = _load(config)
     db = _open(loaded, read_only=True)
     try:
-        figures = traffic_report(loaded, db, start, end)
+        figures = ai_referral_traffic(db, loaded.project_name, start, end)
     finally:
         db.dispose()
     if format == "json":

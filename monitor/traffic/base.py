@@ -5,10 +5,7 @@ base class and the time conversions (all results timezone-aware, in UTC).
 
 A `LineParser` reads one file: `parse(line) -> Hit | None` (None for a header or comment line, or a
 line the format documents as carrying no HTTP request), `MalformedLine(reason)` for a line it cannot
-read. `quick_fields(line)` / `from_fields(fields)` split that work so a caller can check a line cheaply
-and build the `Hit` only for lines that matter: `quick_fields` returns an opaque tuple, or None when the
-line is malformed (call `parse` then to get the reason); `from_fields` may still raise MalformedLine
-(e.g. an impossible date) or return None (a header line).
+read. (Reading only the lines that can matter is `monitor.traffic.scan`'s job, before the parser.)
 """
 
 from __future__ import annotations
@@ -47,12 +44,6 @@ class LineParser:
 
     def parse(self, line: str) -> Hit | None:
         raise NotImplementedError
-
-    def quick_fields(self, line: str) -> tuple | None:
-        return (line,)  # formats without a cheaper check: the line itself, parsed by from_fields
-
-    def from_fields(self, fields: tuple) -> Hit | None:
-        return self.parse(fields[0])
 
 
 def split_target(target: str) -> tuple[str, str]:

@@ -13,7 +13,8 @@
 
 Options a format does not use are ignored (one config may name options for a detected format); an
 unknown option name is an error. `LineParser.parse(line)` returns a `Hit`, None for a line that is not
-data, or raises `MalformedLine(reason)`; see `base` for `quick_fields`/`from_fields`.
+data, or raises `MalformedLine(reason)`. The text parsers split `parse` into `quick_fields` (the regex
+match; None: malformed) and `from_fields` (the `Hit`).
 
 Speed: the text formats match one precompiled regex per line (a stricter, escape-aware one only when
 the fast one fails) and convert times with `ClfTime` (no strptime).

@@ -29,7 +29,6 @@ PATTERNS = {
     "common": re.compile(rb"^" + _HEAD + rb"(?:" + _REFERRER_AND_AGENT + rb")?[ \t\r]*$", re.M),
     "vhost_combined": re.compile(rb"^" + _VHOST + _HEAD + rb"(?:" + _REFERRER_AND_AGENT + rb")?[^\n]*$", re.M),
 }
-SCANNED_FORMATS = frozenset(PATTERNS)
 _CACHE_LIMIT = 100_000
 UNSEEN = object()  # an agent not classified yet
 

@@ -1,10 +1,11 @@
-"""The traffic commands' work, between the CLI and storage: `ingest-logs`, `traffic`, `update-bot-ranges`."""
+"""The traffic commands' work, between the CLI and storage: `ingest-logs` and `update-bot-ranges` (`traffic`
+reads `monitor.metrics.ai_referral_traffic`, which metrics and the report share)."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,6 @@ from monitor.clock import Clock, system_clock
 from monitor.config import Config
 from monitor.traffic.classify import Classifier, load_bot_ranges
 from monitor.traffic.ingest import FileSummary, Ingest, ParserChoice
-from monitor.traffic.summary import traffic_figures
 from storage import repository, traffic
 
 # an operator's downloadable file -> the ai.robots.txt token its ranges are for (where --bot is not given)
@@ -47,12 +47,12 @@ def ingest_logs(config: Config, db: Engine, paths: Sequence[Path], format_name: 
         db, config.project_name, [], [], clock()).project_id
     options = config.traffic.parser_options() if format_name in (None, config.traffic.format) else {}
     choice = ParserChoice(format_name or config.traffic.format, options)
-    with _progress(paths, show_progress) as advance:
+    with _progress(show_progress) as advance:
         return Ingest(db, project_id, classifier_options(config, db), choice, clock, advance).files(paths)
 
 
 @contextlib.contextmanager
-def _progress(paths: Sequence[Path], show: bool) -> Iterator[Callable[[Path, int, int], None] | None]:
+def _progress(show: bool) -> Iterator[Callable[[Path, int, int], None] | None]:
     """A progress bar per file on a terminal (rich, gone when done); elsewhere nothing."""
     if not show:
         yield None
@@ -69,15 +69,6 @@ def _progress(paths: Sequence[Path], show: bool) -> Iterator[Callable[[Path, int
             bar.update(tasks[path], completed=done)
 
         yield advance
-
-
-def traffic_report(config: Config, db: Engine, since: date, until: date) -> dict[str, Any]:
-    """The period's figures beside the period of the same length before it (the JSON contract)."""
-    length = until - since + timedelta(days=1)
-    before_since, before_until = since - length, since - timedelta(days=1)
-    current = traffic.period_counts(db, config.project_name, since, until)
-    previous = traffic.period_counts(db, config.project_name, before_since, before_until)
-    return traffic_figures(current, previous, since, until, before_since, before_until)
 
 
 def update_bot_ranges(config: Config, db: Engine, file: Path, bot: str | None, now: datetime) -> tuple[str, int]:

@@ -17,9 +17,10 @@ import pytest
 
 from monitor.clock import fixed_clock
 from monitor.config import load_config
+from monitor.metrics import ai_referral_traffic
 from monitor.traffic import ingest as ingest_module
 from monitor.traffic.ingest import iter_summaries, reading_order
-from monitor.traffic.service import ingest_logs, traffic_report
+from monitor.traffic.service import ingest_logs
 from storage import traffic
 from storage.db import open_database
 
@@ -86,7 +87,8 @@ def figures(config_path: Path, since: str = "2026-11-23", until: str = "2026-11-
     config = load_config(config_path)
     db = open_database(config.storage.url)
     try:
-        return traffic_report(config, db, datetime.fromisoformat(since).date(), datetime.fromisoformat(until).date())
+        return ai_referral_traffic(db, config.project_name, datetime.fromisoformat(since).date(),
+                                   datetime.fromisoformat(until).date())
     finally:
         db.dispose()
 
