@@ -474,25 +474,26 @@ def report(
     config: ConfigOption = Path("config.yaml"),
     week: Annotated[str, typer.Option(help="ISO week, e.g. 2026-W47.")] = ...,  # type: ignore[assignment]
     out: Annotated[Path, typer.Option(help="Folder for report.html, report.md and report.json.")] = Path("report"),
-    lang: Annotated[str | None, typer.Option(help="Label language: en or zh (default: config).")] = None,
+    lang: Annotated[str | None, typer.Option(help="Label language: en or zh-CN (default: config).")] = None,
 ) -> None:
     """Write the weekly visibility report. Reads the database only."""
-    from monitor.report import build_report, parse_iso_week, write_report
+    from monitor.config import language_key
+    from monitor.report import parse_iso_week
     from monitor.report.i18n import LANGUAGES
+    from monitor.report.publish import publish_week
 
     year, week_number = parse_iso_week(week)
     loaded = _load(config)
-    language = lang or loaded.report.language
+    language = language_key(lang) if lang else loaded.report.language
     if language not in LANGUAGES:
-        raise UsageError(f"--lang {language!r}: expected one of {', '.join(LANGUAGES)}")
-    data = build_report(_open_project(loaded), loaded.project_name, [e.name for e in loaded.entities], year,
-                        week_number, engines={e.id: (e.kind, e.base_url) for e in loaded.engines})
-    overall = data["metrics"]["overall"]
+        raise UsageError(f"--lang {lang!r}: expected en or zh-CN")
+    published = publish_week(loaded, _open_project(loaded), year, week_number, out, language)
+    overall = published.report["metrics"]["overall"]
     if overall["successful"] == 0:
         attempted = overall["failed"] + overall["skipped"]
-        typer.echo(f"note: {data['week']} has no successful observation for {loaded.project_name!r} "
+        typer.echo(f"note: {published.report['week']} has no successful observation for {loaded.project_name!r} "
                    f"({attempted} stored, none successful): the report's rates are empty", err=True)
-    for path in write_report(data, out, language):
+    for path in published.files:
         typer.echo(f"wrote {path}")
 
 

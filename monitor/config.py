@@ -299,8 +299,15 @@ class HealthConfig(_Strict):
     heartbeat_url_env: str | None = None
 
 
+def language_key(value: object) -> object:
+    """zh-CN (the locale users write) and its spellings are the Chinese labels, "zh"."""
+    return "zh" if isinstance(value, str) and value.lower() in ("zh-cn", "zh_cn", "zh-hans") else value
+
+
 class ReportConfig(_Strict):
     language: Literal["en", "zh"] = "en"
+
+    _language = field_validator("language", mode="before")(classmethod(lambda cls, value: language_key(value)))
 
 
 Purpose = Literal["training", "search", "user_fetch", "agent", "other"]
@@ -386,10 +393,7 @@ class AlertsConfig(_Strict):
     # tries per channel before a digest waits for the next run to be sent again
     attempts: int = Field(default=3, ge=1, le=10)
 
-    @field_validator("lang", mode="before")
-    @classmethod
-    def _zh_cn(cls, value: object) -> object:
-        return "zh" if isinstance(value, str) and value.lower() in ("zh-cn", "zh_cn", "zh-hans") else value
+    _lang = field_validator("lang", mode="before")(classmethod(lambda cls, value: language_key(value)))
 
     @field_validator("channels")
     @classmethod

@@ -22,7 +22,7 @@ from monitor.clock import fixed_clock
 from monitor.config import load_config
 from monitor.output import prepare_folder, write_text
 from monitor.pipeline import RunSummary, run_batch
-from monitor.report import build_report, write_report
+from monitor.report.publish import publish_week
 from probes.simulator import Simulator, demo_scenario
 from probes.simulator.formats import FORMATS
 from probes.simulator.scenario import DemoEngine
@@ -186,10 +186,7 @@ def run_demo(out: str | Path, today: date | None = None, seed: int = 7, *, force
             clock = fixed_clock(datetime.combine(day, time(6, 0), UTC))
             runs.append(asyncio.run(run_batch(config, db, clock)))
     year, week, _ = days[-1].isocalendar()
-    entities = [e.name for e in config.entities]
-    report = build_report(db, config.project_name, entities, year, week,
-                          engines={e.id: (e.kind, e.base_url) for e in config.engines})
-    files = write_report(report, out, config.report.language)
+    files = publish_week(config, db, year, week, out).files
     _record(out, [config_path, *files])
     db.dispose()
     return DemoResult(out, config_path, out / DEMO_DB, f"{year}-W{week:02d}", days[0], days[-1], runs, files)

@@ -10,6 +10,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from monitor.markdown_text import md_cell, md_code, show_invisible
+from monitor.metrics import keyword_csv
 from monitor.output import prepare_folder, write_text
 from monitor.report.build import change, per_engine_rows
 from monitor.report.i18n import LABELS
@@ -73,11 +74,12 @@ def render(report: dict[str, Any], template: str, language: str = "en") -> str:
 
 
 def write_report(report: dict[str, Any], out_dir: str | Path, language: str = "en") -> list[Path]:
-    """Write report.html, report.md and report.json into `out_dir` (made where missing); a folder that
-    cannot be written is a UsageError naming the path and why."""
+    """Write report.html, report.md, report.json and keywords.csv into `out_dir` (made where missing); a
+    folder that cannot be written is a UsageError naming the path and why."""
     out = prepare_folder(Path(out_dir), "report --out")
     return [
         write_text(out / "report.html", render(report, "report.html", language)),
         write_text(out / "report.md", render(report, "report.md", language)),
         write_text(out / "report.json", json.dumps(report, ensure_ascii=False, indent=2)),
+        write_text(out / "keywords.csv", keyword_csv(report["keywords"])),
     ]

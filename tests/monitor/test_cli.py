@@ -513,7 +513,7 @@ def test_demo_refuses_a_folder_with_files_it_did_not_write(tmp_path: Path) -> No
     fresh = tmp_path / "fresh"
     run_demo(fresh)
     run_demo(fresh)  # its own, unchanged files: a rerun is fine
-    with pytest.raises(RuntimeError), patch("monitor.demo.build_report", side_effect=RuntimeError("killed")):
+    with pytest.raises(RuntimeError), patch("monitor.demo.publish_week", side_effect=RuntimeError("killed")):
         run_demo(fresh)  # a demo that stops half-way keeps knowing the earlier demo's reports
     run_demo(fresh)
     report = fresh / "report.md"
