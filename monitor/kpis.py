@@ -177,6 +177,8 @@ def citation_position(scope: Scope, included: float, r: Callable[..., dict[str, 
         "mean": scope.total("position_sum") / included if included else None,
         "top3_share": r(scope.total("top3"), included),
         "visible_share": r(scope.total("visible"), included),
+        # brand citations at each position (the best position per answer): the report's position chart
+        "distribution": {str(position): int(count) for position, count in sorted(histogram.items()) if count},
     }
 
 

@@ -159,6 +159,8 @@ class ObservationFact:
     status: str
     has_answer: bool
     cost: float = 0.0
+    observed_at: datetime | None = None
+    error: str | None = None  # why a failed probe failed
 
 
 @dataclass(frozen=True)

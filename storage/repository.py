@@ -449,7 +449,7 @@ def period_facts(db: Engine, project: str, start: datetime, end: datetime) -> Pe
             ObservationFact(*row)
             for row in session.execute(
                 select(Observation.id, Observation.engine_id, Keyword.text, Keyword.weight, Observation.status,
-                       Observation.has_answer, Observation.cost)
+                       Observation.has_answer, Observation.cost, Observation.observed_at, Observation.error)
                 .join(Keyword, Keyword.id == Observation.keyword_id)
                 .where(Observation.id.in_(in_period))  # type: ignore[union-attr]
                 .order_by(Observation.id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -12,11 +12,13 @@ from sqlalchemy import Engine
 from citewatch.errors import UsageError
 from citewatch.status import SUCCESSFUL
 from monitor import metrics
+from monitor.report import pages
 from monitor.report.engine_names import engine_labels
 from monitor.traffic.summary import landing_pages_cited
 from storage import repository, traffic
 from storage.records import CitationFact, PeriodFacts
 
+TREND_WEEKS = 12  # the charts' span, ending with the report's week
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
 
@@ -52,8 +54,12 @@ def build_report(db: Engine, project: str, entities: Sequence[str], year: int, w
     # both weeks list the same engines, so an engine that went silent shows as a drop, not a gap
     current = metrics.period_metrics(db, project, since, until)
     facts = repository.period_facts(db, project, *metrics.period_bounds(since, until))
+    previous_facts = repository.period_facts(db, project, *metrics.period_bounds(*metrics.previous_period(since,
+                                                                                                         until)))
+    brand = entities[0]
     citations = cited_pages(facts, entities)
-    landing = landing_pages_cited(traffic.period_counts(db, project, since, until), citations[entities[0]])
+    landing = landing_pages_cited(traffic.period_counts(db, project, since, until), citations[brand])
+    trend = metrics.weekly_trend(db, project, since, TREND_WEEKS)
     return {
         "project": project,
         "brand": entities[0],
@@ -65,7 +71,35 @@ def build_report(db: Engine, project: str, entities: Sequence[str], year: int, w
         "metrics": current,
         "keywords": current["keywords"],
         "citations": citations,
+        "citation_changes": pages.citation_changes(previous_facts, facts, brand),
+        "found_not_cited": pages.found_not_cited(facts, brand),
+        "failures": pages.failures(facts),
+        "trend": trend_series(trend, brand),
         "ai_referral_traffic": {**current["ai_referral_traffic"], "landing_pages_cited": landing},
+    }
+
+
+def trend_series(weeks: Sequence[dict[str, Any]], brand: str) -> dict[str, Any]:
+    """The charts' weekly series, oldest week first, from the first week holding data: per engine and
+    overall, the inclusion rate and the brand's share of voice (citations), each {"values", "n"}; a value is
+    None for a week without a successful answer."""
+    first = next((i for i, week in enumerate(weeks) if week["overall"]["successful"]), len(weeks))
+    weeks = weeks[min(first, max(len(weeks) - 2, 0)):]  # at least two weeks: a line needs two points
+    names = sorted({name for week in weeks for name in week["engines"]}) + ["overall"]
+
+    def series(pick: Callable[[dict[str, Any]], dict[str, Any] | None]) -> dict[str, dict[str, list[Any]]]:
+        out = {}
+        for name in names:
+            rates = [pick(kpis) if (kpis := week["overall"] if name == "overall" else week["engines"].get(name))
+                     else None for week in weeks]
+            out[name] = {"values": [rate["value"] if rate else None for rate in rates],
+                         "n": [rate["n"] if rate else 0 for rate in rates]}
+        return out
+
+    return {
+        "weeks": [week_label(date.fromisoformat(week["period"]["since"])) for week in weeks],
+        "inclusion_rate": series(lambda kpis: kpis["inclusion_rate"]),
+        "share_of_voice": series(lambda kpis: kpis["share_of_voice"]["citations"].get(brand)),
     }
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,10 @@ from monitor.markdown_text import md_cell, md_code, show_invisible
 from monitor.metrics import keyword_csv
 from monitor.output import prepare_folder, write_text
 from monitor.report.build import change, per_engine_rows
-from monitor.report.i18n import LABELS
+from monitor.report.figures import report_charts
+from monitor.report.i18n import LABELS, NAMES
+from monitor.report.narrative import summary_sentences
+from monitor.report.summary import kpi_rows
 
 
 def value_of(value: Any) -> float | None:
@@ -26,14 +31,29 @@ def pct(value: Any) -> str:
     return "–" if value is None else f"{value * 100:.1f}%"
 
 
-def points(current: Any, previous: Any) -> str:
-    """A change in percentage points, or an en dash when either side has no data."""
-    delta = change(value_of(current), value_of(previous))
-    return "–" if delta is None else f"{delta * 100:+.1f} pp"
-
-
 def number(value: float | None, digits: int = 1) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
+
+
+def signed(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:+.{digits}f}"
+
+
+def points_in(t: dict[str, str]) -> Callable[[Any, Any], str]:
+    """A change in percentage points in the report's language, or an en dash when either side has no data."""
+
+    def points(current: Any, previous: Any) -> str:
+        delta = change(value_of(current), value_of(previous))
+        if delta is None:
+            return "–"
+        return t["points"].format(sign="+" if delta >= 0 else "−", value=abs(delta) * 100)
+
+    return points
+
+
+def day_in(t: dict[str, str]) -> Callable[[str | None], str]:
+    """An ISO date as the language writes it: 2026年11月23日 in Chinese."""
+    return lambda iso: "–" if not iso else t["date_format"].format(d=date.fromisoformat(iso[:10]))
 
 
 # Characters that would hide or disguise text: C0/C1 controls (NUL ...), bidirectional overrides and
@@ -55,22 +75,40 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(pct=pct, number=number, md=md_cell, md_code=md_code)
-    env.globals.update(points=points)
+    env.filters.update(pct=pct, number=number, signed=signed, md=md_cell, md_code=md_code)
     return env
 
 
 def render(report: dict[str, Any], template: str, language: str = "en") -> str:
+    """report.html or report.md in `language` (en or zh); the HTML with its charts inline."""
     env = _environment()
-    labels, t = report.get("engine_labels", {}), LABELS[language]
+    labels, t, names = report.get("engine_labels", {}), LABELS[language], NAMES[language]
 
     def engine(engine_id: str) -> str:
         """An engine as users know it ("通义千问 (qwen)"); 'overall' is all engines."""
         return t["overall"] if engine_id == "overall" else labels.get(engine_id, {}).get(language, engine_id)
 
-    env.filters["engine"] = engine
-    return env.get_template(template).render(r=report, rows=per_engine_rows(report), t=t,
-                                              lang=language)
+    env.filters.update(engine=engine, day=day_in(t), name=lambda key: names.get(key, key))
+    env.globals.update(points=points_in(t))
+    figures = report_charts(report, t, engine, names) if template.endswith(".html") else {}
+    now, before = report["metrics"], report["metrics"]["previous"]
+    kpi_tables = {name: kpi_rows(kpis, before["engines"].get(name) if name != "overall" else before["overall"],
+                                 report["brand"])
+                  for name, kpis in [("overall", now["overall"]), *now["engines"].items()]}
+    return env.get_template(template).render(
+        r=report, rows=per_engine_rows(report), t=t, lang=language, kpi_tables=kpi_tables,
+        summary=summary_sentences(report, t, engine), mix_kinds=mix_kinds(now["engines"]),
+        # matplotlib's own markup, every label in it escaped (monitor.report.charts)
+        charts={name: Markup(svg) for name, svg in figures.items()})
+
+
+def mix_kinds(engines: dict[str, Any]) -> dict[str, list[str]]:
+    """The content types and domain classes any engine cited this week, "other" last: the mix tables' columns."""
+    def kinds(pick: Callable[[dict[str, Any]], dict[str, Any]]) -> list[str]:
+        return sorted({kind for kpis in engines.values() for kind in pick(kpis)}, key=lambda k: (k == "other", k))
+
+    return {"content": kinds(lambda kpis: kpis["content_types"]["mix"]),
+            "domains": kinds(lambda kpis: kpis["domain_classes"])}
 
 
 def write_report(report: dict[str, Any], out_dir: str | Path, language: str = "en") -> list[Path]:

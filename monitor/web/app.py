@@ -45,7 +45,7 @@ class WebView:
         self.config, self.db, self.archive, self.clock = config, db, archive, clock
         self.project = config.project_name
         self.language = config.report.language
-        self.env = environment()
+        self.env = environment(self.language)
         names = engine_labels({e.id: (e.kind, e.base_url) for e in config.engines})
         self.env.filters["engine"] = lambda engine_id: names.get(engine_id, {}).get(self.language, engine_id)
 

@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from monitor.report.render import number, pct, points, visible
+from monitor.report.i18n import LABELS
+from monitor.report.render import number, pct, points_in, visible
 
 
 def http_url(url: object) -> bool:
@@ -29,7 +30,7 @@ def when(moment: datetime | None) -> str:
     return "–" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def environment() -> Environment:
+def environment(language: str = "en") -> Environment:
     env = Environment(
         loader=PackageLoader("monitor.web", "templates"),
         finalize=visible,
@@ -39,7 +40,7 @@ def environment() -> Environment:
     )
     env.filters.update(pct=pct, number=number, when=when)
     env.tests["http_url"] = http_url
-    env.globals.update(points=points)
+    env.globals.update(points=points_in(LABELS[language]))
     return env
 
 
