@@ -495,6 +495,8 @@ def report(
                    f"({attempted} stored, none successful): the report's rates are empty", err=True)
     for path in published.files:
         typer.echo(f"wrote {path}")
+    if published.no_pdf:
+        typer.echo(f"note: no report.pdf: {published.no_pdf}", err=True)
 
 
 @app.command("ingest-logs")

@@ -116,7 +116,7 @@ def _browsers(config: Config) -> list[Finding]:
 async def _launch(executable: str) -> Finding:
     from playwright.async_api import async_playwright
 
-    from probes.google_browser import LAUNCH_ARGS
+    from citewatch.browser import LAUNCH_ARGS
 
     try:
         async with async_playwright() as playwright:

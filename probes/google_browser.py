@@ -32,6 +32,7 @@ from playwright.async_api import (
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+from citewatch.browser import LAUNCH_ARGS
 from citewatch.errors import ProbeError
 from citewatch.raw import HTML, PNG, RawPart, RawResult
 from citewatch.secrets import redact
@@ -42,7 +43,6 @@ from probes.parsers.google_words import OVERVIEW_HEADINGS, SHOW_MORE_LABELS
 
 DEFAULT_BASE_URL = "https://www.google.com"
 AI_MODE_PARAMETER = ("udm", "50")  # Google's AI Mode tab
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "mobile": {"width": 412, "height": 915}}
 
 # Waiting for the overview: at most this share of the timeout, so that "Show more" and the snapshots still
