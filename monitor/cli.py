@@ -473,10 +473,15 @@ def _moved(change: dict | None) -> str:
 def report(
     config: ConfigOption = Path("config.yaml"),
     week: Annotated[str, typer.Option(help="ISO week, e.g. 2026-W47.")] = ...,  # type: ignore[assignment]
-    out: Annotated[Path, typer.Option(help="Folder for report.html, report.md and report.json.")] = Path("report"),
+    out: Annotated[Path, typer.Option(help="Folder for the report's files (made where missing).")] = Path("report"),
     lang: Annotated[str | None, typer.Option(help="Label language: en or zh-CN (default: config).")] = None,
+    send: Annotated[bool, typer.Option("--send", help="Also send it to alerts.channels (the Markdown as the "
+                                       "body, report.pdf or report.html attached); exits 7 if a channel "
+                                       "failed.")] = False,
+    pdf: Annotated[bool, typer.Option(help="Print report.pdf with Chromium where it is installed.")] = True,
 ) -> None:
-    """Write the weekly visibility report. Reads the database only."""
+    """Write the weekly visibility report (report.html, .md, .json, keywords.csv and report.pdf). Reads the
+    database only."""
     from monitor.config import language_key
     from monitor.report import parse_iso_week
     from monitor.report.i18n import LANGUAGES
@@ -487,7 +492,9 @@ def report(
     language = language_key(lang) if lang else loaded.report.language
     if language not in LANGUAGES:
         raise UsageError(f"--lang {lang!r}: expected en or zh-CN")
-    published = publish_week(loaded, _open_project(loaded), year, week_number, out, language)
+    if send and not loaded.alerts.channels:
+        raise UsageError(f"--send: {config} has no alerts.channels to send the report to")
+    published = publish_week(loaded, _open_project(loaded), year, week_number, out, language, pdf=pdf)
     overall = published.report["metrics"]["overall"]
     if overall["successful"] == 0:
         attempted = overall["failed"] + overall["skipped"]
@@ -497,6 +504,16 @@ def report(
         typer.echo(f"wrote {path}")
     if published.no_pdf:
         typer.echo(f"note: no report.pdf: {published.no_pdf}", err=True)
+    if send:
+        from monitor.report.delivery import send_report
+
+        results = send_report(loaded, Path(out), published.report["week"], language)
+        for label, error in results.items():
+            typer.echo(f"{'sent  ' if error is None else 'FAILED'} {label}{'' if error is None else ': ' + error}")
+        failed = sum(error is not None for error in results.values())
+        if failed:
+            typer.echo(f"{failed} of {len(results)} channel(s) failed", err=True)
+            raise typer.Exit(CHANNEL_FAILED)
 
 
 @app.command("ingest-logs")

@@ -306,8 +306,31 @@ def language_key(value: object) -> object:
 
 class ReportConfig(_Strict):
     language: Literal["en", "zh"] = "en"
+    # the daemon renders the ISO week just ended on this cron ("0 7 * * 1": Mondays at 07:00), keeps it in
+    # `archive` and sends it to alerts.channels (monitor.report.delivery); none: it does not
+    schedule: str | None = None
+    timezone: str | None = None  # default: schedule.timezone, else the server's
+    archive: Path = Path("reports")  # a folder per ISO week; a relative path is from the config file's folder
+    send: bool = True  # false: archived only
 
     _language = field_validator("language", mode="before")(classmethod(lambda cls, value: language_key(value)))
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_cron(value, "UTC")  # the zone is checked on its own field
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            return value if value is None else str(ZoneInfo(value))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Asia/Shanghai)") from None
 
 
 Purpose = Literal["training", "search", "user_fetch", "agent", "other"]
@@ -485,7 +508,8 @@ def _require_unique(values: list[tuple[tuple[str | int, ...], str]]) -> None:
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:
-    """Read and validate a config file, resolving a relative SQLite path against the file's folder."""
+    """Read and validate a config file, resolving a relative SQLite path and report archive against the file's
+    folder."""
     path = Path(path)
     source = _read_text(path)
     try:
@@ -630,7 +654,8 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
         absolute = (base / url[len(prefix):]).resolve()
         config = config.model_copy(update={"storage": StorageConfig(url=f"{prefix}{absolute}")})
-    return config
+    archive = (base / config.report.archive.expanduser()).resolve()  # an absolute archive stays as written
+    return config.model_copy(update={"report": config.report.model_copy(update={"archive": archive})})
 
 
 def api_key(engine: EngineConfig) -> str | None:

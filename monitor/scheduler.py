@@ -9,6 +9,10 @@ SIGTERM or SIGINT stops the schedule: a batch in flight starts no more probes, t
 probes the rest). A second signal stops at once: that run stays `running` until the next start on this
 host marks it interrupted. One daemon per database holds `storage.daemon_lock` while it runs; with
 `standby` a second one waits for it. SIGHUP reloads the config.
+
+With `report.schedule` a job archives and sends the weekly report (monitor.report.delivery) on that cron,
+at start (a week missed while the daemon was down) and hourly (a channel that failed, a week not over in
+UTC yet); it shares the batches' one worker, so a report never reads a batch half stored.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from apscheduler.executors.base import BaseExecutor
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 from tzlocal import get_localzone
 
@@ -86,31 +91,46 @@ def schedules(config: Config) -> list[Schedule]:
 
 
 def build_scheduler(config: Config, job: Callable[[Schedule], object], *, now: bool = False,
-                    scheduler: BaseScheduler | None = None, executor: BaseExecutor | None = None) -> BaseScheduler:
+                    scheduler: BaseScheduler | None = None, executor: BaseExecutor | None = None,
+                    report: Callable[[], object] | None = None) -> BaseScheduler:
     """A scheduler with a job per schedule: `job(schedule)` on its cron (and at once with `now`). Batches
     never overlap (one worker: a group firing while another runs waits for it), and the runs missed while
     the daemon was down are merged into one, run at start if the newest was missed by less than
-    `schedule.misfire_grace` seconds. (`scheduler` and `executor`: a test's, driven by a fake clock.)"""
+    `schedule.misfire_grace` seconds. With `report.schedule`, `report()` too (see the module's docstring).
+    (`scheduler` and `executor`: a test's, driven by a fake clock.)"""
     scheduler = scheduler or BlockingScheduler()
     scheduler.configure(timezone=get_localzone(), executors={"default": executor or ThreadPoolExecutor(1)})
-    add_jobs(scheduler, config, job, now=now)
+    add_jobs(scheduler, config, job, now=now, report=report)
     return scheduler
 
 
-def add_jobs(scheduler: BaseScheduler, config: Config, job: Callable[[Schedule], object], *, now: bool = False
-             ) -> None:
+def add_jobs(scheduler: BaseScheduler, config: Config, job: Callable[[Schedule], object], *, now: bool = False,
+             report: Callable[[], object] | None = None) -> None:
     for schedule in schedules(config):
         trigger = schedule.trigger(config.schedule.jitter)
         first = {"next_run_time": datetime.now(trigger.timezone)} if now else {}
         scheduler.add_job(job, trigger, args=[schedule], id=f"batch:{schedule.name}", max_instances=1,
                           coalesce=True, misfire_grace_time=config.schedule.misfire_grace, **first)
+    if report is not None and config.report.schedule is not None:
+        from monitor.report.delivery import report_trigger
+
+        # each run does only what is left, so it may run late (None: however late) and often
+        hourly = CronTrigger(minute=0, timezone=UTC)
+        scheduler.add_job(report, OrTrigger([report_trigger(config), hourly]), id="report", max_instances=1,
+                          coalesce=True, misfire_grace_time=None, next_run_time=datetime.now(UTC))
 
 
 def describe(config: Config) -> str:
-    """The schedules as one line: "schedule '0 6 * * *' (UTC); google: '0 5 * * *' (Asia/Shanghai)"."""
-    return "; ".join(f"{'schedule' if s.name == 'default' else s.name} {s.cron!r} ({s.zone})"
-                     + (f" for {', '.join(s.engines)}" if s.engines and s.name != "default" else "")
-                     for s in schedules(config))
+    """The schedules as one line: "schedule '0 6 * * *' (UTC); google: '0 5 * * *' (Asia/Shanghai)", and
+    the weekly report's."""
+    parts = [f"{'schedule' if s.name == 'default' else s.name} {s.cron!r} ({s.zone})"
+             + (f" for {', '.join(s.engines)}" if s.engines and s.name != "default" else "")
+             for s in schedules(config)]
+    report = config.report
+    if report.schedule is not None:
+        zone = report.timezone or config.schedule.timezone or get_localzone()
+        parts.append(f"report {report.schedule!r} ({zone}) into {report.archive}")
+    return "; ".join(parts)
 
 
 def next_run(config: Config, now: datetime | None = None) -> datetime | None:
@@ -167,7 +187,7 @@ class Daemon:
         self.scheduler: BaseScheduler | None = None
 
     def run(self, *, now: bool) -> None:
-        self.scheduler = build_scheduler(self.config, self.batch, now=now)
+        self.scheduler = build_scheduler(self.config, self.batch, now=now, report=self.weekly_report)
         upcoming = next_run(self.config)
         try:
             signal.signal(signal.SIGTERM, self.stop)  # before saying it runs: from then on a signal stops it cleanly
@@ -214,6 +234,16 @@ class Daemon:
         upcoming = next_run(config)
         if upcoming is not None:
             log.info("next run at %s", upcoming.isoformat(timespec="minutes"))
+
+    def weekly_report(self) -> None:
+        """Archive and send the week's report where one is due; a failure is logged, and tried again at the
+        next hourly check."""
+        from monitor.report.delivery import deliver_due
+
+        try:
+            deliver_due(self.config, self.db, datetime.now(UTC))
+        except (CitewatchError, OSError) as exc:  # the database, the archive folder or the report's files
+            log.error("weekly report not delivered: %s", exc)
 
     def warn_stale(self, config: Config) -> None:
         """A warning per engine whose last successful answer is older than two periods of its schedule."""
@@ -268,7 +298,7 @@ class Daemon:
         self.config = new  # the next batch runs it
         assert self.scheduler is not None
         self.scheduler.remove_all_jobs()
-        add_jobs(self.scheduler, new, self.batch)
+        add_jobs(self.scheduler, new, self.batch, report=self.weekly_report)
         upcoming = next_run(new)
         log.info("SIGHUP: config reloaded; %s, next run at %s", describe(new),
                  upcoming.isoformat(timespec="minutes") if upcoming else "never")

@@ -1,5 +1,6 @@
-"""Sending a digest to one channel through Apprise: tried a few times, and a failure said without the
-channel's secrets (a token in a Slack or Telegram URL, filled from an environment variable)."""
+"""Sending a message (an alert digest, the weekly report) to one channel through Apprise: tried a few times,
+and a failure said without the channel's secrets (a token in a Slack or Telegram URL, filled from an
+environment variable)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from citewatch.secrets import Secrets
@@ -30,10 +32,15 @@ def channel_label(channel: str) -> str:
     return f"{parts.scheme}://{shown}#{hashlib.sha256(channel.encode()).hexdigest()[:8]}"
 
 
-def send(channel: str, title: str, body: str, attempts: int, sleep: Callable[[float], None] = time.sleep
-         ) -> str | None:
-    """Send to one config channel; None once sent, else why the last try failed (secrets masked)."""
+def send(channel: str, title: str, body: str, attempts: int, sleep: Callable[[float], None] = time.sleep, *,
+         attach: Path | None = None, attach_name: str | None = None) -> str | None:
+    """Send to one config channel; None once sent, else why the last try failed (secrets masked).
+
+    `attach`: a file sent along (named `attach_name`) where the service takes attachments; the others get
+    the body alone. The body then stands for the whole file: one longer than the service takes is cut to
+    its limit rather than refused (some services refuse an overlong message), unless the URL sets `overflow=`."""
     import apprise  # here: loading its plugins takes a while, and most runs send nothing
+    from apprise.attachment.file import AttachFile
 
     quiet_apprise()
     url = channel_url(channel)
@@ -43,10 +50,16 @@ def send(channel: str, title: str, body: str, attempts: int, sleep: Callable[[fl
     notifier = apprise.Apprise()
     if not notifier.add(url):
         return "Apprise does not recognise this URL"
+    files = None
+    if attach is not None:
+        files = apprise.AppriseAttachment(AttachFile(str(attach), name=attach_name))
+        if "overflow=" not in url:
+            for service in notifier:
+                service.overflow_mode = apprise.OverflowMode.TRUNCATE
     error = "failed"
     for attempt in range(attempts):
         with apprise.LogCapture(level=logging.WARNING) as captured:
-            sent = notifier.notify(title=title, body=body, body_format=apprise.NotifyFormat.MARKDOWN)
+            sent = notifier.notify(title=title, body=body, body_format=apprise.NotifyFormat.MARKDOWN, attach=files)
         if sent:
             return None
         said = [line.strip() for line in captured.getvalue().splitlines() if line.strip()]

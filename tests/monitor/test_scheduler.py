@@ -246,3 +246,54 @@ def test_a_probe_task_travels_as_plain_json_and_comes_back_the_same(tmp_path: Pa
         assert (run_id, back) == (7, task)
     with pytest.raises(ConfigError, match="no such engine"):
         ProbeTask.from_message(config, {"run": 7, "keyword": "ball valve", "engine": "bing", "sample": 0})
+
+
+# --- report.schedule: the weekly report's job ----------------------------------------------------------------
+
+REPORT = "report: {schedule: '30 7 * * 1', timezone: Europe/Berlin}\n"  # Monday 06:30 UTC in winter
+
+
+def test_the_report_job_exists_only_with_report_schedule(tmp_path: Path) -> None:
+    from monitor.scheduler import describe
+
+    def report() -> None:
+        return None
+
+    assert build_scheduler(grouped_config(tmp_path), lambda schedule: None, report=report).get_job("report") is None
+    config = grouped_config(tmp_path, GROUPS + REPORT)
+    assert build_scheduler(config, lambda schedule: None).get_job("report") is None  # no report callable given
+    job = build_scheduler(config, lambda schedule: None, report=report).get_job("report")
+    assert job is not None and job.func is report and job.max_instances == 1
+    assert describe(config).endswith(f"; report '30 7 * * 1' (Europe/Berlin) into {tmp_path / 'reports'}")
+
+
+def test_the_report_job_runs_at_start_on_its_cron_in_its_zone_and_hourly(tmp_path: Path, clock: FakeClock,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import apscheduler.schedulers.base
+
+    monkeypatch.setattr("monitor.scheduler.datetime", apscheduler.schedulers.base.datetime)  # the fake clock
+    clock.now = datetime(2026, 11, 29, 23, 20, tzinfo=UTC)
+    reported: list[datetime] = []
+    scheduler = build_scheduler(grouped_config(tmp_path, 'schedule: {cron: "0 6 * * *", timezone: UTC}\n' + REPORT),
+                                lambda schedule: None, report=lambda: reported.append(clock.now),
+                                scheduler=SteppedScheduler(), executor=DebugExecutor())
+    scheduler.start()
+    while clock.now < datetime(2026, 11, 30, 8, 0, tzinfo=UTC):
+        clock.now += timedelta(seconds=scheduler.step() or 3600)
+    scheduler.shutdown(wait=False)
+    # at start (a week missed while down), every hour (a channel to retry), and on its cron
+    assert [at.strftime("%H:%M") for at in reported] == [
+        "23:20", "00:00", "01:00", "02:00", "03:00", "04:00", "05:00", "06:00", "06:30", "07:00"]
+
+
+def test_a_reloaded_config_keeps_the_report_job_on_its_new_schedule(tmp_path: Path) -> None:
+    from monitor.scheduler import Daemon
+
+    config = grouped_config(tmp_path, GROUPS + REPORT)
+    daemon = Daemon(config, db=None, say=lambda line: None,  # type: ignore[arg-type]
+                    reload=lambda: grouped_config(tmp_path, GROUPS + "report: {schedule: '0 9 * * 2'}\n"))
+    daemon.scheduler = build_scheduler(config, daemon.batch, report=daemon.weekly_report,
+                                       scheduler=SteppedScheduler())
+    daemon.reload_config()
+    job = daemon.scheduler.get_job("report")
+    assert job is not None and "day_of_week='tue', hour='9', minute='0'" in str(job.trigger)
