@@ -17,15 +17,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from citewatch.errors import UsageError
 from monitor.clock import fixed_clock
-from monitor.config import load_config
+from monitor.config import Config, load_config
 from monitor.output import prepare_folder, write_text
 from monitor.pipeline import RunSummary, run_batch
 from monitor.report.publish import publish_week
 from probes.simulator import Simulator, demo_scenario
 from probes.simulator.formats import FORMATS
-from probes.simulator.scenario import DemoEngine
+from probes.simulator.scenario import DemoEngine, Scenario
 from storage.db import SQLITE_SIDE_FILES, open_database
 
 DEMO_DB = "citewatch-demo.db"
@@ -82,6 +84,13 @@ engines:
 {engines}storage:
   url: sqlite:///{db}
 """
+
+# (engine kind, prompt, brand page): one citation the brand loses in the second week (cited in every answer
+# of the first, in none of the second) and one it gains (the reverse), for the report's lost and gained pages
+LOST = ("perplexity_agent", "How do I choose a butterfly valve for water treatment?",
+        "https://www.hengdavalve.com/blog/how-to-choose-a-butterfly-valve")
+GAINED = ("openai", "What are the best cryogenic valve brands?",
+          "https://www.hengdavalve.com/research/cryogenic-seat-leakage-study.pdf")
 
 
 @dataclass
@@ -152,7 +161,29 @@ def _record(out: Path, files: list[Path]) -> None:
     write_text(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
 
 
-def run_demo(out: str | Path, today: date | None = None, seed: int = 7, *, force: bool = False) -> DemoResult:
+async def _no_wait(seconds: float) -> None:
+    """The demo's days are simulated: a retry's backoff need not pass in real time (the retry still runs)."""
+    await asyncio.sleep(0)
+
+
+HISTORY_WEEKS = 10  # weekly batches before the two daily weeks, so the report's 12-week charts have history
+
+
+def _history(config: Config, db: Engine, scenario: Scenario, first_day: date, weeks: int) -> None:
+    """One batch on the Wednesday of each of the `weeks` weeks before `first_day`: the brand cited a little
+    more often week by week, the page it loses still cited."""
+    for back in range(weeks, 0, -1):
+        day = first_day - timedelta(weeks=back) + timedelta(days=2)
+        scenario.day = day.isoformat()
+        scenario.brand_citation_rate = 0.35 - 0.012 * back
+        scenario.always_cited, scenario.never_cited = frozenset({LOST}), frozenset({GAINED})
+        asyncio.run(run_batch(config, db, fixed_clock(datetime.combine(day, time(6, 0), UTC)), sleep=_no_wait))
+
+
+def run_demo(out: str | Path, today: date | None = None, seed: int = 7, *, force: bool = False,
+             history: int = HISTORY_WEEKS, pdf: bool = True) -> DemoResult:
+    """Run the demo into `out`: `history` weekly batches, then the two daily weeks, then the last week's
+    report (with report.pdf where `pdf` and Chromium is installed)."""
     out = prepare_folder(Path(out), "demo --out")
     manifest = _manifest(out)
     foreign = foreign_files(out, manifest)
@@ -167,6 +198,9 @@ def run_demo(out: str | Path, today: date | None = None, seed: int = 7, *, force
     scenario = demo_scenario(seed)
     # the engines trust the brand differently, as real ones do
     scenario.engine_bias.update({kind: demo.brand_bias for kind, demo in demo_engines().items()})
+    # answers as real engines give them: more sources around the brand's, brand pages searched and not
+    # cited, and a few calls failing as each service fails
+    scenario.more_sources, scenario.brand_found_rate, scenario.failure_rate = True, 0.3, 0.06
     runs = []
     with Simulator(scenario) as simulator:
         config_path = out / "config.yaml"
@@ -179,14 +213,18 @@ def run_demo(out: str | Path, today: date | None = None, seed: int = 7, *, force
         config = load_config(config_path)
         db = open_database(config.storage.url)
         days = demo_days(today)
+        _history(config, db, scenario, days[0], history)
         for index, day in enumerate(days):
             scenario.day = day.isoformat()
+            week_two = index >= 7
             # the brand's content work pays off: it is cited more often in the second week
-            scenario.brand_citation_rate = 0.35 if index < 7 else 0.55
+            scenario.brand_citation_rate = 0.55 if week_two else 0.35
+            scenario.always_cited = frozenset({GAINED if week_two else LOST})
+            scenario.never_cited = frozenset({LOST if week_two else GAINED})
             clock = fixed_clock(datetime.combine(day, time(6, 0), UTC))
-            runs.append(asyncio.run(run_batch(config, db, clock)))
+            runs.append(asyncio.run(run_batch(config, db, clock, sleep=_no_wait)))
     year, week, _ = days[-1].isocalendar()
-    files = publish_week(config, db, year, week, out).files
+    files = publish_week(config, db, year, week, out, pdf=pdf).files
     _record(out, [config_path, *files])
     db.dispose()
     return DemoResult(out, config_path, out / DEMO_DB, f"{year}-W{week:02d}", days[0], days[-1], runs, files)

@@ -13,11 +13,13 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+from monitor.demo import DemoResult, run_demo
 from probes.simulator import Simulator, demo_scenario
 from storage.db import open_database
 
@@ -60,6 +62,16 @@ def skip_or_fail(reason: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{reason} (CITEWATCH_REQUIRE_SERVICES=1 forbids skipping)")
     pytest.skip(reason)
+
+
+DEMO_TODAY = date(2026, 11, 30)  # a Monday: the demo covers 2026-W47 and 2026-W48
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
+    """The offline demo (`citewatch demo`), run once per session for every test that only reads it (~12 s);
+    a test that writes copies its folder first."""
+    return run_demo(tmp_path_factory.mktemp("demo"), today=DEMO_TODAY)
 
 
 def realdata(folder: str) -> Path:

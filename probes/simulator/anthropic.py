@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from probes.simulator.scenario import DemoEngine, SimulatedAnswer
+from probes.simulator.scenario import DemoEngine, Page, SimulatedAnswer, error_page, retrieved_only
 
 BASE_SUFFIX = ""  # the probe appends /v1/messages itself
 # how the offline demo shows this kind (monitor.demo): engine id, model, list price, brand bias
@@ -54,12 +54,10 @@ def _dated(model: str) -> str:
 
 def render(answer: SimulatedAnswer) -> dict:
     """A Messages body: one search, its results, then text blocks; a cited sentence is its own block."""
-    segments, scenario, prompt, model, ident = (answer.segments, answer.scenario, answer.prompt, answer.model,
-                                                answer.ident)
+    segments, prompt, model, ident = answer.segments, answer.prompt, answer.model, answer.ident
     tool_id = f"srvtoolu_01{ident}"
     cited = [(url, title) for s in segments for url, title in s.sources]
-    cited_urls = [url for url, _ in cited]
-    extra = [(url, title) for url, title in scenario.neutral_pages if url not in cited_urls][:2]
+    extra = retrieved_only(answer)  # search results no text block cites
     seen: set[str] = set()
     results = []
     for url, title in cited + extra:
@@ -110,3 +108,14 @@ def render(answer: SimulatedAnswer) -> dict:
             "service_tier": "standard",
         },
     }
+
+
+def failures(answer: SimulatedAnswer) -> list[Page]:
+    """How the API fails (the simulator's outages): overloaded (its own 529), and an internal error."""
+    request_id = f"req_011{answer.ident}"
+    return [
+        error_page(529, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"},
+                         "request_id": request_id}),
+        error_page(500, {"type": "error", "error": {"type": "api_error", "message": "Internal server error"},
+                         "request_id": request_id}),
+    ]

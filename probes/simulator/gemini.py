@@ -12,7 +12,7 @@ import base64
 import hashlib
 import re
 
-from probes.simulator.scenario import DemoEngine, SimulatedAnswer, domain_of
+from probes.simulator.scenario import DemoEngine, Page, SimulatedAnswer, domain_of, error_page, retrieved_only
 
 BASE_SUFFIX = "/v1beta"  # the probe's base_url is http://127.0.0.1:PORT/gemini/v1beta
 # how the offline demo shows this kind (monitor.demo): engine id, model, list price, brand bias
@@ -65,8 +65,7 @@ def _escape(text: str) -> str:
 
 def render(answer: SimulatedAnswer) -> dict:
     """The generateContent body: the answer text and its grounding metadata."""
-    segments, scenario, prompt, model, ident = (answer.segments, answer.scenario, answer.prompt, answer.model,
-                                                answer.ident)
+    segments, prompt, model, ident = answer.segments, answer.prompt, answer.model, answer.ident
     chinese = any("\u4e00" <= ch <= "\u9fff" for ch in prompt)
     separator = "" if chinese else " "
     text = ""
@@ -93,9 +92,8 @@ def render(answer: SimulatedAnswer) -> dict:
         if start:
             span["startIndex"] = start  # omitted when 0, like the real service
         supports.append({"groundingChunkIndices": indices, "segment": span})
-    cited = set(chunk_of)
-    for url, _ in [page for page in scenario.neutral_pages if page[0] not in cited][:2]:
-        chunk_index(url)  # retrieved, never cited
+    for url, _ in retrieved_only(answer):
+        chunk_index(url)  # retrieved: a chunk no support uses
 
     queries = [prompt.strip() or "industrial valves", ""]  # the real service can send empty strings
     prompt_tokens = 8 + len(prompt) // 4
@@ -126,3 +124,16 @@ def render(answer: SimulatedAnswer) -> dict:
             "totalTokenCount": prompt_tokens + output_tokens + 96 + 120,
         },
     }
+
+
+def failures(answer: SimulatedAnswer) -> list[Page]:
+    """How the API fails (the simulator's outages): the model overloaded, and a quota whose RetryInfo asks
+    for a wait that retries do not outlast."""
+    return [
+        error_page(503, {"error": {"code": 503, "message": "The model is overloaded. Please try again later.",
+                                   "status": "UNAVAILABLE"}}),
+        error_page(429, {"error": {
+            "code": 429, "status": "RESOURCE_EXHAUSTED",
+            "message": "You exceeded your current quota, please check your plan and billing details.",
+            "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "43s"}]}}),
+    ]

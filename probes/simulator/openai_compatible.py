@@ -8,7 +8,7 @@ links ``([title](url))`` after the sentence that cites them, which is how the
 from __future__ import annotations
 
 from probes.simulator.openai_chat import chat_completion, handles, prompt_of
-from probes.simulator.scenario import DemoEngine, SimulatedAnswer
+from probes.simulator.scenario import DemoEngine, Page, SimulatedAnswer, error_page
 
 BASE_SUFFIX = "/v1"  # the probe's base_url is http://127.0.0.1:PORT/openai_compatible/v1
 # how the offline demo shows this kind (monitor.demo): engine id, model, list price, brand bias
@@ -16,7 +16,7 @@ DEMO = DemoEngine("deepseek", "deepseek-chat",
                   {}, brand_bias=-0.2)
 DEFAULT_MODEL = "deepseek-chat"
 
-__all__ = ["BASE_SUFFIX", "DEMO", "handles", "model_of", "prompt_of", "render"]
+__all__ = ["BASE_SUFFIX", "DEMO", "failures", "handles", "model_of", "prompt_of", "render"]
 
 
 def model_of(path: str, body: dict) -> str:
@@ -37,3 +37,13 @@ def render(answer: SimulatedAnswer) -> dict:
     body["system_fingerprint"] = None
     del body["service_tier"]
     return body
+
+
+def failures(answer: SimulatedAnswer) -> list[Page]:
+    """How a compatible server fails (the simulator's outages): overloaded, and an internal error."""
+    return [
+        error_page(503, {"error": {"message": "Server overloaded, please try again later.",
+                                   "type": "service_unavailable_error", "param": None, "code": "server_overloaded"}}),
+        error_page(500, {"error": {"message": "Internal server error", "type": "internal_error", "param": None,
+                                   "code": None}}),
+    ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from probes.simulator.scenario import DemoEngine, SimulatedAnswer, domain_of
+from probes.simulator.scenario import DemoEngine, Page, SimulatedAnswer, domain_of, error_page, retrieved_only
 
 BASE_SUFFIX = "/v1"  # the probe's base_url is http://127.0.0.1:PORT/openai/v1
 # how the offline demo shows this kind (monitor.demo): engine id, model, list price, brand bias
@@ -27,8 +27,7 @@ def model_of(path: str, body: dict) -> str:
 
 def render(answer: SimulatedAnswer) -> dict:
     """The Responses API body: a web_search_call item, then a message with url_citation annotations."""
-    segments, scenario, prompt, model, ident = (answer.segments, answer.scenario, answer.prompt, answer.model,
-                                                answer.ident)
+    segments, prompt, model, ident = answer.segments, answer.prompt, answer.model, answer.ident
     text = ""
     annotations = []
     for segment in segments:
@@ -41,7 +40,7 @@ def render(answer: SimulatedAnswer) -> dict:
             annotations.append({"type": "url_citation", "start_index": start, "end_index": start + len(link),
                                 "title": title, "url": cited_url})
     cited = [url for s in segments for url, _ in s.sources]
-    extra = [url for url, _ in scenario.neutral_pages if url not in cited][:2]
+    extra = [url for url, _ in retrieved_only(answer)]  # searched, not cited
     return {
         "id": f"resp_{ident}",
         "object": "response",
@@ -70,3 +69,14 @@ def render(answer: SimulatedAnswer) -> dict:
         "usage": {"input_tokens": 120 + len(prompt) // 4, "output_tokens": len(text) // 4,
                   "total_tokens": 120 + len(prompt) // 4 + len(text) // 4},
     }
+
+
+def failures(answer: SimulatedAnswer) -> list[Page]:
+    """How the API fails (the simulator's outages): a server error, and a quota error that retries never mend."""
+    return [
+        error_page(500, {"error": {"message": "The server had an error while processing your request. Sorry about "
+                                              "that!", "type": "server_error", "param": None, "code": None}}),
+        error_page(429, {"error": {"message": "You exceeded your current quota, please check your plan and billing "
+                                              "details.", "type": "insufficient_quota", "param": None,
+                                   "code": "insufficient_quota"}}),
+    ]

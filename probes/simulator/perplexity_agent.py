@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from probes.simulator.openai_responses import prompt_of
 from probes.simulator.perplexity import numbered_answer
-from probes.simulator.scenario import DemoEngine, SimulatedAnswer
+from probes.simulator.scenario import DemoEngine, Page, SimulatedAnswer, error_page
 
 BASE_SUFFIX = ""  # the probe's base_url is http://127.0.0.1:PORT/perplexity_agent, like https://api.perplexity.ai
 # how the offline demo shows this kind (monitor.demo): engine id, model, list price, brand bias
@@ -17,7 +17,7 @@ DEMO = DemoEngine("perplexity", "perplexity/sonar",
                   {"per_call": 0.005, "input_per_million": 0.25, "output_per_million": 2.5}, brand_bias=0.1)
 PRESET_MODEL = "openai/gpt-5.1"
 
-__all__ = ["BASE_SUFFIX", "DEMO", "handles", "model_of", "prompt_of", "render"]
+__all__ = ["BASE_SUFFIX", "DEMO", "failures", "handles", "model_of", "prompt_of", "render"]
 
 
 def handles(path: str) -> bool:
@@ -57,3 +57,17 @@ def render(answer: SimulatedAnswer) -> dict:
                   "total_tokens": input_tokens + output_tokens,
                   "tool_calls_details": {"search_web": {"cost_usd": 0.001, "invocation": 1}}},
     }
+
+
+# what the CDN in front of the API answers when the origin is down
+_BAD_GATEWAY = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway"
+                b"</h1></center>\r\n<hr><center>cloudflare</center>\r\n</body>\r\n</html>\r\n")
+
+
+def failures(answer: SimulatedAnswer) -> list[Page]:
+    """How the API fails (the simulator's outages): the CDN's bad gateway page, and a rate limit."""
+    return [
+        Page(_BAD_GATEWAY, status=502),
+        error_page(429, {"error": {"message": "Rate limit exceeded. Please try again later.",
+                                   "type": "rate_limit_exceeded", "code": 429}}),
+    ]

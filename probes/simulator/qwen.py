@@ -14,7 +14,7 @@ import hashlib
 from typing import Any
 
 from probes.simulator import openai_chat
-from probes.simulator.scenario import DemoEngine, SimulatedAnswer, domain_of, numbered_text
+from probes.simulator.scenario import DemoEngine, Page, SimulatedAnswer, domain_of, error_page, numbered_text
 
 BASE_SUFFIX = ""  # the probe's base_url is http://127.0.0.1:PORT/qwen, like https://dashscope.aliyuncs.com
 # how the offline demo shows this kind (monitor.demo): engine id, model, list price, brand bias (a Chinese
@@ -25,7 +25,7 @@ TEXT_PATH = "/api/v1/services/aigc/text-generation/generation"
 MULTIMODAL_PATH = "/api/v1/services/aigc/multimodal-generation/generation"
 DEFAULT_STRATEGY = "turbo"
 
-__all__ = ["BASE_SUFFIX", "DEMO", "handles", "model_of", "prompt_of", "render", "render_request"]
+__all__ = ["BASE_SUFFIX", "DEMO", "failures", "handles", "model_of", "prompt_of", "render", "render_request"]
 
 
 def handles(path: str) -> bool:
@@ -66,6 +66,23 @@ def render_request(answer: SimulatedAnswer, path: str, body: dict) -> dict[str, 
                  strategy=strategy if isinstance(strategy, str) and strategy else DEFAULT_STRATEGY)
 
 
+def failures(answer: SimulatedAnswer) -> list[Page]:
+    """How DashScope fails (the simulator's outages), in its own envelope: an internal error, a rate limit."""
+    request_id = _request_id(answer)
+    return [
+        error_page(500, {"request_id": request_id, "code": "InternalError.Algo",  # "occured": DashScope's spelling
+                         "message": "An internal error has occured, please try again later or contact service "
+                                    "support."}),
+        error_page(429, {"request_id": request_id, "code": "Throttling.RateQuota",
+                         "message": "Requests rate limit exceeded, please try again later."}),
+    ]
+
+
+def _request_id(answer: SimulatedAnswer) -> str:
+    digest = hashlib.sha256(answer.ident.encode()).hexdigest()
+    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+
+
 def _body(answer: SimulatedAnswer, multimodal: bool, strategy: str) -> dict[str, Any]:
     text, sources = numbered_text(answer, marks)
     results = [{"icon": "", "site_name": domain_of(url), "index": number, "title": title, "url": url}
@@ -83,12 +100,11 @@ def _body(answer: SimulatedAnswer, multimodal: bool, strategy: str) -> dict[str,
                      output_tokens_details={"text_tokens": output_tokens})
     else:
         usage["prompt_tokens_details"] = {"cached_tokens": 0}
-    digest = hashlib.sha256(answer.ident.encode()).hexdigest()
     return {
         "output": {
             "choices": [{"message": {"content": content, "role": "assistant"}, "finish_reason": "stop"}],
             "search_info": {"extra_tool_info": [], "search_results": results},
         },
         "usage": usage,
-        "request_id": f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}",
+        "request_id": _request_id(answer),
     }

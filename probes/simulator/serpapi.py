@@ -19,7 +19,7 @@ import hashlib
 import json
 import random
 
-from probes.simulator.scenario import DemoEngine, Scenario, SimulatedAnswer, domain_of
+from probes.simulator.scenario import DemoEngine, Page, Scenario, SimulatedAnswer, domain_of, error_page
 
 BASE_SUFFIX = ""  # the probe's base_url is http://127.0.0.1:PORT/serpapi, like https://serpapi.com
 # how the offline demo shows this kind (monitor.demo): engine id, model, list price per search, brand bias
@@ -27,7 +27,8 @@ DEMO = DemoEngine("google", "google", {"per_call": 0.015}, brand_bias=-0.05)
 KIND = "serpapi"
 TOKEN_PREFIX = "sim1."
 
-__all__ = ["BASE_SUFFIX", "DEMO", "earlier_call", "handles", "model_of", "prompt_of", "render", "render_request"]
+__all__ = ["BASE_SUFFIX", "DEMO", "earlier_call", "failures", "handles", "model_of", "prompt_of", "render",
+           "render_request"]
 
 
 def handles(path: str) -> bool:
@@ -166,3 +167,11 @@ def render_request(answer: SimulatedAnswer, path: str, body: dict) -> dict:
             "page_token": token,
             "serpapi_link": f"https://serpapi.com/search.json?engine=google_ai_overview&page_token={token}"})
     return page(answer, body, overview_of(answer))
+
+
+def failures(answer: SimulatedAnswer) -> list[Page]:
+    """How a search fails (the simulator's outages): SerpApi's search error, `search_metadata.status` Error
+    beside a top-level `error`, sent with HTTP 503 as its docs show."""
+    return [error_page(503, {"search_metadata": {**metadata(answer), "status": "Error"},
+                             "search_parameters": {"engine": "google", "q": answer.prompt},
+                             "error": "We couldn't get valid results for this search. Please try again later."})]

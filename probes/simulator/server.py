@@ -5,7 +5,9 @@ they own) and are deterministic per seed: the k-th call with a given prompt on
 a given day always gets the same answer. Each wire format is mounted under its
 engine kind: `sim.base_url_for("openai")` is http://127.0.0.1:PORT/openai/v1.
 Tests can script exact responses (status, headers, body, delay) that are
-served first, in order, whatever the path.
+served first, in order, whatever the path. Where the scenario has outages
+(`Scenario.failure_rate`), a call they take gets the service's own failure
+(`formats.failed`) instead of its answer.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from types import ModuleType
 from typing import Self
 from urllib.parse import parse_qsl, urlsplit
 
-from probes.simulator.formats import FORMATS, rendered
-from probes.simulator.scenario import Page, Scenario, demo_scenario, simulated_answer
+from probes.simulator.formats import FORMATS, failed, rendered
+from probes.simulator.scenario import Page, Scenario, demo_scenario, fault, simulated_answer
 
 
 @dataclass(frozen=True)
@@ -114,9 +116,12 @@ class Simulator(LocalServer):
                 self._calls[key] += 1
         answer = simulated_answer(self.scenario, prompt, wire.model_of(path, body), call_index, kind)
         payload = rendered(wire, answer, path, body)
+        pick = fault(self.scenario, prompt, call_index, kind)
+        if pick is not None:  # an outage: this call fails as the service fails
+            payload = failed(wire, answer, payload, pick)
         if isinstance(payload, Page):
-            return ScriptedResponse(status=payload.status, body=payload.body,
-                                    headers=(("Content-Type", payload.content_type),), delay=self.latency)
+            return ScriptedResponse(status=payload.status, body=payload.body, delay=self.latency,
+                                    headers=(("Content-Type", payload.content_type), *payload.headers))
         return ScriptedResponse(body=json.dumps(payload, ensure_ascii=False).encode(), delay=self.latency)
 
 

@@ -5,6 +5,7 @@ installed console script."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import http.server
 import itertools
 import json
@@ -16,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from unittest.mock import patch
 
@@ -511,17 +513,20 @@ def test_demo_refuses_a_folder_with_files_it_did_not_write(tmp_path: Path) -> No
     assert mine.read_text(encoding="utf-8") == "# my own config\n"
 
     fresh = tmp_path / "fresh"
-    run_demo(fresh)
-    run_demo(fresh)  # its own, unchanged files: a rerun is fine
-    with pytest.raises(RuntimeError), patch("monitor.demo.publish_week", side_effect=RuntimeError("killed")):
-        run_demo(fresh)  # a demo that stops half-way keeps knowing the earlier demo's reports
-    run_demo(fresh)
-    report = fresh / "report.md"
-    report.write_text(report.read_text(encoding="utf-8") + "\nmy notes\n", encoding="utf-8")
-    with pytest.raises(Exception, match=r"report.md \(changed since the demo wrote it\)"):
-        run_demo(fresh)
-    run_demo(fresh, force=True)
-    assert "my notes" not in report.read_text(encoding="utf-8")
+    # the folder rules need one day of the demo, no history and no PDF
+    quick_demo = functools.partial(run_demo, history=0, pdf=False)
+    with patch("monitor.demo.demo_days", lambda today: [date(2026, 11, 23)]):
+        quick_demo(fresh)
+        quick_demo(fresh)  # its own, unchanged files: a rerun is fine
+        with pytest.raises(RuntimeError), patch("monitor.demo.publish_week", side_effect=RuntimeError("killed")):
+            quick_demo(fresh)  # a demo that stops half-way keeps knowing the earlier demo's reports
+        quick_demo(fresh)
+        report = fresh / "report.md"
+        report.write_text(report.read_text(encoding="utf-8") + "\nmy notes\n", encoding="utf-8")
+        with pytest.raises(Exception, match=r"report.md \(changed since the demo wrote it\)"):
+            quick_demo(fresh)
+        quick_demo(fresh, force=True)
+        assert "my notes" not in report.read_text(encoding="utf-8")
     assert (fresh / MANIFEST).is_file()
 
 

@@ -15,20 +15,13 @@ import pytest
 from bs4 import BeautifulSoup, Tag
 
 from monitor.config import load_config
-from monitor.demo import DemoResult, run_demo
+from monitor.demo import DemoResult
 from monitor.report.charts import cjk_font
 from monitor.report.i18n import LABELS
 from monitor.report.publish import Published, publish_week
 from storage.db import open_database
 from tests.conftest import skip_or_fail
 from tests.probes.browser_support import require_chromium
-
-TODAY = date(2026, 11, 30)  # the demo covers 2026-W47 and 2026-W48
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
-    return run_demo(tmp_path_factory.mktemp("demo"), today=TODAY)
 
 
 @pytest.fixture(scope="module", params=["en", "zh"])
