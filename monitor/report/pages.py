@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import datetime
@@ -117,6 +118,15 @@ def found_not_cited(facts: PeriodFacts, brand: str) -> list[dict[str, Any]]:
             for page in sorted(pages.values(), key=lambda p: (-p["answers"], p["normalized_url"]))]
 
 
+# what makes each failure's message unique without saying more: where a JSON decoder stopped, the body's start
+_SPECIFICS = re.compile(r" \(JSONDecodeError: [^()]*(?:\([^()]*\))?\)|; starts with .*$")
+
+
+def _gist(reason: str) -> str:
+    """A failure's reason without its specifics, so that alike failures count together."""
+    return _SPECIFICS.sub("", reason)
+
+
 def failures(facts: PeriodFacts, reasons: int = 3) -> dict[str, dict[str, Any]]:
     """Per engine with a failed probe: how many failed, how many of those were blocked, and the most common
     reasons (the stored error's first line), most frequent first."""
@@ -125,7 +135,7 @@ def failures(facts: PeriodFacts, reasons: int = 3) -> dict[str, dict[str, Any]]:
     for observation in facts.observations:
         if observation.status in FAILED:
             said = (observation.error or "").strip() or observation.status
-            by_engine[observation.engine_id][said.splitlines()[0][:200]] += 1
+            by_engine[observation.engine_id][_gist(said.splitlines()[0])[:200]] += 1
             blocked[observation.engine_id] += observation.status == BLOCKED
     return {engine: {"failed": sum(counts.values()), "blocked": blocked[engine],
                      "reasons": [{"reason": reason, "count": n} for reason, n in counts.most_common(reasons)]}
