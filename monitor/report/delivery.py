@@ -36,12 +36,11 @@ from citewatch.errors import ConfigError, UsageError
 from monitor.alerts.deliver import channel_label, send
 from monitor.config import Config
 from monitor.cron import cron_trigger
+from monitor.report.i18n import LABELS
 from monitor.report.publish import publish_week
 
 log = logging.getLogger("citewatch.report")
 STATE = "sent.json"
-TITLES = {"en": "AI search visibility report — {project} — {week}",
-          "zh": "AI 搜索可见度报告 — {project} — {week}"}
 
 
 @dataclass
@@ -176,8 +175,8 @@ def _message(config: Config, folder: Path, week: str, language: str) -> _Message
         raise UsageError(f"cannot read {folder / 'report.md'}: {exc.strerror or exc}") from None
     pdf = folder / "report.pdf"
     attach = pdf if pdf.is_file() else folder / "report.html"
-    return _Message(TITLES.get(language, TITLES["en"]).format(project=config.project_name, week=week), body,
-                    attach, f"citewatch-report-{week}{attach.suffix}")
+    title = f"{LABELS[language]['title']} — {config.project_name} — {week}"
+    return _Message(title, body, attach, f"citewatch-report-{week}{attach.suffix}")
 
 
 def _read_state(folder: Path) -> dict[str, Any]:
