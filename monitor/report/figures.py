@@ -11,7 +11,7 @@ from monitor.report import charts
 POSITIONS = [str(p) for p in range(1, 10)] + ["10+"]
 
 
-def _positions(distribution: dict[str, int]) -> list[float]:
+def position_shares(distribution: dict[str, int]) -> list[float]:
     """Shares of the brand's citations at positions 1–9 and 10 or later."""
     total = sum(distribution.values())
     counts = [distribution.get(p, 0) for p in POSITIONS[:-1]]
@@ -38,7 +38,7 @@ def report_charts(report: dict[str, Any], t: dict[str, str], engine: Callable[[s
     def lines(kpi: str) -> dict[str, list[float | None]]:
         return {engine(name): series["values"] for name, series in trend[kpi].items()}
 
-    positions = {engine(name): _positions(kpis["citation_position"]["distribution"])
+    positions = {engine(name): position_shares(kpis["citation_position"]["distribution"])
                  for name, kpis in engines.items() if kpis["citation_position"]["distribution"]}
     content = _mix(engines, lambda kpis: kpis["content_types"]["mix"], engine, names)
     domains = _mix(engines, lambda kpis: kpis["domain_classes"], engine, names)

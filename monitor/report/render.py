@@ -15,7 +15,7 @@ from monitor.markdown_text import md_cell, md_code, show_invisible
 from monitor.metrics import keyword_csv
 from monitor.output import prepare_folder, write_text
 from monitor.report.build import change, per_engine_rows
-from monitor.report.figures import report_charts
+from monitor.report.figures import POSITIONS, position_shares, report_charts
 from monitor.report.i18n import LABELS, NAMES
 from monitor.report.narrative import summary_sentences
 from monitor.report.summary import kpi_rows
@@ -98,6 +98,7 @@ def render(report: dict[str, Any], template: str, language: str = "en") -> str:
     return env.get_template(template).render(
         r=report, rows=per_engine_rows(report), t=t, lang=language, kpi_tables=kpi_tables,
         summary=summary_sentences(report, t, engine), mix_kinds=mix_kinds(now["engines"]),
+        positions=POSITIONS, position_shares=position_shares,
         # matplotlib's own markup, every label in it escaped (monitor.report.charts)
         charts={name: Markup(svg) for name, svg in figures.items()})
 

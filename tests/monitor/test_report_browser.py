@@ -39,6 +39,7 @@ CONSOLE_SCRIPT = Path(sys.executable).with_name("citewatch")
 HOSTILE_TITLE = '<script>alert("title")</script><img src=x onerror=alert("img")>'
 HOSTILE_URL = "https://www.hengdavalve.com/p?q=\"><svg onload=alert('url')>"
 SCREEN = {"width": 1200, "height": 1500}  # the README's screenshot
+SCRIPT_URL = "javascript:alert('href')"
 TOKEN = "e2e-token-0123456789abcdef0123456789"
 
 
@@ -55,7 +56,9 @@ def _store_hostile_citation(demo: DemoResult) -> None:
             run_id=run_id, keyword=keyword, engine_id="chatgpt", engine_kind="openai", sample_index=0,
             observed_at=moment, status="ok", answer_text="Hengda Valve makes ball valves.", has_answer=True,
             citations=[CitationRecord(1, HOSTILE_URL, HOSTILE_URL, "hengdavalve.com", HOSTILE_TITLE, True, True,
-                                      "annotation", "Hengda Valve", "product")]))
+                                      "annotation", "Hengda Valve", "product"),
+                       CitationRecord(2, SCRIPT_URL, SCRIPT_URL, "", "click me", True, True, "annotation", None,
+                                      "other")]))
     finally:
         db.dispose()
 
@@ -199,7 +202,9 @@ def test_web_view_with_the_token_shows_reports_metrics_and_samples_without_runni
                     dialogs, **auth)
     content = samples.content()  # type: ignore[attr-defined]
     assert "alert(&quot;title&quot;)" in content or "alert(\"title\")" in samples.inner_text("body")  # type: ignore
-    assert samples.locator("a[href^='javascript:']").count() == 0  # type: ignore[attr-defined]
+    assert SCRIPT_URL in samples.inner_text("body")  # type: ignore[attr-defined]
+    assert samples.locator("a[href^='javascript:'], a[href^='JAVASCRIPT:']").count() == 0  # type: ignore
+    samples.get_by_text("click me").first.click()  # type: ignore[attr-defined]
     samples.screenshot(path=str(screenshots / "web-keyword.png"), full_page=True)  # type: ignore[attr-defined]
     assert dialogs == []
 
