@@ -32,9 +32,14 @@ keep saying rather than how they are styled (see realdata/FORMATS.md, "Google re
 
 Speed: the page is parsed once with lxml (libxml2); the short text nodes that can be labels are
 collected in one XPath pass and the rest is read from the few containers they point at. Ids come from
-libxml2's id table, markers and snippets from one read of the class attributes, result links' URLs
-without urlsplit where their shape allows; Python walks only a result's own few elements. bs4 only
-finds a declared encoding where the bytes are not UTF-8. See bench/google_html_parser.py.
+libxml2's id table, markers from one read of the class attributes (concatenated in C where the page has
+no results list), snippets from the attributes of a result's own few elements, result links' URLs
+without urlsplit where their shape allows; Python walks only a result's own few elements. What lxml
+charges for shapes the code: children and ancestors are walked by getnext()/getparent() (an iterator
+object costs more than the few elements a result walks), attribute names are given as bytes, string
+tests are made in Python on what one XPath walk returns rather than in XPath predicates, and whitespace
+is collapsed without a split where there is none to collapse. bs4 only finds a declared encoding where
+the bytes are not UTF-8. See bench/google_html_parser.py.
 
 Pure: lxml, bs4's encoding detector, `probes.base`, `probes.parsers.common`.
 """
@@ -43,11 +48,8 @@ from __future__ import annotations
 
 import codecs
 import re
-from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import accumulate, repeat
-from operator import add
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -129,10 +131,14 @@ def _is_utf8(data: bytes) -> bool:
 
 
 def _encoding(data: bytes) -> str:
-    """UTF-8 where the bytes are (every page a browser saves today); else the page's declared charset."""
-    if _is_utf8(data):
-        return "utf-8"
+    """UTF-8 where the bytes are (every page a browser saves today); else the page's declared charset.
+
+    The declaration is read first (a regex over the first 2 KB, a few µs): a page declaring UTF-8 is read
+    as UTF-8 whether its bytes are or not, so only other pages have their bytes checked (a decode of the
+    whole page, about 0.4 ms a MB)."""
     declared = EncodingDetector.find_declared_encoding(data[:16384], is_html=True)
+    if declared == "utf-8" or _is_utf8(data):
+        return "utf-8"
     return declared or "windows-1252"
 
 
@@ -143,8 +149,7 @@ def _document(data: Any, what: str) -> etree._Element:
     data = bytes(data)
     if not data or data.isspace():  # (no copy of the page, unlike strip())
         raise ParseError(f"empty {what}: expected a Google result page (HTML)")
-    head = data[:65536]
-    if b"\x00" in head[:4096] or _HTML_START.search(head) is None:
+    if data.find(b"\x00", 0, 4096) != -1 or _HTML_START.search(data, 0, 65536) is None:  # (no copy of the head)
         start = data[:60].decode("utf-8", "replace").strip()
         raise ParseError(f"the {what} is not an HTML page; starts with {start!r}")
     try:
@@ -177,15 +182,28 @@ def _first_with_id(root: etree._Element, name: str) -> etree._Element | None:
 
 # --- what a page says -------------------------------------------------------------------------------
 
-# Labels are short: longer texts stay in libxml2. The parent tests come first (they spare copying the long
-# texts of scripts and styles for string-length); `/descendant::` is `//` without its node() step, a quarter
-# faster.
-_LABEL_TEXTS = etree.XPath(
-    "//body/descendant::text()[not(parent::script) and not(parent::style) and string-length(.) < 160]")
+# The texts that can be labels: those outside scripts and styles (the long texts of scripts stay in libxml2).
+# Labels are short (under 160 characters), tested in Python, where a string's length costs nothing: in XPath,
+# string-length copies each text (a third of this walk's time). One predicate with `or` tests each text's
+# parent once; `/descendant::` is `//` without its node() step, a quarter faster.
+_LABEL_TEXTS = etree.XPath("//body/descendant::text()[not(parent::script or parent::style)]")
+# The same texts with those of scripts and styles: the parent test costs a third of the walk, and Google's basic
+# page has little script (pages with a results list hold far more, as text: there the test is made in C).
+_BODY_TEXTS = etree.XPath("//body/descendant::text()")
+_LABEL_LENGTH = 160
 _HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "img", "input", "textarea", "select",
                         "button", "iframe", "object", "canvas", "video", "audio", "g-img"})
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+
+def _hides(style: str) -> bool:
+    """Whether a style attribute hides its element (`_HIDDEN_STYLE`). The regex search (a third of a µs) is
+    made only where the lower-cased style holds "none" or "dden": every text it matches does, as no letter
+    but N, O, E, D matches n, o, e, d without regard to case (not so for i and s, which match ı and ſ)."""
+    lowered = style.lower()
+    return ("none" in lowered or "dden" in lowered) and _HIDDEN_STYLE.search(style) is not None
+
 
 _FEATURE_OF_LABEL = {label: feature for feature, labels in FEATURE_HEADINGS.items() for label in labels}
 
@@ -207,7 +225,7 @@ def _hidden(element: etree._Element) -> bool:
         if node.get("hidden") is not None or node.get("aria-hidden") == "true":
             return True
         style = node.get("style")
-        if style and _HIDDEN_STYLE.search(style):
+        if style and _hides(style):
             return True
         node = node.getparent()
     return False
@@ -245,17 +263,37 @@ class _Labels:
     other_blocks: list[etree._Element] = field(default_factory=list)  # headings of blocks that are no results
 
 
-def _labels(root: etree._Element) -> _Labels:
+# The first word of each label: a text whose first word is none of these is no label. (The first word of
+# normalized(text) is the text's first word, lower-cased: lower() makes no space and takes none away, and
+# what it makes of a letter depends on nothing past the space after its word.)
+_LABEL_FIRST_WORDS = frozenset(label.split()[0] for label in _LABEL_KIND)
+
+
+def _labels(root: etree._Element, scripts_in_python: bool) -> _Labels:
+    """The page's labels. `scripts_in_python`: read the texts of scripts and styles too (`_BODY_TEXTS`), and
+    leave out those found to be labels here (few texts get that far)."""
     labels = _Labels()
     kind_of = _LABEL_KIND.get
-    for text in _LABEL_TEXTS(root):
-        words = " ".join(text.split()).lower()  # normalized(text), inlined: this runs for every short text
-        kind = kind_of(words)
-        if kind is None:  # nearly every text of a page
+    first_words = _LABEL_FIRST_WORDS
+    for text in (_BODY_TEXTS if scripts_in_python else _LABEL_TEXTS)(root):
+        if len(text) >= _LABEL_LENGTH:
             continue
-        parent = text.getparent()
+        # Most texts are sentences, links, numbers: their first word (split once) tells them apart, at a
+        # quarter of the cost of normalizing the whole text.
+        first = text.split(None, 1)
+        if not first or first[0].lower() not in first_words:
+            continue
+        words = " ".join(text.split()).lower()  # normalized(text), inlined
+        kind = kind_of(words)
+        if kind is None:
+            continue
+        parent = text.getparent()  # (for a tail, lxml gives the element it follows)
         if parent is None:
             continue
+        if scripts_in_python:
+            holder = parent.getparent() if text.is_tail else parent
+            if holder is not None and holder.tag in ("script", "style"):
+                continue
         if kind == _OVERVIEW:
             labels.overview.append(parent)
         elif kind == _NOT_GENERATED:
@@ -278,7 +316,18 @@ def _text_of(element: etree._Element) -> str:
     """The element's readable text (scripts, styles and hidden parts left out), whitespace collapsed."""
     pieces: list[str] = []
     _collect_text(element, pieces)
-    return " ".join(" ".join(pieces).split())
+    return _collapsed(" ".join(pieces))
+
+
+def _collapsed(text: str) -> str:
+    """`" ".join(text.split())`, without the split (a word object for each word) where each whitespace
+    character stands alone between words and is a space or a no-break space, as in most titles and snippets:
+    then it is the text with its no-break spaces made spaces. (A printable text holds no whitespace but the
+    space: every other whitespace character is a control or a separator.)"""
+    plain = text.replace("\xa0", " ")
+    if plain.isprintable() and "  " not in plain and plain[:1] != " " and plain[-1:] != " ":
+        return plain
+    return " ".join(text.split())
 
 
 def _collect_text(element: etree._Element, pieces: list[str]) -> None:
@@ -286,25 +335,30 @@ def _collect_text(element: etree._Element, pieces: list[str]) -> None:
     tag = element.tag
     if tag in _SKIP_TAGS or not isinstance(tag, str):
         return
-    style = element.get("style")
-    if element.get("aria-hidden") == "true" or (style and _HIDDEN_STYLE.search(style)):
+    # (attribute names as bytes: lxml then skips encoding the name, a third of the time of a get())
+    style = element.get(b"style")
+    if element.get(b"aria-hidden") == "true" or (style and _hides(style)):
         return
     text = element.text
     if text:
         pieces.append(text)
-    if len(element):  # (a leaf, the most common element under a title or snippet, needs no child iterator)
-        for child in element:
+    # The children by getnext(), not an iterator: lxml builds an iterator object for each element walked (a
+    # third of this walk's time); a leaf, the most common element under a title or snippet, needs neither.
+    if len(element):
+        child: etree._Element | None = element[0]
+        while child is not None:
             _collect_text(child, pieces)
             tail = child.tail
             if tail:
                 pieces.append(tail)
+            child = child.getnext()
 
 
 def _inline_pieces(element: etree._Element) -> Iterator[str]:
     if element.tag in _SKIP_TAGS or not isinstance(element.tag, str):
         return
     style = element.get("style")
-    if element.get("aria-hidden") == "true" or (style and _HIDDEN_STYLE.search(style)):
+    if element.get("aria-hidden") == "true" or (style and _hides(style)):
         return
     if element.text:
         yield element.text
@@ -325,17 +379,22 @@ _CONSENT_TITLES = ("before you continue", "bevor sie fortfahren", "avant d'accé
                    "在继续操作之前", "続行する前に", "innan du fortsätter")
 
 
-def _has_captcha_form(root: etree._Element) -> bool:
-    # iter() filters by tag in C: faster than an XPath walk, which tests every element in turn
-    return any(form.get("id") == "captcha-form" or "/sorry/" in (form.get("action") or "")
-               for form in root.iter("form"))
+def _has_captcha_form(forms: list[etree._Element]) -> bool:
+    return any(form.get("id") == "captcha-form" or "/sorry/" in (form.get("action") or "") for form in forms)
+
+
+def _has_ai_mode_form(forms: list[etree._Element]) -> bool:
+    """Whether a form holds the field udm=50 (AI Mode): `//form//input[@name='udm' and @value='50']`, read from
+    the page's few forms."""
+    return any(field.get("name") == "udm" and field.get("value") == "50"
+               for form in forms for field in form.iter("input"))
 
 
 # Normal pages mention "/sorry/" in their scripts: only these signs send a page to the closer look.
 _BLOCK_SIGNS = (b"captcha", b"consent.google.")  # "captcha-form", "recaptcha"; the unusual-traffic page has both
 
 
-def _blocked_reason(root: etree._Element, data: bytes) -> str | None:
+def _blocked_reason(root: etree._Element, data: bytes, forms: list[etree._Element]) -> str | None:
     """Why this page is no result page: Google's unusual-traffic page, a CAPTCHA or its consent page.
 
     A page with a results list, no CAPTCHA form and no consent title is a result page, whatever else it
@@ -345,7 +404,7 @@ def _blocked_reason(root: etree._Element, data: bytes) -> str | None:
     title = normalized(title_element.text or "") if title_element is not None else ""
     if "/sorry/" in title:
         return "Google's unusual-traffic page (/sorry/)"
-    captcha_form = _has_captcha_form(root)
+    captcha_form = _has_captcha_form(forms)
     consent_title = any(title.startswith(t) for t in _CONSENT_TITLES)
     has_results = any(_first_with_id(root, name) is not None for name in _RESULT_IDS)
     if has_results and not captcha_form and not consent_title:
@@ -400,7 +459,21 @@ def _target(href: str | None) -> str | None:
         return None
     if "\t" not in href and "\n" not in href and "\r" not in href:
         if href.startswith("/url?"):
-            wrapped = _wrapped_url(href[5:].partition("#")[0])
+            wrapped = _first_q(href) if href.startswith("/url?q=") else None
+            if wrapped is not None and "%" not in wrapped and "+" not in wrapped:
+                # The URL as it stands in `href` (nothing to unquote): it holds no ad sign, tab or newline
+                # either, so of `_target(wrapped)` only the plain-URL test is left to make.
+                if not wrapped.startswith(("http://", "https://")):
+                    return None
+                url = wrapped.strip()
+                plain = _PLAIN_URL.match(url)
+                if plain is not None and plain.group(2) != "/url":
+                    return None if _is_google_host(plain.group(1).lower()) else url
+                return _target(wrapped)
+            if wrapped is not None:
+                wrapped = unquote(wrapped.replace("+", " "))
+            else:
+                wrapped = _wrapped_url(href[5:].partition("#")[0])
             return _target(wrapped) if wrapped and wrapped.startswith(("http://", "https://")) else None
         plain = _PLAIN_URL.match(href)
         if plain is not None and plain.group(2) != "/url":
@@ -421,6 +494,19 @@ def _target(href: str | None) -> str | None:
     return href
 
 
+def _first_q(href: str) -> str | None:
+    """For Google's usual wrapper, "/url?q=<URL>&...": the value of its first parameter, q, as it stands (not
+    unquoted), read in place (no split of the query); None where that value is blank (then `_wrapped_url`
+    reads the query). `_wrapped_url` gives the value unquoted, "+" as space."""
+    end = href.find("&", 7)  # the pair ends at the next "&", the query at a "#"
+    if end == -1:
+        end = len(href)
+    at = href.find("#", 7, end)
+    if at != -1:
+        end = at
+    return href[7:end] or None
+
+
 def _wrapped_url(query: str) -> str | None:
     """What `parse_qs(query)` gives as the first "q", else the first "url" (blank values are skipped, names
     and values unquoted with "+" as space), without building the whole mapping."""
@@ -436,12 +522,6 @@ def _wrapped_url(query: str) -> str | None:
         if name == "url" and url_value is None:
             url_value = value
     return None if url_value is None else unquote(url_value.replace("+", " "))
-
-
-def _is_ad_link(anchor: etree._Element) -> bool:
-    href = anchor.get("href") or ""
-    return "/aclk" in href or "googleadservices" in href or anchor.get("data-rw") is not None and "aclk" in (
-        anchor.get("data-rw") or "")
 
 
 # --- the overview -----------------------------------------------------------------------------------
@@ -549,7 +629,7 @@ def _read_overview(block: etree._Element, heading: etree._Element | None) -> _Ov
             started = True
             return
         style = element.get("style")
-        if element.get("hidden") is not None or (style and _HIDDEN_STYLE.search(style)):
+        if element.get("hidden") is not None or (style and _hides(style)):
             return
         if not started:
             for child in element:
@@ -628,22 +708,46 @@ def _tile_title(anchor: etree._Element) -> str | None:
 
 
 class _Classes:
-    """Every class attribute of a page, read once for the markers and the snippets.
+    """Every class attribute of a page, read once for the markers and the parts holding no results.
 
     libxml2 reads attribute nodes (`//@class`) much faster than it tests elements' attributes
     (`//*[contains(@class, ...)]` copies the value for every test, about 2 µs an element for seven names).
     The values are joined into one text, searched with str.find (far faster than a regex alternation);
-    where a match falls tells whose value it is in."""
+    where a match falls tells whose value it is in.
+
+    A page with a results list (#rso) nearly always holds a marker: there the values are read at once, as
+    smart strings that know their elements (`elements_wanted`). Elsewhere (Google's basic page) libxml2 first
+    concatenates them (EXSLT str:concat, in C: no Python object for each value or its element): a name
+    absent from the concatenation is in no value, and the values are read only once a name is found in it."""
 
     _ALL = etree.XPath("//@class")  # smart strings: each knows its element
+    _CONCATENATED = etree.XPath("str:concat(//@class)", namespaces={"str": "http://exslt.org/strings"},
+                                smart_strings=False)
 
-    def __init__(self, root: etree._Element) -> None:
-        self.values = self._ALL(root)
+    def __init__(self, root: etree._Element, elements_wanted: bool) -> None:
+        self._root = root
+        self.values: list[Any] | None = None
+        self.joined = ""
+        self._concatenated: str | None = None
+        self._absent: set[str] = set()  # names found in no value (each text searched once)
+        if elements_wanted:
+            self._read()
+        else:
+            self._concatenated = self._CONCATENATED(root)
+
+    def _read(self) -> None:
+        self.values = self._ALL(self._root)
         self.joined = "\x00".join(self.values)  # libxml2 values hold no NUL: no match spans two values
-        self._ends: list[int] | None = None
 
     def containing(self, names: tuple[str, ...]) -> list[etree._Element]:
         """The elements whose class value holds one of `names` (as a substring), in page order."""
+        if self.values is None:
+            concatenated = self._concatenated or ""
+            if all(name in self._absent or name not in concatenated for name in names):
+                self._absent.update(names)
+                return []
+            self._read()
+        assert self.values is not None
         starts: list[int] = []
         for name in names:
             at = self.joined.find(name)
@@ -652,22 +756,22 @@ class _Classes:
                 at = self.joined.find(name, at + 1)
         if not starts:
             return []
-        if self._ends is None:  # where each value ends, its separator counted
-            self._ends = list(accumulate(map(add, map(len, self.values), repeat(1))))
-        indices = sorted({bisect_right(self._ends, at) for at in starts})
+        # a match is in the value numbered by the separators before it (counted once over the text, in C)
+        indices: list[int] = []
+        index = position = 0
+        for at in sorted(starts):
+            index += self.joined.count("\x00", position, at)
+            position = at
+            if not indices or indices[-1] != index:
+                indices.append(index)
         return [self.values[index].getparent() for index in indices]
-
-    def equal_to(self, value: str) -> list[etree._Element]:
-        """The elements whose class value is exactly `value`, in page order."""
-        if value not in self.values:  # (a scan in C)
-            return []
-        return [each.getparent() for each in self.values if each == value]
 
 
 # --- the page ---------------------------------------------------------------------------------------
 
-_RESULT_LINKS = etree.XPath(".//a[@href][.//h3 or .//*[@role='heading']]")
-_AI_MODE_FORM = etree.XPath("//form//input[@name='udm' and @value='50']")
+# (`descendant::` is `.//` without its node() step: a third faster; a node-set compared with a string, one
+# string test an attribute, rather than a predicate evaluated for every element)
+_RESULT_LINKS = etree.XPath("descendant::a[@href][descendant::h3 or descendant::*/@role = 'heading']")
 # Markers are found from attribute nodes (`//@id[...]`, `//@data-initq`, `_Classes`), which libxml2 reads
 # far faster than it tests elements' attributes; the exact checks are made in Python on the few elements
 # found (`_marker_feature`).
@@ -679,10 +783,11 @@ _AD_IDS = frozenset({"tads", "tadsb", "bottomads", "tvcap"})
 _OUTSIDE_RESULTS_IDS = frozenset({"rhs", "botstuff", "tads", "tadsb", "bottomads", "tvcap", "searchform", "hdr",
                                   "top_nav", "appbar", "foot", "footcnt", "fbar", "sfooter"})
 _OUTSIDE_RESULTS_CLASSES = ("commercial-unit", "pla-unit", "uEierd")
-# The marker ids and the ids of parts holding no results, in one walk over the attribute nodes (page order;
-# another walk, for data-text-ad, would cost more than it saves on large pages)
-_MARKED_IDS = etree.XPath("//@id[" + " or ".join(f".='{name}'" for name in sorted({*_MARKER_IDS,
-                          *_OUTSIDE_RESULTS_IDS})) + "]")
+# The marker ids and the ids of parts holding no results, from one walk over the id attributes (page order;
+# another walk, for data-text-ad, would cost more than it saves on large pages). The names are tested in
+# Python: twenty string tests in the XPath cost two to four times the walk.
+_IDS = etree.XPath("//@id")
+_MARKED_ID_NAMES = frozenset({*_MARKER_IDS, *_OUTSIDE_RESULTS_IDS})
 
 
 def _class_marked(classes: _Classes, root: etree._Element) -> list[etree._Element]:
@@ -695,8 +800,8 @@ def _class_marked(classes: _Classes, root: etree._Element) -> list[etree._Elemen
     return marked
 
 
-def _feature_markers(root: etree._Element, classes: _Classes, data: bytes,
-                     marked_ids: list[Any]) -> list[tuple[etree._Element, str]]:
+def _feature_markers(root: etree._Element, classes: _Classes, data: bytes, marked_ids: list[Any],
+                     ad_link: etree._Element | None) -> list[tuple[etree._Element, str]]:
     """Elements whose markup (not words) says which SERP feature they are, with that feature: the outermost
     of nested ones, id markers first (an id marker inside a class-marked element is kept)."""
     ids = (value.getparent() for value in marked_ids if value in _MARKER_IDS)
@@ -707,20 +812,25 @@ def _feature_markers(root: etree._Element, classes: _Classes, data: bytes,
     # (their order within each kind does not matter: features are sorted by page order)
     found = [(e, f) for e, f in by_id if not any(a in id_marked for a in e.iterancestors())]
     found += [(e, f) for e, f in by_class if not any(a in marked for a in e.iterancestors())]
-    ad_link = _first_ad_link(root)
     # (the bytes are searched only once a link is found; the answer is the same as searching them first)
     if ad_link is not None and (b"/aclk" in data or b"googleadservices" in data):
         found.append((ad_link, ADS))
     return found
 
 
-def _first_ad_link(root: etree._Element) -> etree._Element | None:
-    # iter() filters the links out in C; an XPath would test every element of the page
-    for link in root.iter("a"):
-        href = link.get("href")
-        if href is not None and ("/aclk" in href or "googleadservices" in href):
-            return link
-    return None
+def _forms_and_ad_link(root: etree._Element) -> tuple[list[etree._Element], etree._Element | None]:
+    """The page's forms, and its first link to an ad (/aclk, googleadservices), in one walk: iter() filters
+    by tag in C, faster than an XPath walk, which tests every element in turn."""
+    forms: list[etree._Element] = []
+    ad_link = None
+    for element in root.iter("form", "a"):
+        if element.tag == "form":
+            forms.append(element)
+        elif ad_link is None:
+            href = element.get(b"href")  # (the name as bytes: see _collect_text)
+            if href is not None and ("/aclk" in href or "googleadservices" in href):
+                ad_link = element
+    return forms, ad_link
 
 
 def _page_order(element: etree._Element) -> tuple[int, ...]:
@@ -765,18 +875,21 @@ class _Page:
     def __init__(self, data: Any, what: str) -> None:
         self.root = _document(data, what)
         self.data = bytes(data)
-        self.blocked = _blocked_reason(self.root, self.data)
+        forms, ad_link = _forms_and_ad_link(self.root)
+        self.blocked = _blocked_reason(self.root, self.data, forms)
         if self.blocked is not None:  # no result page: nothing more is read from it
             return
-        self.labels = _labels(self.root)
         rso = _first_with_id(self.root, "rso")
+        # (pages with a results list carry long scripts; Google's basic page, without one, little)
+        self.labels = _labels(self.root, scripts_in_python=rso is None)
         self.results_root = rso if rso is not None else self.root
         self.candidates = [a for a in _RESULT_LINKS(self.results_root)]
         self.overview_heading, self.overview_block, self.question_overview = self._find_overview()
-        self.ai_mode = self.overview_block is None and bool(_AI_MODE_FORM(self.root))
-        self.classes = _Classes(self.root)
-        self.marked_ids = _MARKED_IDS(self.root)  # (organic() reads them too)
-        self.markers = _feature_markers(self.root, self.classes, self.data, self.marked_ids)
+        self.ai_mode = self.overview_block is None and _has_ai_mode_form(forms)
+        self.classes = _Classes(self.root, elements_wanted=rso is not None)
+        # (organic() reads them too)
+        self.marked_ids = [value for value in _IDS(self.root) if value in _MARKED_ID_NAMES]
+        self.markers = _feature_markers(self.root, self.classes, self.data, self.marked_ids, ad_link)
 
     # overview ----------------------------------------------------------------------------------------
 
@@ -836,27 +949,25 @@ class _Page:
         outside = self._feature_blocks()
         outside.update(value.getparent() for value in self.marked_ids if value in _OUTSIDE_RESULTS_IDS)
         outside.update(self.classes.containing(_OUTSIDE_RESULTS_CLASSES))
-        links_under: dict[etree._Element, int] = {}
-        for candidate in self.candidates:
-            for ancestor in candidate.iterancestors():
-                links_under[ancestor] = links_under.get(ancestor, 0) + 1
-        snippets = _snippet_elements(self.root, self.classes)
-        text_ad: dict[etree._Element, bool] = {}  # (results share most of their ancestors)
+        links_under, chain = _ancestry(self.candidates, outside)
         results: list[OrganicResult] = []
         seen: set[str] = set()
         for anchor in self.candidates:
-            url = _target(anchor.get("href"))
-            if url is None or _is_ad_link(anchor):
+            url = _target(anchor.get(b"href"))
+            if url is None:  # (as are ad links by their href: /aclk, googleadservices)
                 continue
-            ancestors = list(anchor.iterancestors())
-            if not outside.isdisjoint(ancestors) or _in_text_ad(ancestors, text_ad):
+            rewritten = anchor.get(b"data-rw")
+            if rewritten is not None and "aclk" in rewritten:  # an ad
+                continue
+            parent = anchor.getparent()
+            if parent is not None and chain[parent] & _EXCLUDED:
                 continue
             key = citation_key(url)
             if key in seen:
                 continue
             seen.add(key)
             results.append(OrganicResult(rank=len(results) + 1, url=url, title=_result_title(anchor),
-                                         snippet=_snippet(ancestors, links_under, snippets)))
+                                         snippet=_snippet(anchor, links_under, chain)))
         return results
 
     def _feature_blocks(self) -> set[etree._Element]:
@@ -910,51 +1021,110 @@ class _Page:
         return names
 
 
-def _in_text_ad(ancestors: list[etree._Element], known: dict[etree._Element, bool]) -> bool:
-    """Whether an ancestor is a text ad's container (data-text-ad); `known`: each ancestor's own verdict."""
-    for node in ancestors:
-        marked = known.get(node)
-        if marked is None:
-            marked = known[node] = node.get("data-text-ad") is not None
-        if marked:
-            return True
-    return False
+def _first_h3(element: etree._Element) -> etree._Element | None:
+    """`next(element.iterdescendants("h3"), None)`, by getnext() (lxml's iterator, with its tag matcher, costs
+    more than the few elements between a result link and its title)."""
+    child: etree._Element | None = element[0] if len(element) else None
+    while child is not None:
+        if child.tag == "h3":
+            return child
+        if len(child):
+            found = _first_h3(child)
+            if found is not None:
+                return found
+        child = child.getnext()
+    return None
+
+
+_EXCLUDED, _IN_LINK = 1, 2  # `_ancestry`'s answers, as bits of an int (no tuple for each ancestor)
+
+
+def _ancestry(candidates: list[etree._Element], outside: set[etree._Element]
+              ) -> tuple[dict[etree._Element, int], dict[etree._Element, int]]:
+    """One walk up from each result link, by getparent() (no iterator object for each link), for two answers
+    about their ancestors:
+
+    - how many of the links each holds, counted up to 2 ("more than one" is all `_snippet` asks): a walk
+      stops at the first ancestor already holding two, as its ancestors do too;
+    - for each, whether it or one of its own ancestors is a part whose links are no results (`outside`) or
+      a text ad's container (data-text-ad) (`_EXCLUDED`), and whether one is a link (`_IN_LINK`). The
+      ancestors a walk is the first to reach are the nearest ones (an ancestor reached before has had its
+      own ancestors reached too): they are judged from the top down, from the answer for the first ancestor
+      reached before, so that every ancestor of every link is judged once."""
+    links_under: dict[etree._Element, int] = {}
+    known: dict[etree._Element, int] = {}
+    for candidate in candidates:
+        new: list[etree._Element] = []
+        node = candidate.getparent()
+        while node is not None and node not in links_under:
+            links_under[node] = 1
+            new.append(node)
+            node = node.getparent()
+        flags = known[node] if node is not None else 0
+        while node is not None:
+            if links_under[node] > 1:
+                break
+            links_under[node] = 2
+            node = node.getparent()
+        for node in reversed(new):  # from the highest ancestor not reached before down to the parent
+            if node in outside or node.get(b"data-text-ad") is not None:
+                flags |= _EXCLUDED
+            if node.tag == "a":
+                flags |= _IN_LINK
+            known[node] = flags
+    return links_under, known
 
 
 def _result_title(anchor: etree._Element) -> str | None:
-    for element in anchor.iterdescendants("h3"):
-        return _text_of(element) or None
+    heading = _first_h3(anchor)
+    if heading is not None:
+        return _text_of(heading) or None
     for element in anchor.iterdescendants():
         if isinstance(element.tag, str) and element.get("role") == "heading":
             return _text_of(element) or None
     return None
 
 
-_SNIPPET_MARKS = etree.XPath("//@data-sncf[.='1']")
-
-
-def _snippet_elements(root: etree._Element, classes: _Classes) -> set[etree._Element]:
-    """Google's snippet containers: data-sncf="1", or a class holding VwiC3b, s3v9rd (basic page), or just "st"."""
-    return {*classes.containing(("VwiC3b", "s3v9rd")), *classes.equal_to("st"),
-            *(value.getparent() for value in _SNIPPET_MARKS(root))}
-
-
-def _snippet(ancestors: list[etree._Element], links_under: dict[etree._Element, int],
-             snippets: set[etree._Element]) -> str | None:
-    """The text Google shows under a result's title: the snippet block nearest the link, within its result
-    (no ancestor holding another result's link)."""
+def _snippet(anchor: etree._Element, links_under: dict[etree._Element, int],
+             chain: dict[etree._Element, int]) -> str | None:
+    """The text Google shows under a result's title: the snippet block nearest the link (at most 7 levels up),
+    within its result (no ancestor holding another result's link), not in a link. `links_under`, `chain`:
+    `_ancestry`'s answers for the link's ancestors."""
     block = None
-    for ancestor in ancestors[:7]:
-        if links_under.get(ancestor, 0) > 1:
+    node = anchor.getparent()
+    for _ in range(7):
+        if node is None or links_under.get(node, 0) > 1:
             break
-        block = ancestor
+        block = node
+        node = node.getparent()
     if block is None:
         return None
-    for element in block.iterdescendants(etree.Element):  # (one XPath call a result costs more)
-        if element in snippets and not _in_link(element):
-            text = _text_of(element)
-            if text:
-                return text
+    if chain[block] & _IN_LINK:  # the block or an ancestor is a link: everything below it is in the link
+        return None
+    return _first_snippet(block)
+
+
+def _first_snippet(element: etree._Element) -> str | None:
+    """The text of the first of the element's descendants (page order) that is one of Google's snippet
+    containers (data-sncf="1", or a class holding VwiC3b, s3v9rd (basic page), or just "st") and holds text;
+    none below a link (`_snippet` has made sure no link holds `element`). Read from the attributes of the
+    few elements before it in its result, whose links (the result's title) are not walked: a page-wide index
+    of the containers costs more than all these searches on a page of 100 results."""
+    child: etree._Element | None = element[0] if len(element) else None
+    while child is not None:  # (by getnext(), as in _collect_text)
+        tag = child.tag
+        if isinstance(tag, str):
+            classes = child.get(b"class")  # (names as bytes: see _collect_text)
+            if (classes is not None and ("VwiC3b" in classes or "s3v9rd" in classes or classes == "st")) or (
+                    child.get(b"data-sncf") == "1"):
+                text = _text_of(child)
+                if text:
+                    return text
+            if tag != "a" and len(child):
+                text = _first_snippet(child)
+                if text is not None:
+                    return text
+        child = child.getnext()
     return None
 
 

@@ -209,6 +209,52 @@ def test_basic_page_links_are_unwrapped() -> None:
     assert [(o.rank, o.url) for o in answer.organic] == [(1, "https://www.hengdavalve.com/")]
 
 
+def test_basic_page_wrapped_urls_read_as_parse_qs_reads_them() -> None:
+    body = (b'<html><head><title>x - Google Search</title></head><body><div id="main">'
+            b'<div><a href="/url?q=https://a.example/a+b%C3%A4&amp;sa=U"><h3>escaped</h3></a></div>'
+            b'<div><a href="/url?q=&amp;url=https://b.example/x"><h3>blank q</h3></a></div>'
+            b'<div><a href="/url?q=https://c.example/p#frag&amp;sa=U"><h3>fragment</h3></a></div>'
+            b'<div><a href="/url?q=https://www.google.com/search?q=x"><h3>google</h3></a></div>'
+            b'<div><a href="/url?q=/relative"><h3>relative</h3></a></div>'
+            b'<div><a href="/url?q=https://d.example/url?x=1"><h3>url path</h3></a></div>'
+            b'<div><a href="  /url?q=https://e.example/  "><h3>spaces</h3></a></div>'
+            b'</div></body></html>')
+    assert [o.url for o in parse(body).organic] == [
+        "https://a.example/a bä", "https://b.example/x", "https://c.example/p", "https://d.example/url?x=1",
+        "https://e.example/"]
+
+
+def test_basic_page_titles_and_snippets() -> None:
+    # The snippet is the first container (data-sncf="1", a class holding s3v9rd or VwiC3b, or just "st") after
+    # the title link, never one inside it; hidden parts, scripts and every kind of whitespace are left out.
+    body = ('<html><head><title>x - Google Search</title></head><body><div id="main">'
+            '<div><div class="r"><a href="/url?q=https://a.example/&amp;sa=U"><h3>'
+            '<div style="-webkit-line-clamp:2">A&#160;title</div></h3><span class="s3v9rd">in the link</span></a></div>'
+            '<div class="s3v9rd"><div><div class="s3v9rd">First&#160;snippet</div></div><span> \u00b7 </span>'
+            '<span>more</span></div></div>'
+            '<div><div><a href="/url?q=https://b.example/"><h3>B</h3></a></div><div class="st">Exact st</div></div>'
+            '<div><div><a href="/url?q=https://c.example/"><h3>C</h3></a></div><div class="sta">not st</div>'
+            '<div data-sncf="1">Marked snippet</div></div>'
+            '<div><div><a href="/url?q=https://d.example/"><h3>D <span style="DISPLAY : None">hidden</span>'
+            '<span aria-hidden="true">aria</span><b style="v\u0131s\u0131b\u0131l\u0131ty:h\u0131dden">gone</b>'
+            '\u2003end\tof\n title </h3></a></div>'
+            '<div class="VwiC3b"><script>x</script>Visible<span style="visibility:hidden">no</span></div></div>'
+            '</div></body></html>').encode()
+    assert [(o.url, o.title, o.snippet) for o in parse(body).organic] == [
+        ("https://a.example/", "A title", "First snippet \u00b7 more"),
+        ("https://b.example/", "B", "Exact st"),
+        ("https://c.example/", "C", "Marked snippet"),
+        ("https://d.example/", "D end of title", "Visible")]
+
+
+def test_script_and_style_texts_are_no_labels_on_a_page_without_results_list() -> None:
+    body = (b'<html><head><title>x - Google Search</title></head><body><div id="main">'
+            b'<h2><script>Videos</script></h2><div role="heading"><style>People also ask</style></div>'
+            b'<h2><script>x</script>Top stories</h2>'  # (the text after a script is the heading's)
+            b'<div><a href="/url?q=https://a.example/"><h3>A</h3></a></div></div></body></html>')
+    assert parse(body).features == [TOP_STORIES]
+
+
 @pytest.mark.parametrize("body", [
     b"", b"   \n", b'{"organic_results": []}', b"plain text, no markup", b"\x89PNG\r\n\x1a\n\x00\x00\x00",
     b"\x00<html>",
