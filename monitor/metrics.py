@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from monitor import kpis
 from monitor.traffic.summary import traffic_figures
 from storage import kpi_reads, traffic
+from storage.records import TrafficCounts
 
 # reads made at once, each on its own connection (the database driver runs a query without Python's lock,
 # so they use every core): a period's core and its detail, and the period before
@@ -42,9 +43,10 @@ def select_keywords(db: Engine, project: str, keywords: Sequence[str] = (), tags
 
 
 def period_metrics(db: Engine, project: str, since: date, until: date, *, engines: Collection[str] = (),
-                   keyword_ids: Collection[int] | None = None, min_sample: int = kpis.DEFAULT_MIN_SAMPLE
-                   ) -> dict[str, Any]:
-    """The KPIs of [since, until] with `previous` (the period of the same length before) and `change`."""
+                   keyword_ids: Collection[int] | None = None, min_sample: int = kpis.DEFAULT_MIN_SAMPLE,
+                   traffic_counts: TrafficCounts | None = None) -> dict[str, Any]:
+    """The KPIs of [since, until] with `previous` (the period of the same length before) and `change`.
+    `traffic_counts`: the period's, where the caller has read them already."""
     before = previous_period(since, until)
     scope = kpi_reads.project_scope(db, project)
     with ThreadPoolExecutor(READERS) as pool:
@@ -62,16 +64,18 @@ def period_metrics(db: Engine, project: str, since: date, until: date, *, engine
     current["period"], previous["period"] = _period(project, since, until), _period(project, *before)
     current["previous"] = previous
     current["change"] = {"test": kpis.CHANGE_TEST, **_changes(current, previous, seen)}
-    current["ai_referral_traffic"] = ai_referral_traffic(db, project, since, until)
+    current["ai_referral_traffic"] = ai_referral_traffic(db, project, since, until, traffic_counts)
     return current
 
 
-def ai_referral_traffic(db: Engine, project: str, since: date, until: date) -> dict[str, Any]:
+def ai_referral_traffic(db: Engine, project: str, since: date, until: date, counts: TrafficCounts | None = None
+                        ) -> dict[str, Any]:
     """What the site's logs say over the same period (`citewatch ingest-logs`): AI referrals and AI crawler
-    hits beside the period before (`monitor.traffic.summary`); all zero where no log was read."""
+    hits beside the period before (`monitor.traffic.summary`); all zero where no log was read. `counts`: the
+    period's, where the caller has read them already."""
     before = previous_period(since, until)
-    return traffic_figures(traffic.period_counts(db, project, since, until),
-                           traffic.period_counts(db, project, *before), since, until, *before)
+    now = counts if counts is not None else traffic.period_counts(db, project, since, until)
+    return traffic_figures(now, traffic.period_counts(db, project, *before), since, until, *before)
 
 
 def engine_changes(db: Engine, project: str, since: date, until: date, *, engines: Collection[str] = (),

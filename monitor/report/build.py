@@ -52,13 +52,14 @@ def build_report(db: Engine, project: str, entities: Sequence[str], year: int, w
     as users know them (`engine_labels`); an engine stored but no longer configured shows by its id."""
     since, until = iso_week_bounds(year, week)
     # both weeks list the same engines, so an engine that went silent shows as a drop, not a gap
-    current = metrics.period_metrics(db, project, since, until)
+    counts = traffic.period_counts(db, project, since, until)  # for the metrics and the landing pages both
+    current = metrics.period_metrics(db, project, since, until, traffic_counts=counts)
     facts = repository.period_facts(db, project, *metrics.period_bounds(since, until))
     previous_facts = repository.period_facts(db, project, *metrics.period_bounds(*metrics.previous_period(since,
                                                                                                          until)))
     brand = entities[0]
     citations = cited_pages(facts, entities)
-    landing = landing_pages_cited(traffic.period_counts(db, project, since, until), citations[brand])
+    landing = landing_pages_cited(counts, citations[brand])
     trend = metrics.weekly_trend(db, project, since, TREND_WEEKS)
     return {
         "project": project,
