@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from monitor.kpis import two_proportion_z
-from monitor.stats import Z95
+from monitor.kpis import rate_change
 
 # (key, kind, how to read it from one engine's KPIs given the brand)
 Reader = Callable[[dict[str, Any], str], Any]
@@ -48,10 +47,8 @@ def _number(value: float | None, n: float) -> dict[str, Any]:
 def _compare(key: str, kind: str, now: dict[str, Any] | None, before: dict[str, Any] | None) -> dict[str, Any]:
     now, before = now or {"value": None, "n": 0}, before or {"value": None, "n": 0}
     change = None if now["value"] is None or before["value"] is None else now["value"] - before["value"]
-    significant = None
-    if change is not None and key in _TESTED:
-        z = two_proportion_z(now["value"], now["n"], before["value"], before["n"])
-        significant = z is not None and abs(z) > Z95
+    # the test `metrics` names in its `change` (kpis.CHANGE_TEST)
+    significant = rate_change(now, before)["significant"] if change is not None and key in _TESTED else None
     return {"key": key, "kind": kind,
             "now": {"value": now["value"], "low": now.get("low"), "high": now.get("high"), "n": now["n"]},
             "before": {"value": before["value"], "n": before["n"]}, "change": change, "significant": significant}
