@@ -439,7 +439,7 @@ def _print_table(result: dict, brand: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from monitor.report.render import number, pct
+    from monitor.report.numbers import number, pct
 
     table = Table(title=f"{result['period']['project']} {result['period']['since']} – {result['period']['until']}")
     # for Google engines the answer rate is the AI Overview presence rate, and the organic columns read the

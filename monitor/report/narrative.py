@@ -6,15 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from monitor.report.numbers import number, pct
 from monitor.report.summary import headline
 
 COVERAGE_WARNING = 0.95  # an engine that delivered less than this share of its scheduled probes is named
 
 
 def _shown(kind: str, value: float | None) -> str:
-    if value is None:
-        return "–"
-    return f"{value * 100:.1f}%" if kind == "rate" else f"{value:.1f}"
+    return pct(value) if kind == "rate" else number(value)
 
 
 def _movement(item: dict[str, Any], t: dict[str, str]) -> str:
@@ -25,7 +24,7 @@ def _movement(item: dict[str, Any], t: dict[str, str]) -> str:
     if item["kind"] == "rate":
         points = t["points"].format(sign="", value=abs(delta) * 100)
     else:
-        points = f"{abs(delta):.1f}"
+        points = number(abs(delta))
     said = t["same" if abs(delta) < 0.0005 else "up" if delta > 0 else "down"].format(
         points=points, before=_shown(item["kind"], before["value"]), before_n=before["n"])
     if item["significant"] is None:

@@ -18,25 +18,8 @@ from monitor.report.build import change, per_engine_rows
 from monitor.report.figures import POSITIONS, position_shares, report_charts
 from monitor.report.i18n import LABELS, NAMES
 from monitor.report.narrative import summary_sentences
+from monitor.report.numbers import number, pct, signed, value_of
 from monitor.report.summary import kpi_rows
-
-
-def value_of(value: Any) -> float | None:
-    """A number, or the value of a rate object (`monitor.kpis.rate`)."""
-    return value.get("value") if isinstance(value, dict) else value
-
-
-def pct(value: Any) -> str:
-    value = value_of(value)
-    return "–" if value is None else f"{value * 100:.1f}%"
-
-
-def number(value: float | None, digits: int = 1) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
-
-
-def signed(value: float | None, digits: int = 1) -> str:
-    return "–" if value is None else f"{value:+.{digits}f}"
 
 
 def points_in(t: dict[str, str]) -> Callable[[Any, Any], str]:

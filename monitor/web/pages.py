@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from monitor.report.i18n import LABELS
-from monitor.report.render import number, pct, points_in, visible
+from monitor.report.numbers import number, pct
+from monitor.report.render import points_in, visible
 
 
 def http_url(url: object) -> bool:
