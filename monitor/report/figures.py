@@ -3,7 +3,7 @@ drawn by `monitor.report.charts` as inline SVG."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from monitor.report import charts
@@ -19,11 +19,17 @@ def position_shares(distribution: dict[str, int]) -> list[float]:
     return [n / total if total else 0.0 for n in counts]
 
 
+def kinds_cited(mixes: Iterable[dict[str, Any]]) -> list[str]:
+    """The content types (or domain classes) any of `mixes` holds, "other" last: a mix chart's series and a
+    mix table's columns."""
+    return sorted({kind for mix in mixes for kind in mix}, key=lambda kind: (kind == "other", kind))
+
+
 def _mix(engines: dict[str, dict[str, Any]], pick: Callable[[dict[str, Any]], dict[str, Any]],
          engine: Callable[[str], str], names: dict[str, str]) -> tuple[list[str], dict[str, list[float]]]:
     """Per engine with citations (the categories), each kind's share of its citations (the series)."""
     shown = {name: pick(kpis) for name, kpis in engines.items() if pick(kpis)}
-    kinds = sorted({kind for mix in shown.values() for kind in mix}, key=lambda k: (k == "other", k))
+    kinds = kinds_cited(shown.values())
     return ([engine(name) for name in shown],
             {names.get(kind, kind): [(mix.get(kind) or {}).get("value") or 0.0 for mix in shown.values()]
              for kind in kinds})

@@ -15,7 +15,7 @@ from monitor.markdown_text import md_cell, md_code, show_invisible
 from monitor.metrics import keyword_csv
 from monitor.output import prepare_folder, write_text
 from monitor.report.build import change, per_engine_rows
-from monitor.report.figures import POSITIONS, position_shares, report_charts
+from monitor.report.figures import POSITIONS, kinds_cited, position_shares, report_charts
 from monitor.report.i18n import LABELS, NAMES
 from monitor.report.narrative import summary_sentences
 from monitor.report.numbers import number, pct, signed, value_of
@@ -80,19 +80,12 @@ def render(report: dict[str, Any], template: str, language: str = "en") -> str:
                   for name, kpis in [("overall", now["overall"]), *now["engines"].items()]}
     return env.get_template(template).render(
         r=report, rows=per_engine_rows(report), t=t, lang=language, kpi_tables=kpi_tables,
-        summary=summary_sentences(report, t, engine), mix_kinds=mix_kinds(now["engines"]),
+        summary=summary_sentences(report, t, engine),
+        mix_kinds={"content": kinds_cited(kpis["content_types"]["mix"] for kpis in now["engines"].values()),
+                   "domains": kinds_cited(kpis["domain_classes"] for kpis in now["engines"].values())},
         positions=POSITIONS, position_shares=position_shares,
         # matplotlib's own markup, every label in it escaped (monitor.report.charts)
         charts={name: Markup(svg) for name, svg in figures.items()})
-
-
-def mix_kinds(engines: dict[str, Any]) -> dict[str, list[str]]:
-    """The content types and domain classes any engine cited this week, "other" last: the mix tables' columns."""
-    def kinds(pick: Callable[[dict[str, Any]], dict[str, Any]]) -> list[str]:
-        return sorted({kind for kpis in engines.values() for kind in pick(kpis)}, key=lambda k: (k == "other", k))
-
-    return {"content": kinds(lambda kpis: kpis["content_types"]["mix"]),
-            "domains": kinds(lambda kpis: kpis["domain_classes"])}
 
 
 def write_report(report: dict[str, Any], out_dir: str | Path, language: str = "en") -> list[Path]:
