@@ -10,13 +10,11 @@ from typing import Any
 from sqlalchemy import Engine
 
 from citewatch.errors import UsageError
-from citewatch.status import SUCCESSFUL
 from monitor import metrics
 from monitor.report import pages
 from monitor.report.engine_names import engine_labels
 from monitor.traffic.summary import landing_pages_cited
 from storage import repository, traffic
-from storage.records import CitationFact, PeriodFacts
 
 TREND_WEEKS = 12  # the charts' span, ending with the report's week
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -58,7 +56,7 @@ def build_report(db: Engine, project: str, entities: Sequence[str], year: int, w
     previous_facts = repository.period_facts(db, project, *metrics.period_bounds(*metrics.previous_period(since,
                                                                                                          until)))
     brand = entities[0]
-    citations = cited_pages(facts, entities)
+    citations = pages.cited_pages(facts, entities)
     landing = landing_pages_cited(counts, citations[brand])
     trend = metrics.weekly_trend(db, project, since, TREND_WEEKS)
     return {
@@ -101,48 +99,6 @@ def trend_series(weeks: Sequence[dict[str, Any]], brand: str) -> dict[str, Any]:
         "weeks": [week_label(date.fromisoformat(week["period"]["since"])) for week in weeks],
         "inclusion_rate": series(lambda kpis: kpis["inclusion_rate"]),
         "share_of_voice": series(lambda kpis: kpis["share_of_voice"]["citations"].get(brand)),
-    }
-
-
-def cited_pages(facts: PeriodFacts, entities: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
-    """For each entity, its cited pages: answers citing each, best position, engines."""
-    successful = {o.id: o for o in facts.observations if o.status in SUCCESSFUL}
-    pages: dict[str, dict[str, dict[str, Any]]] = {e: {} for e in entities}
-    seen: set[tuple[int, str]] = set()
-    for citation in facts.citations:
-        observation = successful.get(citation.observation_id)
-        key = (citation.observation_id, citation.normalized_url)
-        if observation is None or not citation.cited or citation.owner not in pages or key in seen:
-            continue
-        seen.add(key)
-        page = pages[citation.owner].setdefault(citation.normalized_url, _new_page(citation))
-        page["answers"] += 1
-        page["best_position"] = min(page["best_position"], citation.position)
-        # the same page arrives under several spellings (utm tags...): show one, the same every time
-        page["url"] = min(page["url"], citation.url)
-        if citation.title and (page["title"] is None or citation.title < page["title"]):
-            page["title"] = citation.title
-        page["engines"].add(observation.engine_id)
-        page["keywords"].add(observation.keyword)
-    return {
-        entity: [
-            {**page, "engines": sorted(page["engines"]), "keywords": sorted(page["keywords"])}
-            for page in sorted(by_url.values(), key=lambda p: (-p["answers"], p["best_position"], p["url"]))
-        ]
-        for entity, by_url in pages.items()
-    }
-
-
-def _new_page(citation: CitationFact) -> dict[str, Any]:
-    return {
-        "url": citation.url,
-        "normalized_url": citation.normalized_url,
-        "title": citation.title,
-        "content_type": citation.content_type,
-        "answers": 0,
-        "best_position": citation.position,
-        "engines": set(),
-        "keywords": set(),
     }
 
 

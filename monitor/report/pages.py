@@ -1,5 +1,6 @@
 """The report's page-level findings, from one or two weeks of stored facts. Pure: facts in, plain data out.
 
+- cited pages: for each tracked entity, its pages the answers cite;
 - citations lost and gained: a brand page cited for a keyword on an engine last week and in none of this
   week's successful answers for it (lost), or the reverse (gained); only where both weeks hold successful
   answers for that keyword and engine, so an engine added or down this week moves nothing;
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,15 +35,16 @@ def _answers_per_slot(observations: Iterable[ObservationFact]) -> Counter[Slot]:
     return Counter((o.keyword, o.engine_id) for o in observations)
 
 
-def _brand_citations(facts: PeriodFacts, brand: str, *, cited: bool
-                     ) -> Iterable[tuple[ObservationFact, CitationFact]]:
-    """The brand's citations (or retrieved-only sources) in successful answers, each page once per answer."""
+def _answer_citations(facts: PeriodFacts, owners: Collection[str], *, cited: bool
+                      ) -> Iterable[tuple[ObservationFact, CitationFact]]:
+    """The citations (or retrieved-only sources) of pages `owners` own in successful answers, each page once
+    per answer."""
     successful = _successful(facts)
     seen: set[tuple[int, str]] = set()
     for citation in facts.citations:
         observation = successful.get(citation.observation_id)
         key = (citation.observation_id, citation.normalized_url)
-        if observation is None or citation.owner != brand or citation.cited != cited or key in seen:
+        if observation is None or citation.owner not in owners or citation.cited != cited or key in seen:
             continue
         seen.add(key)
         yield observation, citation
@@ -51,7 +53,7 @@ def _brand_citations(facts: PeriodFacts, brand: str, *, cited: bool
 def _cited_by_slot(facts: PeriodFacts, brand: str) -> dict[tuple[str, str, str], dict[str, Any]]:
     """(keyword, engine, page) -> how many answers cited it, first and last day, best position, url, title."""
     found: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for observation, citation in _brand_citations(facts, brand, cited=True):
+    for observation, citation in _answer_citations(facts, (brand,), cited=True):
         key = (observation.keyword, observation.engine_id, citation.normalized_url)
         day = _day(observation.observed_at)
         entry = found.setdefault(key, {"url": citation.url, "title": citation.title, "answers": 0,
@@ -63,6 +65,41 @@ def _cited_by_slot(facts: PeriodFacts, brand: str) -> dict[tuple[str, str, str],
             entry["last"] = max(filter(None, (entry["last"], day)))
         entry["url"] = min(entry["url"], citation.url)  # one spelling, the same every time
     return found
+
+
+def cited_pages(facts: PeriodFacts, entities: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """For each entity, its cited pages: answers citing each, best position, engines."""
+    pages: dict[str, dict[str, dict[str, Any]]] = {e: {} for e in entities}
+    for observation, citation in _answer_citations(facts, pages, cited=True):
+        page = pages[citation.owner].setdefault(citation.normalized_url, _new_page(citation))
+        page["answers"] += 1
+        page["best_position"] = min(page["best_position"], citation.position)
+        # the same page arrives under several spellings (utm tags...): show one, the same every time
+        page["url"] = min(page["url"], citation.url)
+        if citation.title and (page["title"] is None or citation.title < page["title"]):
+            page["title"] = citation.title
+        page["engines"].add(observation.engine_id)
+        page["keywords"].add(observation.keyword)
+    return {
+        entity: [
+            {**page, "engines": sorted(page["engines"]), "keywords": sorted(page["keywords"])}
+            for page in sorted(by_url.values(), key=lambda p: (-p["answers"], p["best_position"], p["url"]))
+        ]
+        for entity, by_url in pages.items()
+    }
+
+
+def _new_page(citation: CitationFact) -> dict[str, Any]:
+    return {
+        "url": citation.url,
+        "normalized_url": citation.normalized_url,
+        "title": citation.title,
+        "content_type": citation.content_type,
+        "answers": 0,
+        "best_position": citation.position,
+        "engines": set(),
+        "keywords": set(),
+    }
 
 
 def citation_changes(previous: PeriodFacts, current: PeriodFacts, brand: str) -> dict[str, list[dict[str, Any]]]:
@@ -106,7 +143,7 @@ def found_not_cited(facts: PeriodFacts, brand: str) -> list[dict[str, Any]]:
     """The brand's pages that engines retrieved for an answer without citing them there: per page, in how
     many answers, for which keywords and engines; most often first."""
     pages: dict[str, dict[str, Any]] = {}
-    for observation, citation in _brand_citations(facts, brand, cited=False):
+    for observation, citation in _answer_citations(facts, (brand,), cited=False):
         page = pages.setdefault(citation.normalized_url, {
             "url": citation.url, "normalized_url": citation.normalized_url, "title": citation.title,
             "content_type": citation.content_type, "answers": 0, "engines": set(), "keywords": set()})
